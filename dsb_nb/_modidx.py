@@ -18,4 +18,12 @@ d = { 'settings': { 'branch': 'main',
                                   'dsb_nb.reference.mc_moment_check': ('reference.html#mc_moment_check', 'dsb_nb/reference.py'),
                                   'dsb_nb.reference.ou': ('reference.html#ou', 'dsb_nb/reference.py'),
                                   'dsb_nb.reference.sample_chain': ('reference.html#sample_chain', 'dsb_nb/reference.py'),
-                                  'dsb_nb.reference.sample_forward': ('reference.html#sample_forward', 'dsb_nb/reference.py')}}}
+                                  'dsb_nb.reference.sample_forward': ('reference.html#sample_forward', 'dsb_nb/reference.py')},
+            'dsb_nb.time_reversal': { 'dsb_nb.time_reversal.eq4_errors': ('time_reversal.html#eq4_errors', 'dsb_nb/time_reversal.py'),
+                                      'dsb_nb.time_reversal.eq4_mean': ('time_reversal.html#eq4_mean', 'dsb_nb/time_reversal.py'),
+                                      'dsb_nb.time_reversal.gaussian_reverse': ( 'time_reversal.html#gaussian_reverse',
+                                                                                 'dsb_nb/time_reversal.py'),
+                                      'dsb_nb.time_reversal.gaussian_score': ( 'time_reversal.html#gaussian_score',
+                                                                               'dsb_nb/time_reversal.py'),
+                                      'dsb_nb.time_reversal.sample_reverse': ( 'time_reversal.html#sample_reverse',
+                                                                               'dsb_nb/time_reversal.py')}}}
