@@ -1,0 +1,147 @@
+#!/usr/bin/env python
+"""Offline docs check (no Quarto): nbdev-process the notebooks, convert them to HTML, optionally screenshot a page.
+
+    python tools/render_docs.py                                   # _proc/ and _html/*.html for every notebook
+    python tools/render_docs.py --screenshot /tmp/docs.png        # + a screenshot of the first page
+    python tools/render_docs.py --nbs /tmp/copy --page 01_reference --screenshot /tmp/docs.png
+
+Steps: tools/sync_quarto.py; `nbdev_proc_nbs` (nbdev's processing into _proc/: frontmatter, show_doc, hidden cells,
+directives); nbconvert's HTMLExporter (what `jupyter nbconvert --to html` runs) on each processed notebook into
+_html/ (both gitignored); a screenshot in headless Chromium. The published site is built by Quarto in CI
+(.github/workflows/deploy.yaml); this only checks that pages, figures and maths come out right. Notebooks need
+stored outputs to show figures: see tools/exec_nbs.py.
+
+Offline details:
+- nbdev_proc_nbs would try to download Quarto when it is missing: that step is skipped here, and so is its rebuild of
+  dsb_nb/_modidx.py (run `nbdev_export` first) so that a docs check never touches the package.
+- The front-matter raw cell nbdev makes from `# Title` / `> subtitle` is turned back into markdown (nbconvert drops
+  raw cells), and `#| ` lines that Quarto would consume are removed; `#| echo: false` hides the code.
+- MathJax normally comes from a CDN. A local MathJax 2.7 (the one nbconvert's template speaks) is copied into
+  _html/mathjax/: from the `jupyter_server_mathjax` package if installed, else from its wheel, fetched once with
+  `pip download` into ~/.cache/dsb_nb/ (or point --mathjax at a folder holding MathJax.js).
+- Screenshots need Chromium: `apt-get install -y chromium` (path set by --chromium).
+"""
+import argparse, os, re, shutil, subprocess, sys, tempfile, zipfile
+from pathlib import Path
+
+root = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(root/'tools'))
+MJ_CONFIG = 'TeX-AMS-MML_HTMLorMML-full,Safe,local/stix'  # two configs shipped by jupyter_server_mathjax + ours:
+# that package ships only the STIX-Web fonts, while MathJax's default is TeX fonts (it then falls back to crude ones)
+MJ_LOCAL = '''MathJax.Hub.Config({"HTML-CSS": {availableFonts: ["STIX-Web"], preferredFont: "STIX-Web",
+                                  webFont: "STIX-Web", imageFont: null}});
+MathJax.Ajax.loadComplete("[MathJax]/config/local/stix.js");
+'''
+_dir_re = re.compile(r'^\s*#\s*\|')
+_link_attrs = re.compile(r'(\]\([^)\s]*\))\{[^}]*\}')   # Quarto's [text](url){target="_blank" ...}
+
+def proc_nbs(nbs:Path):
+    "nbdev_proc_nbs without its Quarto install and _modidx rebuild; returns the _proc folder"
+    import nbdev.quarto, nbdev.doclinks
+    nbdev.quarto._ensure_quarto = lambda: None
+    nbdev.doclinks._build_modidx = lambda *a, **k: None
+    # force: rebuild _proc from scratch (a few seconds), so no page comes from another --nbs folder's cache
+    nbdev.quarto.nbdev_proc_nbs.__wrapped__(path=str(nbs), force=True)
+    return root/'_proc'
+
+def mathjax_dir(user_dir=None) -> Path:
+    "A folder holding MathJax 2.7's MathJax.js (see module docstring)"
+    if user_dir: return Path(user_dir)
+    try:
+        import jupyter_server_mathjax
+        return Path(jupyter_server_mathjax.__file__).parent/'static'
+    except ImportError: pass
+    cache = Path.home()/'.cache'/'dsb_nb'/'mathjax'
+    if not (cache/'MathJax.js').exists():
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '-d', d,
+                            'jupyter-server-mathjax==0.2.6'], check=True)
+            with zipfile.ZipFile(next(Path(d).glob('*.whl'))) as z:
+                pre = 'jupyter_server_mathjax/static/'
+                for n in z.namelist():
+                    if n.startswith(pre) and not n.endswith('/'):
+                        (cache/n[len(pre):]).parent.mkdir(parents=True, exist_ok=True)
+                        (cache/n[len(pre):]).write_bytes(z.read(n))
+    return cache
+
+def for_nbconvert(nb):
+    "Make a processed notebook look as Quarto would render it: title cell back, `#|` lines out"
+    import nbformat, yaml
+    cells = []
+    for c in nb.cells:
+        if c.cell_type == 'raw' and c.source.startswith('---'):   # nbdev front matter -> title + subtitle
+            fm = yaml.safe_load(c.source.strip().strip('-')) or {}
+            c = nbformat.v4.new_markdown_cell(f"# {fm.get('title', '')}\n\n> {fm.get('description', '')}")
+        elif c.cell_type == 'markdown': c.source = _link_attrs.sub(r'\1', c.source)
+        elif c.cell_type == 'code':
+            lines = c.source.splitlines()
+            dirs = [l for l in lines if _dir_re.match(l)]
+            if any(re.search(r'include:\s*false', l) for l in dirs): continue
+            if any(re.search(r'output:\s*false', l) for l in dirs): c.outputs = []
+            c.source = '\n'.join(l for l in lines if not _dir_re.match(l)).strip('\n')
+            if any(re.search(r'echo:\s*false', l) for l in dirs) or not c.source:
+                c.metadata['transient'] = {'remove_source': True}                # nbconvert's "hide the code"
+            for o in c.outputs:                                                  # show_doc output is markdown
+                md = o.get('data', {}).get('text/markdown')
+                if md: o.data['text/markdown'] = _link_attrs.sub(r'\1', ''.join(md))
+        cells.append(c)
+    nb.cells = cells
+    return nb
+
+def to_html(proc:Path, names, out:Path, mj:Path):
+    "Convert `proc/NAME` notebooks to `out/*.html` with local MathJax; returns the written paths"
+    import nbformat
+    from nbconvert import HTMLExporter
+    if not (out/'mathjax'/'MathJax.js').exists(): shutil.copytree(mj, out/'mathjax', dirs_exist_ok=True)
+    for old in out.glob('**/*.html'):                    # pages of notebooks that no longer exist
+        if 'mathjax' not in old.relative_to(out).parts: old.unlink()
+    (out/'mathjax'/'config'/'local').mkdir(parents=True, exist_ok=True)
+    (out/'mathjax'/'config'/'local'/'stix.js').write_text(MJ_LOCAL)
+    ex = HTMLExporter(template_name='lab', mathjax_url=f'mathjax/MathJax.js?config={MJ_CONFIG}',
+                      exclude_input_prompt=True, exclude_output_prompt=True,   # no In [ ]: / Out[0]:, as in Quarto
+                      require_js_url='data:text/javascript,')   # no widgets here: skip require.js's CDN
+    res = []
+    for n in names:
+        body, _ = ex.from_notebook_node(for_nbconvert(nbformat.read(proc/n, as_version=4)))
+        res.append(out/Path(n).with_suffix('.html'))
+        res[-1].parent.mkdir(parents=True, exist_ok=True)
+        res[-1].write_text(body, encoding='utf-8')
+    return res
+
+def screenshot(page:Path, png:Path, chromium='/usr/bin/chromium', height=1600):
+    "Screenshot (1200 x `height` px, top of the page) of `page` in headless Chromium, after MathJax has run"
+    if not shutil.which(chromium): sys.exit(f"{chromium} not found: apt-get install -y chromium")
+    with tempfile.TemporaryDirectory() as prof:
+        subprocess.run([chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                        f'--user-data-dir={prof}', '--hide-scrollbars', '--virtual-time-budget=20000',
+                        f'--screenshot={png}', f'--window-size=1200,{height}', page.as_uri()],
+                       check=True, capture_output=True, timeout=180)
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--nbs', default=str(root/'nbs'), help='notebook folder to process (default nbs/)')
+    p.add_argument('--screenshot', help='write a PNG screenshot of one page here')
+    p.add_argument('--page', help='notebook name (stem) to screenshot; default: index or the first one')
+    p.add_argument('--mathjax', help='folder holding MathJax 2.7 (MathJax.js)')
+    p.add_argument('--height', type=int, default=1600, help='screenshot height in pixels (window width is 1200)')
+    p.add_argument('--chromium', default='/usr/bin/chromium')
+    a = p.parse_args()
+    from sync_quarto import sync
+    sync()
+    os.chdir(root)                                       # nbdev finds settings.ini from the cwd
+    nbs = Path(a.nbs).resolve()
+    names = sorted(str(f.relative_to(nbs)) for f in nbs.rglob('*.ipynb')
+                   if not any(part.startswith(('_', '.')) for part in f.relative_to(nbs).parts))
+    if not names: sys.exit(f"no notebooks in {nbs}")
+    proc = proc_nbs(nbs)
+    pages = to_html(proc, names, root/'_html', mathjax_dir(a.mathjax))
+    print(f"wrote {len(pages)} page(s) to {root/'_html'}")
+    if a.screenshot:
+        stems = {pg.stem: pg for pg in pages}
+        page = stems.get(a.page or 'index') or (None if a.page else pages[0])
+        if page is None: sys.exit(f"no page {a.page!r}; have {sorted(stems)}")
+        screenshot(page, Path(a.screenshot).resolve(), a.chromium, a.height)
+        print(f"screenshot of {page.name} -> {a.screenshot}")
+
+if __name__ == '__main__': main()
