@@ -24,6 +24,7 @@ def main():
     p.add_argument('--n-cache', type=int, default=1000)
     p.add_argument('--n-eval', type=int, default=10_000, help='pairs sampled per chain per IPF iteration for the statistics')
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--no-skip', action='store_true', help="TimeMLP without its linear skip path (the paper's architecture)")
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--cpu-reduced', action='store_true', help='label the run as reduced relative to the paper in the JSON')
     p.add_argument('--plot-only', action='store_true', help='redraw the PNG from an existing JSON at --out and exit')
@@ -40,7 +41,7 @@ def main():
         return plot(res, out, args, plot_convergence)
     settings = dict(N=20, gamma=1/40, T=0.5, eps=1.0, a=0.1, bs=128, reference='brownian', iters=args.iters, steps_per_half=args.steps,
                     lr=args.lr, ema_decay=args.ema, cache_every=args.cache_every, n_cache=args.n_cache, n_eval=args.n_eval,
-                    seed=args.seed, warm_start=True, c_closed_form=gaussian_sb_cross_cov(0.5))
+                    seed=args.seed, warm_start=True, c_closed_form=gaussian_sb_cross_cov(0.5), skip=not args.no_skip)
     res = dict(experiment='DSB paper Figure 2 (Gaussian example)', cpu_reduced=args.cpu_reduced, settings=settings,
                machine=dict(device='cpu', cpu_count=os.cpu_count(), torch_threads=args.threads, torch=torch.__version__,
                             python=platform.python_version(), platform=platform.platform()),
@@ -51,8 +52,10 @@ def main():
             label = f'd={d} {size}'
             t0 = time.time()
             rows, _ = run_gaussian(d, size, n_ipf=args.iters, n_steps=args.steps, n_eval=args.n_eval, seed=args.seed,
-                                   lr=args.lr, ema_decay=args.ema, cache_every=args.cache_every, n_cache=args.n_cache, bs=128)
-            res['configs'][label] = dict(d=d, size=size, n_params=n_params(TimeMLP.preset(d, size)), wall_s=time.time() - t0, rows=rows)
+                                   lr=args.lr, ema_decay=args.ema, cache_every=args.cache_every, n_cache=args.n_cache, bs=128,
+                                   skip=not args.no_skip)
+            res['configs'][label] = dict(d=d, size=size, n_params=n_params(TimeMLP.preset(d, size, skip=not args.no_skip)),
+                                         wall_s=time.time() - t0, rows=rows)
             out.with_suffix('.json').write_text(json.dumps(res, indent=1))
             last = [r for r in rows if r['chain'] == 'backward'][-1]
             print(f"{label}: {time.time() - t0:.0f}s  mean {last['mean_err']:.3f} var {last['var_err']:.3f} "
@@ -62,7 +65,7 @@ def main():
 def plot(res, out, args, plot_convergence):
     import matplotlib.pyplot as plt
     fig = plot_convergence({k: v['rows'] for k, v in res['configs'].items()}, keys=('mean_err', 'var_err', 'cov_err', 'kl'), figsize=(7, 8))
-    fig.suptitle(f"Gaussian SB, backward chain{' (CPU-reduced run)' if args.cpu_reduced else ''}: "
+    fig.suptitle(f"Gaussian SB, backward chain{' (CPU-reduced run)' if args.cpu_reduced else ''}{', paper net (no skip)' if args.no_skip else ''}: "
                  f"{args.iters} IPF its x {args.steps} steps/half", fontsize=9)
     fig.tight_layout(); fig.savefig(out.with_suffix('.png'), dpi=80); plt.close(fig)
 
