@@ -21,6 +21,7 @@ def main():
     p.add_argument('--transfer-iters', type=int, default=None, help='IPF iterations for the transfer (default: --iters)')
     p.add_argument('--no-transfer', action='store_true')
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', default='bench/results/toys2d', help='output path without extension')
     p.add_argument('--figs', default='nbs/figs', help='folder for the transfer and explorer figures')
@@ -29,7 +30,7 @@ def main():
     out, figs = Path(a.out), Path(a.figs); out.parent.mkdir(parents=True, exist_ok=True); figs.mkdir(parents=True, exist_ok=True)
     names = a.datasets.split(',')
     dsb_kw = {**TOY_DSB_KW, 'n_steps': a.steps}
-    info = dict(device='cpu', torch=torch.__version__, python=platform.python_version(), processor=platform.processor() or platform.machine(),
+    info = dict(device=a.device if a.device == 'cpu' else torch.cuda.get_device_name(a.device), torch=torch.__version__, python=platform.python_version(), processor=platform.processor() or platform.machine(),
                 threads=a.threads, cpu_reduced=True,
                 note=f'paper: 20 IPF iterations; here {a.iters} iterations of {a.steps} steps per half, TimeMLP small preset, one CPU thread',
                 settings=dict(iters=a.iters, steps=a.steps, n_eval=a.n_eval, seed=a.seed, generation=dict(N=20, gamma=0.01, T=0.2,
@@ -39,7 +40,7 @@ def main():
     fig, axs = plt.subplots(len(names), 3, figsize=(8, 2.7*len(names)), squeeze=False)
     for row, name in zip(axs, names):
         t0 = time.time()
-        dsb, res = run_generation(name, n_ipf=a.iters, n_eval=a.n_eval, seed=a.seed, n_steps=a.steps,
+        dsb, res = run_generation(name, n_ipf=a.iters, n_eval=a.n_eval, seed=a.seed, n_steps=a.steps, device=a.device,
                                   keep_traj=500 if name == names[0] else 0)
         info['generation'][name] = dict(sigma2_data=res['sigma2'], floor=res['floor'], w2=res['w2'], cum_time_s=res['time_s'],
                                         wall_s=time.time() - t0, w2_first_over_floor=res['w2'][0]/res['floor'],
@@ -52,7 +53,7 @@ def main():
     fig.tight_layout(); fig.savefig(out.with_suffix('.png'), dpi=70); plt.close(fig)
     if not a.no_transfer:
         t0, L = time.time(), a.transfer_iters or a.iters
-        dsb, res = run_transfer(n_ipf=L, n_eval=a.n_eval, seed=a.seed, n_steps=a.steps)
+        dsb, res = run_transfer(n_ipf=L, n_eval=a.n_eval, seed=a.seed, n_steps=a.steps, device=a.device)
         info['transfer'] = dict(src='swiss_roll', dst='s_curve', N=50, T=1., reference='Brownian', iters=L,
                                 w2_fwd=res['w2_fwd'], floor_fwd=res['floor_fwd'], w2_bwd=res['w2_bwd'], floor_bwd=res['floor_bwd'],
                                 cum_time_s=res['time_s'], wall_s=time.time() - t0)
