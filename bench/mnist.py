@@ -45,6 +45,7 @@ def main():
     p.add_argument('--compile', action='store_true', help='train through torch.compile')
     p.add_argument('--speed-steps', type=int, default=200, help='steps per mode in the speed comparison (0: skip it)')
     p.add_argument('--no-compile-speed', action='store_true', help='leave bf16+compile out of the speed comparison')
+    p.add_argument('--speed-only', action='store_true', help="only (re)measure the speed comparison; updates 'speed' in an existing JSON")
     p.add_argument('--ckpt', default=str(root/'checkpoints'/'bench_mnist'), help='checkpoint directory (resumable)')
     p.add_argument('--out', default='mnist', help='results name under bench/results/')
     p.add_argument('--download', action='store_true', help='download MNIST with torchvision if not found')
@@ -72,6 +73,10 @@ def main():
         if device.type == 'cuda' and not a.no_compile_speed: modes.append('bf16+compile')
         info['speed'] = speed(cfg, x, device, a.speed_steps, modes)
         print('speed', json.dumps(info['speed'], indent=1), flush=True)
+    if a.speed_only:
+        f = root/'bench'/'results'/f'{a.out}.json'
+        res = json.loads(f.read_text()) if f.exists() else info
+        res['speed'] = info.get('speed'); f.write_text(json.dumps(res, indent=1)); print(f'updated {f}'); return
     dsb = mnist_dsb(cfg, x, device=device, ckpt_dir=a.ckpt, progress=sys.stderr.isatty())
     info['n_params_per_net'] = n_params(dsb.net_b)
     rows, grids = run_images(dsb, cfg.n_ipf, fd, n_eval=cfg.n_eval, eval_bs=cfg.eval_bs)
