@@ -14,7 +14,7 @@ from .reference import check_tensor
 from .dsb import DSB, as_sampler, gaussian_sampler
 from .unet import UNet
 from .metrics import frechet_distance, inception_fid
-from .mnist import MnistConfig
+from .mnist import MnistConfig, image_dsb
 
 # %% auto #0
 __all__ = ['celeba_transform', 'to_unit', 'celeba_root', 'celeba_dataset', 'load_celeba', 'image_sampler', 'PixelFD',
@@ -141,9 +141,4 @@ def celeba_dsb(cfg:CelebaConfig, # the run's configuration
     if isinstance(data, Tensor): data = image_sampler(data[:cfg.n_data].to(device))
     shape = tuple(as_sampler(data, 'data', device)(2).shape[1:])
     if len(shape) != 3 or shape[1] != shape[2]: raise ValueError(f"`data` must give square images (n, C, H, H), got (n, {', '.join(map(str, shape))})")
-    torch.manual_seed(seed)
-    nets = [UNet.preset(cfg.preset, shape[0], size=shape[1], **cfg.unet_kw) for _ in range(2)]
-    return DSB(data, gaussian_sampler(shape, std=cfg.prior_std), cfg.gammas(), net_f=nets[0], net_b=nets[1],
-               bs=cfg.bs, n_steps=cfg.n_steps, lr=cfg.lr, ema_decay=cfg.ema_decay, grad_clip=cfg.grad_clip,
-               n_cache=cfg.n_cache, cache_every=cfg.cache_every, n_eval=min(cfg.n_eval, 1000), device=device, seed=seed,
-               ckpt_dir=ckpt_dir, progress=progress, amp=cfg.amp, compile=cfg.compile)
+    return image_dsb(cfg, data, gaussian_sampler(shape, std=cfg.prior_std), shape, device, ckpt_dir, seed, progress)

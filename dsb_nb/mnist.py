@@ -15,7 +15,7 @@ from .unet import UNet
 from .metrics import (load_mnist, mnist_data_root, MnistNet, train_classifier, net_features, frechet_distance)
 
 # %% auto #0
-__all__ = ['image_grid', 'show_images', 'mnist_classifier', 'MnistFD', 'MnistConfig', 'mnist_dsb', 'run_images',
+__all__ = ['image_grid', 'show_images', 'mnist_classifier', 'MnistFD', 'MnistConfig', 'mnist_dsb', 'image_dsb', 'run_images',
            'plot_iterations']
 
 # %% ../nbs/11_mnist.ipynb #94492c59
@@ -113,10 +113,16 @@ def mnist_dsb(cfg:MnistConfig, # the run's configuration
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     x = load_mnist(True)[0] if data is None else check_tensor(data, 'data', 4)
     x = x[:cfg.n_data].to(device)
-    C, H = x.shape[1], x.shape[2]
+    return image_dsb(cfg, x, gaussian_sampler(x.shape[1:], std=cfg.prior_std), x.shape[1:], device, ckpt_dir, seed, progress)
+
+def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
+              data, prior, # the two ends, in any form `DSB` accepts
+              shape:tuple, # (C, H, H) image shape
+              device=None, ckpt_dir=None, seed:int=0, progress:bool=True)->DSB:
+    "The `DSB` of an image run: two fresh U-nets `cfg.preset` for `shape`, every trainer setting taken from `cfg`"
     torch.manual_seed(seed)
-    nets = [UNet.preset(cfg.preset, C, size=H, **cfg.unet_kw) for _ in range(2)]
-    return DSB(x, gaussian_sampler(x.shape[1:], std=cfg.prior_std), cfg.gammas(), net_f=nets[0], net_b=nets[1],
+    nets = [UNet.preset(cfg.preset, shape[0], size=shape[1], **cfg.unet_kw) for _ in range(2)]
+    return DSB(data, prior, cfg.gammas(), net_f=nets[0], net_b=nets[1],
                bs=cfg.bs, n_steps=cfg.n_steps, lr=cfg.lr, ema_decay=cfg.ema_decay, grad_clip=cfg.grad_clip,
                n_cache=cfg.n_cache, cache_every=cfg.cache_every, n_eval=min(cfg.n_eval, 1000), device=device, seed=seed,
                ckpt_dir=ckpt_dir, progress=progress, amp=cfg.amp, compile=cfg.compile)

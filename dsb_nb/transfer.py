@@ -13,7 +13,7 @@ from .reference import check_tensor, check_gammas
 from .dsb import DSB
 from .unet import UNet
 from .metrics import load_mnist, mnist_data_root
-from .mnist import MnistConfig, show_images
+from .mnist import MnistConfig, show_images, image_dsb
 
 # %% auto #0
 __all__ = ['emnist_images', 'load_emnist_letters', 'load_digits28', 'snapshot_steps', 'TransferConfig', 'transfer_dsb',
@@ -92,13 +92,7 @@ def transfer_dsb(cfg:TransferConfig, # the run's configuration
     dst = load_mnist(True)[0] if dst is None else check_tensor(dst, 'dst', 4)
     if src.shape[1:] != dst.shape[1:]: raise ValueError(f"`src` and `dst` images must have the same shape, got {tuple(src.shape[1:])} and {tuple(dst.shape[1:])}")
     x = dst[:cfg.n_data].to(device)
-    C, H = x.shape[1], x.shape[2]
-    torch.manual_seed(seed)
-    nets = [UNet.preset(cfg.preset, C, size=H, **cfg.unet_kw) for _ in range(2)]
-    return DSB(x, src.to(device), cfg.gammas(), net_f=nets[0], net_b=nets[1],
-               bs=cfg.bs, n_steps=cfg.n_steps, lr=cfg.lr, ema_decay=cfg.ema_decay, grad_clip=cfg.grad_clip,
-               n_cache=cfg.n_cache, cache_every=cfg.cache_every, n_eval=min(cfg.n_eval, 1000), device=device, seed=seed,
-               ckpt_dir=ckpt_dir, progress=progress, amp=cfg.amp, compile=cfg.compile)
+    return image_dsb(cfg, x, src.to(device), x.shape[1:], device, ckpt_dir, seed, progress)
 
 # %% ../nbs/12_transfer.ipynb #816b6af5
 @torch.no_grad()
