@@ -16,7 +16,7 @@ import torch
 
 root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root))
-from dsb_nb.mnist import MnistConfig, mnist_classifier, MnistFD, mnist_dsb, run_images, plot_iterations, _sync
+from dsb_nb.mnist import MnistConfig, mnist_classifier, MnistFD, mnist_dsb, run_images, plot_iterations
 from dsb_nb.metrics import load_mnist, mnist_data_root
 from dsb_nb.score_matching import n_params
 

@@ -128,9 +128,6 @@ def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
                ckpt_dir=ckpt_dir, progress=progress, amp=cfg.amp, compile=cfg.compile)
 
 # %% ../nbs/11_mnist.ipynb #49747fc6
-def _sync(dev):
-    if dev.type == 'cuda': torch.cuda.synchronize(dev)
-
 def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`
                n_ipf:int, # IPF iterations to complete
                score=None, # score(images) -> float (e.g. an `MnistFD`), with optional .floor(n); None: no score
@@ -144,9 +141,9 @@ def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`
     for n in range(1, n_ipf + 1):
         if any(r['ipf'] == n for r in rows): continue                   # trained and evaluated before
         dsb.fit(n)
-        _sync(dsb.device); t0 = time.time()
+        dsb._sync(); t0 = time.time()
         x = torch.cat([dsb.sample(min(eval_bs, n_eval - i)) for i in range(0, n_eval, eval_bs)])
-        _sync(dsb.device); sample_s = time.time() - t0
+        dsb._sync(); sample_s = time.time() - t0
         h = [r for r in dsb.history if r['ipf'] == n - 1]
         row = {'ipf': n, 'train_s': sum(r['train_s'] for r in h), 'sample_s': sample_s, 'images_per_s': n_eval/sample_s,
                'loss_b': h[0]['loss'], 'loss_f': h[-1]['loss']}
