@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_dsb.ipynb #fe524bcb
 from __future__ import annotations
-import contextlib, inspect, math, os, time
+import contextlib, inspect, math, os, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -75,6 +75,7 @@ class DSB:
                  n_eval:int=1000, metrics:dict|None=None, # eval sample size; extra metrics {name: fn(x_gen, x_ref) -> float}
                  keep_traj:int=0, # store this many trajectories of each half-iteration (for plots/explorers)
                  device=None, seed:int=0, ckpt_dir=None, progress:bool=True,
+                 ckpt_every:int|None=None, # also checkpoint inside a half-iteration, at the first cache refresh this many steps after the last save
                  amp:bool=False, # bf16 autocast for every network evaluation (training and sampling); for GPUs
                  compile:bool=False, # train through `torch.compile`d networks (the saved weights are the plain ones)
                  check_every:int=50): # test the losses for nan/inf every this many steps (each test makes a GPU wait)
@@ -86,12 +87,12 @@ class DSB:
         self.f = brownian() if f is None else f
         if not callable(self.f): raise TypeError(f"`f` must be callable (a drift), got {type(self.f).__name__}")
         for name, v in [('bs', bs), ('n_steps', n_steps), ('n_cache', n_cache), ('cache_every', cache_every), ('n_eval', n_eval),
-                        ('check_every', check_every)]:
+                        ('check_every', check_every)] + ([('ckpt_every', ckpt_every)] if ckpt_every is not None else []):
             if not isinstance(v, int) or v < 1: raise ValueError(f"`{name}` must be an integer >= 1, got {v!r}")
         self.bs, self.n_steps, self.lr, self.ema_decay, self.grad_clip = bs, n_steps, lr, ema_decay, grad_clip
         self.n_cache, self.cache_every, self.n_eval, self.metrics, self.keep_traj = n_cache, cache_every, n_eval, metrics or {}, keep_traj
         self.ckpt_dir, self.progress = Path(ckpt_dir) if ckpt_dir else None, progress and self.rank == 0
-        self.amp, self.check_every = amp, check_every
+        self.amp, self.check_every, self.ckpt_every = amp, check_every, ckpt_every
         self.shape = self._check_shapes()
         self.net_f = (net_f or TimeMLP.preset(self.shape[0], 'small')).to(self.device)
         self.net_b = (net_b or TimeMLP.preset(self.shape[0], 'small')).to(self.device)
@@ -100,6 +101,7 @@ class DSB:
         self.ema_f, self.ema_b = EMA(self.net_f, ema_decay), EMA(self.net_b, ema_decay)
         self.opt_f, self.opt_b = torch.optim.Adam(self.net_f.parameters(), lr=lr), torch.optim.Adam(self.net_b.parameters(), lr=lr)
         self.n, self.half, self.history, self.trajs, self.f_trained = 0, 'backward', [], {}, False
+        self._partial = None                               # position inside an unfinished half-iteration (see `fit`)
 
 # %% ../nbs/06_dsb.ipynb #57761a3e
 def _check_shapes(self):
@@ -170,14 +172,43 @@ def _batch_loss(self, direction, # 'backward' or 'forward': the half being train
     if direction == 'backward': return backward_loss(train_map, fixed, k, xk, xk1, self.gammas, check=False)
     return forward_loss(train_map, fixed, k, xk, xk1, self.gammas, check=False)
 
-def _train_half(self, direction):
+def _seed(self, direction, refresh):
+    "Seed of the random stream from cache refresh `refresh` of the current half on: a function of (seed, n, direction, refresh, rank) only"
+    return self.seed*1_000_003 + 2*self.n + (direction == 'forward') + 7919*self.rank + 104_729*refresh
+
+def _assert_finite(self, direction, losses, lo):
+    "Raise if any of `losses[lo:]` (index = step of the half) is nan/inf, naming the first bad step; returns them stacked"
+    recent = torch.stack(losses[lo:])
+    if not torch.isfinite(recent).all():
+        bad = lo + int((~torch.isfinite(recent)).nonzero()[0])
+        raise FloatingPointError(f"non-finite {direction} loss at IPF iteration {self.n}, step {bad}; lower `lr` or check "
+                                 "the data scale; the last checkpoint was written before this step")
+    return recent
+
+def _train_half(self, direction, deadline=None):
+    "Algorithm 1's inner loop for `direction`, from step 0 or from a saved position; None if stopped at `deadline` (time.time())"
     net, ema, opt = (self.net_b, self.ema_b, self.opt_b) if direction == 'backward' else (self.net_f, self.ema_f, self.opt_f)
     train_map = MeanNet(self._train_nets[direction], self.gammas, self.f, direction, check=False)
-    losses, t0, cache_s = [], time.time(), 0.
-    bar = tqdm(range(self.n_steps), desc=f'IPF {self.n} {direction}', disable=not self.progress, leave=False)
+    p = self._partial if self._partial and (self._partial['n'], self._partial['half']) == (self.n, direction) else None
+    start = p['step'] if p else 0
+    losses = list(torch.tensor(p['losses'], device=self.device).unbind()) if p else []   # losses[i] is step i's loss
+    t0, cache_s, checked, last_save = time.time() - (p['train_s'] if p else 0.), p['cache_s'] if p else 0., start, start
+    bar = tqdm(range(start, self.n_steps), initial=start, total=self.n_steps, desc=f'IPF {self.n} {direction}',
+               disable=not self.progress, leave=False)
     for step in bar:
-        if step % self.cache_every == 0:                                  # timed apart (synchronised) so that
-            self._sync(); tc = time.time()                                # steps/s can exclude cache building
+        if step % self.cache_every == 0:
+            # a cache refresh is a point the run can restart from exactly: the stream is reseeded here, so a restart
+            # needs only the weights, optimisers and this position. Save and/or stop here if asked to.
+            if step > start:
+                stop = self._should_stop(deadline)
+                if stop or (self.ckpt_dir and self.ckpt_every and step - last_save >= self.ckpt_every):
+                    self._assert_finite(direction, losses, checked); checked = step
+                    self._partial = {'n': self.n, 'half': direction, 'step': step, 'losses': torch.stack(losses).tolist(),
+                                     'train_s': time.time() - t0, 'cache_s': cache_s}
+                    if self.ckpt_dir: self.save(); last_save = step
+                    if stop: return None
+            self._sync(); tc = time.time()                                # timed apart (synchronised) so that
+            self.gen.manual_seed(self._seed(direction, step // self.cache_every))   # steps/s can exclude cache building
             traj = self._cache(direction); fixed = self.maps(ema=True, check=False)[0 if direction == 'backward' else 1]
             self._sync(); cache_s += time.time() - tc
         with self._autocast(): loss = self._batch_loss(direction, train_map, fixed, traj)
@@ -185,20 +216,24 @@ def _train_half(self, direction):
         if self.grad_clip: nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip)
         opt.step(); ema.update(net); losses.append(loss.detach().float())
         if (step + 1) % self.check_every == 0 or step == self.n_steps - 1:     # one device sync per `check_every` steps
-            recent = torch.stack(losses[-self.check_every:])
-            if not torch.isfinite(recent).all():
-                bad = step - len(recent) + 1 + int((~torch.isfinite(recent)).nonzero()[0])
-                raise FloatingPointError(f"non-finite {direction} loss at IPF iteration {self.n}, step {bad}; "
-                                         "lower `lr` or check the data scale; the last checkpoint holds the previous half-iteration")
+            recent = self._assert_finite(direction, losses, checked); checked = step + 1
             if self.progress: bar.set_postfix(loss=f'{recent.mean().item():.4f}')
     tail = torch.stack(losses[-max(1, len(losses)//10):]).mean().item()
     self._sync()
     return {'loss': tail, 'train_s': time.time() - t0, 'cache_s': cache_s}
 
+def _should_stop(self, deadline):
+    "Is the time limit reached? Under torch.distributed rank 0 decides for everyone, so all ranks stop at the same step"
+    if deadline is None: return False
+    stop = torch.tensor([float(time.time() > deadline)], device=self.device)
+    if self.world > 1: dist.broadcast(stop, 0)
+    return bool(stop.item())
+
 def _sync(self):
     if self.device.type == 'cuda': torch.cuda.synchronize(self.device)
 
 DSB._cache, DSB._batch_loss, DSB._train_half, DSB._sync = _cache, _batch_loss, _train_half, _sync
+DSB._seed, DSB._assert_finite, DSB._should_stop = _seed, _assert_finite, _should_stop
 
 # %% ../nbs/06_dsb.ipynb #914ce384
 def _diagnose(self, direction):
@@ -222,6 +257,7 @@ def save(self, path=None):
         dist.barrier(); return path
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {'n': self.n, 'half': self.half, 'history': self.history, 'trajs': self.trajs, 'f_trained': self.f_trained,
+             'partial': self._partial,
              **{k: getattr(self, k).state_dict() for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b')}}
     torch.save(state, str(path) + '.tmp'); os.replace(str(path) + '.tmp', path)
     if self.world > 1: dist.barrier()
@@ -233,32 +269,45 @@ def load(self, path=None):
     state = torch.load(path, map_location=self.device, weights_only=False)
     for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b'): getattr(self, k).load_state_dict(state[k])
     self.n, self.half, self.history, self.trajs, self.f_trained = state['n'], state['half'], state['history'], state['trajs'], state['f_trained']
+    self._partial = state.get('partial')
     return self
 
 DSB.save, DSB.load = save, load
 
 # %% ../nbs/06_dsb.ipynb #00491528
 def fit(self, n_ipf:int=10, # number of IPF iterations to complete (each = backward half + forward half)
-        resume:bool=False)->list: # history: one dict of diagnostics per half-iteration
-    "Run Algorithm 1 until `n_ipf` IPF iterations are complete"
+        resume:bool=False, # first load the checkpoint in `ckpt_dir`, if there is one
+        time_limit:float|None=None)->list: # seconds: stop (and checkpoint) at the first restart point after this long
+    "Run Algorithm 1 until `n_ipf` IPF iterations are complete (or `time_limit` runs out); returns the history"
     if not isinstance(n_ipf, int) or n_ipf < 1: raise ValueError(f"`n_ipf` must be an integer >= 1, got {n_ipf!r}")
+    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit >= 0):
+        raise ValueError(f"`time_limit` must be a number of seconds >= 0 or None, got {time_limit!r}")
     if resume:
         if self.ckpt_dir is None: raise ValueError("`resume=True` needs `ckpt_dir`")
         if (self.ckpt_dir/'dsb.pt').exists(): self.load()
+    deadline, trained = None if time_limit is None else time.time() + time_limit, False
     while self.n < n_ipf:
         direction = self.half
-        # each half (and each rank) has its own random stream, so a resumed run draws exactly what an uninterrupted one would
-        self.gen.manual_seed(self.seed*1_000_003 + 2*self.n + (direction == 'forward') + 7919*self.rank)
-        row = {'ipf': self.n, 'direction': direction, **self._train_half(direction)}
+        if trained and self._should_stop(deadline): return self._stopped()   # between halves: always a restart point
+        res = self._train_half(direction, deadline); trained = True
+        if res is None: return self._stopped()
+        row = {'ipf': self.n, 'direction': direction, **res}
         if direction == 'forward': self.f_trained = True
         row.update(self._diagnose(direction))
-        self.history.append(row)
+        self.history.append(row); self._partial = None
         if direction == 'backward': self.half = 'forward'
         else: self.half, self.n = 'backward', self.n + 1
         if self.ckpt_dir: self.save()
     return self.history
 
-DSB.fit = fit
+def _stopped(self):
+    p = self._partial
+    at = f"IPF iteration {self.n}, {self.half} half, step {p['step'] if p else 0}/{self.n_steps}"
+    warnings.warn(f"time limit reached: stopped at {at}; " + ("the checkpoint is saved: call `fit(..., resume=True)` to continue"
+                  if self.ckpt_dir else "call `fit` again to continue"), stacklevel=3)
+    return self.history
+
+DSB.fit, DSB._stopped = fit, _stopped
 
 # %% ../nbs/06_dsb.ipynb #750cccd4
 class _Table(str):
