@@ -5,6 +5,7 @@ speed in float32 / bf16 autocast / bf16 + torch.compile measured in the same run
     python bench/mnist.py                      # the GPU run: MnistConfig() defaults (N=30, 'mnist' U-net, 5 x 2 x 5000 steps)
     python bench/mnist.py --cpu-reduced        # what fits on a small CPU: labelled cpu_reduced in the JSON
     python bench/mnist.py --iters 3 --steps 2000 --no-compile-speed
+    python bench/mnist.py --speed-steps 0 --time-limit 8   # a slice of at most ~8 minutes of training; rerun to continue
 
 Writes bench/results/mnist.json and bench/results/mnist.png (or --out NAME). Checkpoints go to --ckpt (default
 checkpoints/bench_mnist); rerunning the same command resumes after an interruption. Needs MNIST: ../shared/data,
@@ -49,6 +50,7 @@ def main():
     p.add_argument('--ckpt', default=str(root/'checkpoints'/'bench_mnist'), help='checkpoint directory (resumable)')
     p.add_argument('--out', default='mnist', help='results name under bench/results/')
     p.add_argument('--download', action='store_true', help='download MNIST with torchvision if not found')
+    p.add_argument('--time-limit', type=float, help='minutes: stop at the next restart point after this long (rerun to continue)')
     p.add_argument('--device', default=None)
     a = p.parse_args()
     device = torch.device(a.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -79,16 +81,25 @@ def main():
         res['speed'] = info.get('speed'); f.write_text(json.dumps(res, indent=1)); print(f'updated {f}'); return
     dsb = mnist_dsb(cfg, x, device=device, ckpt_dir=a.ckpt, progress=sys.stderr.isatty())
     info['n_params_per_net'] = n_params(dsb.net_b)
-    rows, grids = run_images(dsb, cfg.n_ipf, fd, n_eval=cfg.n_eval, eval_bs=cfg.eval_bs)
+    rows, grids = run_images(dsb, cfg.n_ipf, fd, n_eval=cfg.n_eval, eval_bs=cfg.eval_bs,
+                             time_limit=None if a.time_limit is None else 60*a.time_limit)
     for r in rows: print({k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}, flush=True)
-    info.update({'rows': rows, 'wall_s': time.time() - t_start,
+    complete = len(rows) == cfg.n_ipf
+    if not complete:
+        print(f'time limit: {len(rows)} of {cfg.n_ipf} IPF iterations evaluated, the trainer is at iteration {dsb.n + 1} '
+              f'({dsb.half} half); rerun the same command to continue', flush=True)
+        if not rows: return
+    out = root/'bench'/'results'; out.mkdir(parents=True, exist_ok=True)
+    prev = json.loads((out/f'{a.out}.json').read_text()) if (out/f'{a.out}.json').exists() else {}
+    if 'speed' not in info and prev.get('device') == info['device'] and 'speed' in prev: info['speed'] = prev['speed']
+    info.update({'rows': rows, 'complete': complete, 'wall_s_this_call': time.time() - t_start,
+                 'train_s_total': sum(r['train_s'] for r in rows), 'sample_s_total': sum(r['sample_s'] for r in rows),
                  'fd_ratio_last_to_floor': rows[-1]['fd']/rows[-1]['floor'],
                  'fd_falls_1_to_last': rows[-1]['fd'] < rows[0]['fd']})
-    out = root/'bench'/'results'; out.mkdir(parents=True, exist_ok=True)
     (out/f'{a.out}.json').write_text(json.dumps(info, indent=1))
-    title = (f"DSB on MNIST, {info['device']}{' (CPU-reduced)' if a.cpu_reduced else ''}: N={cfg.N}, T={cfg.T}, "
+    title = (f"DSB on MNIST, {info['device']}{' (CPU-reduced)' if a.cpu_reduced else ''}{'' if complete else ' (unfinished)'}: N={cfg.N}, T={cfg.T}, "
              f"U-net {info['n_params_per_net']/1e6:.2f}M, {cfg.n_steps} steps/half, FD at {cfg.n_eval} images")
     plot_iterations(rows, grids, title=title).savefig(out/f'{a.out}.png', dpi=110)
-    print(f"wrote {out/a.out}.json/.png in {info['wall_s']:.0f}s", flush=True)
+    print(f"wrote {out/a.out}.json/.png ({info['wall_s_this_call']:.0f}s in this call)", flush=True)
 
 if __name__ == '__main__': main()

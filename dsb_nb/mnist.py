@@ -89,6 +89,7 @@ class MnistConfig:
     n_eval:int=10_000; eval_bs:int=1000                            # images scored per IPF iteration, sampled in chunks
     amp:bool=True; compile:bool=False                              # bf16 autocast / torch.compile (GPU)
     n_data:int|None=None                                           # use only the first n_data training images
+    ckpt_every:int|None=2000                                       # also checkpoint inside a half-iteration (see `DSB`)
 
     @classmethod
     def tiny(cls, **kw):
@@ -125,22 +126,25 @@ def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
     return DSB(data, prior, cfg.gammas(), net_f=nets[0], net_b=nets[1],
                bs=cfg.bs, n_steps=cfg.n_steps, lr=cfg.lr, ema_decay=cfg.ema_decay, grad_clip=cfg.grad_clip,
                n_cache=cfg.n_cache, cache_every=cfg.cache_every, n_eval=min(cfg.n_eval, 1000), device=device, seed=seed,
-               ckpt_dir=ckpt_dir, progress=progress, amp=cfg.amp, compile=cfg.compile)
+               ckpt_dir=ckpt_dir, ckpt_every=cfg.ckpt_every, progress=progress, amp=cfg.amp, compile=cfg.compile)
 
 # %% ../nbs/11_mnist.ipynb #49747fc6
 def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`
                n_ipf:int, # IPF iterations to complete
                score=None, # score(images) -> float (e.g. an `MnistFD`), with optional .floor(n); None: no score
-               n_eval:int=1000, eval_bs:int=1000, n_grid:int=64)->tuple[list, dict]: # rows per iteration, {ipf: grid images}
+               n_eval:int=1000, eval_bs:int=1000, n_grid:int=64,
+               time_limit:float|None=None)->tuple[list, dict]: # seconds (see `DSB.fit`); returns rows per iteration, {ipf: grid images}
     "Train `dsb` iteration by iteration, sampling, timing and scoring after each; resumes from `dsb.ckpt_dir`"
     if not isinstance(n_ipf, int) or n_ipf < 1: raise ValueError(f"`n_ipf` must be an integer >= 1, got {n_ipf!r}")
+    deadline = None if time_limit is None else time.time() + time_limit
     ck = dsb.ckpt_dir
     rows = json.loads((ck/'eval.json').read_text()) if ck and (ck/'eval.json').exists() else []
     grids = torch.load(ck/'grids.pt') if ck and (ck/'grids.pt').exists() else {}
     if ck and (ck/'dsb.pt').exists(): dsb.load()
     for n in range(1, n_ipf + 1):
         if any(r['ipf'] == n for r in rows): continue                   # trained and evaluated before
-        dsb.fit(n)
+        dsb.fit(n, time_limit=None if deadline is None else max(0., deadline - time.time()))
+        if dsb.n < n: break                                              # stopped by the time limit: rerun to continue
         dsb._sync(); t0 = time.time()
         x = torch.cat([dsb.sample(min(eval_bs, n_eval - i)) for i in range(0, n_eval, eval_bs)])
         dsb._sync(); sample_s = time.time() - t0
@@ -155,14 +159,14 @@ def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`
     return rows, grids
 
 # %% ../nbs/11_mnist.ipynb #12472375
-def plot_iterations(rows:list, grids:dict, n_show:int=32, title:str='')->'plt.Figure':
+def plot_iterations(rows:list, grids:dict, n_show:int=36, title:str='')->'plt.Figure':
     "One sample grid per IPF iteration, titled with its Fréchet distance, and the distance against the floor"
     import matplotlib.pyplot as plt
     its = sorted(grids)
     fig, axs = plt.subplots(1, len(its) + 1, figsize=(2.2*(len(its) + 1), 2.6))
     for ax, n in zip(axs, its):
         r = next((r for r in rows if r['ipf'] == n), {})
-        show_images(grids[n][:n_show], nrow=int(math.sqrt(n_show)) or 1, ax=ax,
+        show_images(grids[n][:n_show], nrow=math.ceil(math.sqrt(n_show)), ax=ax,
                     title=f"IPF {n}" + (f"\nFD {r['fd']:.1f}" if 'fd' in r else ''))
     ax = axs[-1]
     if rows and 'fd' in rows[0]:
