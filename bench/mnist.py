@@ -5,7 +5,7 @@ speed in float32 / bf16 autocast / bf16 + torch.compile measured in the same run
     python bench/mnist.py                      # the GPU run: MnistConfig() defaults (N=30, 'mnist' U-net, 5 x 2 x 5000 steps)
     python bench/mnist.py --cpu-reduced        # what fits on a small CPU: labelled cpu_reduced in the JSON
     python bench/mnist.py --iters 3 --steps 2000 --no-compile-speed
-    python bench/mnist.py --speed-steps 0 --time-limit 8   # a slice of at most ~8 minutes of training; rerun to continue
+    python bench/mnist.py --speed-steps 0 --time-limit 7   # about 7 minutes of training; rerun to continue
 
 Writes bench/results/mnist.json and bench/results/mnist.png (or --out NAME). Checkpoints go to --ckpt (default
 checkpoints/bench_mnist); rerunning the same command resumes after an interruption. Needs MNIST: ../shared/data,
