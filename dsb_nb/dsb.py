@@ -202,7 +202,7 @@ def _train_half(self, direction, deadline=None):
             if step > start:
                 stop = self._should_stop(deadline)
                 if stop or (self.ckpt_dir and self.ckpt_every and step - last_save >= self.ckpt_every):
-                    self._assert_finite(direction, losses, checked); checked = step
+                    if checked < step: self._assert_finite(direction, losses, checked); checked = step
                     self._partial = {'n': self.n, 'half': direction, 'step': step, 'losses': torch.stack(losses).tolist(),
                                      'train_s': time.time() - t0, 'cache_s': cache_s}
                     if self.ckpt_dir: self.save(); last_save = step
