@@ -70,7 +70,7 @@ class DSB:
                  gammas:Tensor, # (N,) step sizes, e.g. `make_gammas(20, T=0.5)`
                  f=None, # reference drift (default Brownian); e.g. `ou(alpha)`
                  net_f:nn.Module|None=None, net_b:nn.Module|None=None, # nets net(x, k) -> x.shape; default TimeMLP 'small'
-                 bs:int=128, n_steps:int=2000, lr:float=2e-4, ema_decay:float=0.998, grad_clip:float|None=1.,
+                 bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998, grad_clip:float|None=1.,
                  n_cache:int=1000, cache_every:int=500, # trajectories per cache, and steps between cache refreshes
                  n_eval:int=1000, metrics:dict|None=None, # eval sample size; extra metrics {name: fn(x_gen, x_ref) -> float}
                  keep_traj:int=0, # store this many trajectories of each half-iteration (for plots/explorers)
