@@ -18,7 +18,7 @@ the task's samples, the initial weights and the trainer's random stream); the pl
 
 Writes bench/results/defaults.json and .png.
 """
-import argparse, json, os, platform, time
+import argparse, json, platform, time
 from pathlib import Path
 import torch
 
@@ -70,8 +70,8 @@ def plot(res, path):
     for ax, t in zip(axs, tasks):
         rows = [r for r in res['rows'] if r['task'] == t]
         for lr in dict.fromkeys(r['lr'] for r in rows):
-            cs = torch.tensor([r['curve'] for r in rows if r['lr'] == lr])
-            ax.plot(range(1, cs.shape[1] + 1), cs.mean(0), 'o-', ms=3, label=f"lr {lr:g}" + (' (default)' if lr == res['default_lr'] else ''))
+            mean = res['mean_over_seeds'][f'{t} lr={lr:g}']
+            ax.plot(range(1, len(mean) + 1), mean, 'o-', ms=3, label=f"lr {lr:g}" + (' (default)' if lr == res['default_lr'] else ''))
         ax.axhline(sum(r['floor'] for r in rows)/len(rows), c='k', ls='--', lw=1, label='floor')
         ax.set_xticks(range(1, len(rows[0]['curve']) + 1)); ax.set_yscale('log'); ax.set_xlabel('IPF iteration'); ax.set_ylabel('KL of coupling' if t == 'gauss5' else 'W2')
         ax.set_title(t, fontsize=9); ax.legend(fontsize=6)

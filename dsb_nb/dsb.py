@@ -225,8 +225,9 @@ def _train_half(self, direction, deadline=None):
 def _should_stop(self, deadline):
     "Is the time limit reached? Under torch.distributed rank 0 decides for everyone, so all ranks stop at the same step"
     if deadline is None: return False
+    if self.world == 1: return time.time() > deadline
     stop = torch.tensor([float(time.time() > deadline)], device=self.device)
-    if self.world > 1: dist.broadcast(stop, 0)
+    dist.broadcast(stop, 0)
     return bool(stop.item())
 
 def _sync(self):
