@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_gaussian.ipynb #cba35143
 from __future__ import annotations
-import json, math, platform, time
+import json, math, numbers, platform, time
 import numpy as np
 import torch
 from torch import Tensor
@@ -13,8 +13,8 @@ from .score_matching import TimeMLP, n_params
 from .dsb import DSB, gaussian_sampler, gaussian_sb_cross_cov
 
 # %% auto #0
-__all__ = ['gaussian_task', 'gaussian_sb_joint', 'gauss_kl', 'coupling_stats', 'sample_sb_joint', 'run_gaussian',
-           'plot_convergence']
+__all__ = ['gaussian_task', 'gaussian_sb_joint', 'gaussian_bridge', 'sample_gaussian_bridge', 'gauss_kl', 'coupling_stats',
+           'sample_sb_joint', 'run_gaussian', 'plot_convergence']
 
 # %% ../nbs/07_gaussian.ipynb #3867589f
 def gaussian_task(d:int, # dimension
@@ -33,6 +33,58 @@ def gaussian_sb_joint(d:int, # dimension of one end
     c, I = gaussian_sb_cross_cov(T), torch.eye(d, dtype=torch.float64)
     mean = torch.cat([a*torch.ones(d, dtype=torch.float64), -a*torch.ones(d, dtype=torch.float64)])
     return mean, torch.cat([torch.cat([I, c*I], 1), torch.cat([c*I, I], 1)], 0)
+
+# %% ../nbs/07_gaussian.ipynb #538e9126
+def _sym(S:Tensor)->Tensor: return (S + S.mT)/2
+
+def _psd_sqrt(S:Tensor)->Tensor:
+    "Symmetric square root of a symmetric positive semi-definite matrix"
+    w, V = torch.linalg.eigh(_sym(S))
+    return (V*w.clamp_min(0).sqrt())@V.mT
+
+def gaussian_bridge(mu0:Tensor, S0:Tensor, # (d,), (d, d): p_data = N(mu0, S0) at step 0
+                    mu1:Tensor, S1:Tensor, # (d,), (d, d): p_prior = N(mu1, S1) at step N
+                    gammas:Tensor, # (N,) step sizes of the reference chain (3)
+                    f=None)->dict: # reference drift: None (Brownian) or a `LinearDrift`, e.g. `ou(alpha)`
+    "Closed-form Schrödinger bridge between two Gaussians for the chain (3): static coupling and every marginal"
+    mu0, S0, mu1, S1, alpha = _check_gauss_task(mu0, S0, mu1, S1, f)
+    d, I = len(mu0), torch.eye(len(mu0), dtype=torch.float64)
+    a, s = marginal_coeffs(check_gammas(gammas).double(), alpha)   # X_k | X_0 ~ N(a_k X_0, s_k I)
+    aN, sN = a[-1], s[-1]
+    Ah = _psd_sqrt(aN**2*S0)
+    M = _psd_sqrt(Ah@S1@Ah + sN**2/4*I) - sN/2*I
+    C = Ah@M@torch.linalg.inv(Ah)/aN                                # Cov(X_0, X_N)
+    cov = _sym(torch.cat([torch.cat([S0, C], 1), torch.cat([C.T, S1], 1)]))
+    w = (aN/a)*s/sN; u = a - w*aN; v = (s*(1 - (aN/a)**2*s/sN)).clamp_min(0)
+    means = u[:, None]*mu0 + w[:, None]*mu1                        # X_k = u_k X_0 + w_k X_N + sqrt(v_k) Z
+    covs = _sym(u[:, None, None]**2*S0 + w[:, None, None]**2*S1 + (u*w)[:, None, None]*(C + C.T) + v[:, None, None]*I)
+    return {'mean': torch.cat([mu0, mu1]), 'cov': cov, 'means': means, 'covs': covs, 'a': aN.item(), 's': sN.item(), 'd': d}
+
+# %% ../nbs/07_gaussian.ipynb #77389f98
+def _check_gauss_task(mu0, S0, mu1, S1, f):
+    "Validate a Gaussian task; returns float64 copies and the drift's alpha"
+    out = []
+    for name, m, S in (('mu0', mu0, S0), ('mu1', mu1, S1)):
+        m, S = check_tensor(torch.as_tensor(m), name).double(), check_tensor(torch.as_tensor(S), 'S' + name[-1]).double()
+        if m.dim() != 1: raise ValueError(f"`{name}` must be a vector of shape (d,), got shape {tuple(m.shape)}")
+        if S.shape != (len(m), len(m)): raise ValueError(f"`S{name[-1]}` must have shape ({len(m)}, {len(m)}) to match `{name}`, got {tuple(S.shape)}")
+        if not torch.allclose(S, S.T, atol=1e-8*S.abs().max().item()): raise ValueError(f"`S{name[-1]}` must be symmetric")
+        if torch.linalg.eigvalsh(S).min() <= 0: raise ValueError(f"`S{name[-1]}` must be positive definite")
+        out += [m, S]
+    if len(out[0]) != len(out[2]): raise ValueError(f"`mu0` and `mu1` must have the same length, got {len(out[0])} and {len(out[2])}")
+    if f is not None and not isinstance(f, LinearDrift):
+        raise TypeError(f"`f` must be None (Brownian) or a LinearDrift such as ou(alpha): the closed form needs a linear drift, got {type(f).__name__}")
+    return (*out, 0. if f is None else f.alpha)
+
+# %% ../nbs/07_gaussian.ipynb #abc4b72d
+def sample_gaussian_bridge(n:int, # number of pairs
+                           bridge:dict, # from `gaussian_bridge`
+                           gen:torch.Generator|None=None)->tuple[Tensor, Tensor]: # X_0, X_N: each (n, d), float64
+    "n exact draws of (X_0, X_N) from the static Schrödinger bridge"
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1: raise ValueError(f"`n` must be an integer >= 1, got {n!r}")
+    L = torch.linalg.cholesky(bridge['cov'])
+    z = bridge['mean'] + torch.randn(int(n), len(L), generator=gen, dtype=torch.float64)@L.T
+    return z[:, :bridge['d']], z[:, bridge['d']:]
 
 # %% ../nbs/07_gaussian.ipynb #1a197bbc
 def gauss_kl(m1:Tensor, S1:Tensor, m0:Tensor, S0:Tensor)->float:
