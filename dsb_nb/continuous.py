@@ -7,12 +7,13 @@ from __future__ import annotations
 import math, warnings
 import torch
 from torch import Tensor
-from .reference import make_gammas
+from .reference import make_gammas, check_gammas
 from .mean_matching import affine_mean_match
 from .dsb import gaussian_sb_cross_cov
+from .gaussian import gaussian_bridge, gaussian_moment_errors, _check_gauss_task, _sym
 
 # %% auto #0
-__all__ = ['ideal_dsb', 'dsb_fixed_point']
+__all__ = ['ideal_dsb', 'dsb_fixed_point', 'ideal_dsb_gaussian']
 
 # %% ../nbs/15_continuous_ipf.ipynb #046ac93c
 def _chain_moments(m:float, v:float, # start mean and variance: X_0 (forward) or X_N (backward)
@@ -110,3 +111,57 @@ def dsb_fixed_point(N:int, T:float=0.5, a:float=0.1, schedule:str='constant', ra
         prev = x
     if ok < 3: warnings.warn(f"ideal DSB did not settle within `max_ipf`={max_ipf} iterations (last change {dn:.2e})")
     return {'ipf': n, 'chain': 'backward', **_coupling(*back, T, a, d)}
+
+# %% ../nbs/15_continuous_ipf.ipynb #1d26db3d
+def _gauss_chain(m:Tensor, S:Tensor, # (d,), (d, d) law of the start: X_0 (forward) or X_N (backward)
+                 A:Tensor, c:Tensor, Q:Tensor, # (N, d, d), (N, d), (N, d, d): transition j is A[j] x + c[j] + N(0, Q[j])
+                 forward:bool=True)->tuple[Tensor, Tensor]: # means (N+1, d), covariances (N+1, d, d), time order
+    "Moments of a Gaussian chain with affine means, run forward (X_j -> X_{j+1}) or backward (X_{j+1} -> X_j)"
+    ms, Ss = [m], [S]
+    for j in (range(len(A)) if forward else range(len(A) - 1, -1, -1)):
+        ms.append(A[j]@ms[-1] + c[j]); Ss.append(_sym(A[j]@Ss[-1]@A[j].T + Q[j]))
+    ms, Ss = torch.stack(ms), torch.stack(Ss)
+    return (ms, Ss) if forward else (ms.flip(0), Ss.flip(0))
+
+def _gauss_reverse(ms:Tensor, Ss:Tensor, # (N+1, d), (N+1, d, d) moments of the current chain, time order
+                   A:Tensor, g:Tensor, # (N, d, d) slopes of the current chain, (N,) step sizes
+                   forward:bool, # the current chain runs forward (fit B, eq. (12)) or backward (fit F, eq. (13))
+                   kernel:str)->tuple[Tensor, Tensor, Tensor]: # A, c, Q of the reversed chain
+    "One ideal half-step with full matrices: DSB's minimiser of (12)/(13) with noise 2 gamma I, or the exact Gaussian reversal"
+    if forward: mo, So, mi, Si, cross = ms[:-1], Ss[:-1], ms[1:], Ss[1:], Ss[:-1]@A.mT   # predict X_j from X_{j+1}
+    else:       mo, So, mi, Si, cross = ms[1:], Ss[1:], ms[:-1], Ss[:-1], Ss[1:]@A.mT    # predict X_{j+1} from X_j
+    G = torch.linalg.solve(Si, cross.mT).mT                       # Cov(X_o, X_i) Si^-1
+    c = mo - (G@mi[..., None])[..., 0]
+    if kernel == 'exact': return G, c, _sym(So - G@Si@G.mT)
+    I = torch.eye(ms.shape[1], dtype=ms.dtype)
+    return I - A + A@G, (A@c[..., None])[..., 0], 2*g[:, None, None]*I
+
+# %% ../nbs/15_continuous_ipf.ipynb #8b2a321c
+def _joint(ms, Ss, A, forward):
+    "Mean (2d,) and covariance (2d, 2d) of (X_0, X_N) of a Gaussian chain with slopes A (N, d, d)"
+    P = torch.eye(ms.shape[1], dtype=ms.dtype)
+    for Aj in (A if forward else A.flip(0)): P = Aj@P
+    C = Ss[0]@P.T if forward else P@Ss[-1]
+    return torch.cat([ms[0], ms[-1]]), _sym(torch.cat([torch.cat([Ss[0], C], 1), torch.cat([C.T, Ss[-1]], 1)]))
+
+def ideal_dsb_gaussian(mu0:Tensor, S0:Tensor, mu1:Tensor, S1:Tensor, # (d,), (d, d): data and prior laws
+                       gammas:Tensor, # (N,) step sizes
+                       f=None, # reference drift: None (Brownian) or a `LinearDrift`
+                       n_ipf:int=20, # IPF iterations
+                       kernel:str='dsb', # 'dsb': eqs. (12)-(13) with variance 2 gamma; 'exact': exact Gaussian reversal
+                       log:bool=False)->list: # also return {'B': (A, c, Q), 'F': (A, c, Q), 'bridge': ...} of the last iteration
+    "DSB with a perfect function class and infinite samples on any Gaussian task: per IPF iteration and chain, the coupling and its errors"
+    mu0, S0, mu1, S1, alpha = _check_gauss_task(mu0, S0, mu1, S1, f)
+    if kernel not in ('dsb', 'exact'): raise ValueError(f"Unknown kernel '{kernel}': expected 'dsb' or 'exact'")
+    if isinstance(n_ipf, bool) or not isinstance(n_ipf, int) or n_ipf < 1: raise ValueError(f"`n_ipf` must be an integer >= 1, got {n_ipf!r}")
+    g, d = check_gammas(gammas).double(), len(mu0)
+    bridge = gaussian_bridge(mu0, S0, mu1, S1, g, f)
+    A = (1 - alpha*g)[:, None, None]*torch.eye(d, dtype=torch.float64)        # F^0: the reference chain (3)
+    F, rows = (A, torch.zeros(len(g), d, dtype=torch.float64), 2*g[:, None, None]*torch.eye(d, dtype=torch.float64)), []
+    for n in range(1, n_ipf + 1):
+        B = _gauss_reverse(*_gauss_chain(mu0, S0, *F), F[0], g, True, kernel)          # eq. (12)
+        mb, Sb = _gauss_chain(mu1, S1, *B, forward=False)
+        F = _gauss_reverse(mb, Sb, B[0], g, False, kernel)                             # eq. (13)
+        for ch, (m, S) in (('backward', _joint(mb, Sb, B[0], False)), ('forward', _joint(*_gauss_chain(mu0, S0, *F), F[0], True))):
+            rows.append({'ipf': n, 'chain': ch, **gaussian_moment_errors(m, S, bridge), 'mean': m, 'cov': S})
+    return (rows, {'B': B, 'F': F, 'bridge': bridge}) if log else rows

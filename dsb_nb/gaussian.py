@@ -14,7 +14,8 @@ from .dsb import DSB, gaussian_sampler, gaussian_sb_cross_cov
 
 # %% auto #0
 __all__ = ['gaussian_task', 'gaussian_sb_joint', 'gaussian_bridge', 'sample_gaussian_bridge', 'gauss_kl', 'coupling_stats',
-           'sample_sb_joint', 'run_gaussian', 'plot_convergence']
+           'kl_floor', 'gaussian_moment_errors', 'gaussian_coupling_errors', 'sample_sb_joint', 'run_gaussian',
+           'plot_convergence']
 
 # %% ../nbs/07_gaussian.ipynb #3867589f
 def gaussian_task(d:int, # dimension
@@ -112,6 +113,33 @@ def coupling_stats(x0:Tensor, # (n, d) samples of X_0 (data end)
     return {'mean_err': (mu - m).abs().max().item(), 'var_err': (S.diagonal() - 1).abs().max().item(),
             'cov_err': (cross.diagonal() - gaussian_sb_cross_cov(T)).abs().max().item(), 'cov_offdiag': off,
             'kl': gauss_kl(mu, S, m, S_true)}
+
+# %% ../nbs/07_gaussian.ipynb #95ac0ed0
+def kl_floor(p:int, # dimension of the Gaussian (2d for a coupling)
+             n:int)->float: # number of samples
+    "Expected KL(N(sample mean, sample cov) || truth) for n exact Gaussian samples in p dimensions"
+    if n <= p + 1: raise ValueError(f"need n > p + 1 samples, got n={n}, p={p}")
+    psi = torch.special.digamma((n - torch.arange(1, p + 1, dtype=torch.float64))/2).sum().item()
+    return 0.5*(p/n - p*math.log(2/(n - 1)) - psi)
+
+def gaussian_moment_errors(mean:Tensor, cov:Tensor, # (2d,), (2d, 2d): moments of a coupling of (X_0, X_N)
+                           bridge:dict)->dict: # from `gaussian_bridge`
+    "KL to the bridge and largest errors of the means, marginal covariances and cross-covariance"
+    d, m, S = bridge['d'], mean.double().cpu(), cov.double().cpu()
+    E = S - bridge['cov']
+    return {'kl': gauss_kl(m, S, bridge['mean'], bridge['cov']), 'mean_err': (m - bridge['mean']).abs().max().item(),
+            'cov_err': max(E[:d, :d].abs().max().item(), E[d:, d:].abs().max().item()), 'cross_err': E[:d, d:].abs().max().item()}
+
+def gaussian_coupling_errors(x0:Tensor, xN:Tensor, # (n, d) paired samples of X_0 and X_N
+                             bridge:dict)->dict: # from `gaussian_bridge`
+    "`gaussian_moment_errors` of the empirical coupling, plus the sampling floor of the KL and the corrected KL"
+    x0, xN = check_tensor(x0, 'x0', 2), check_tensor(xN, 'xN', 2)
+    if x0.shape != xN.shape or x0.dim() != 2 or x0.shape[1] != bridge['d']:
+        raise ValueError(f"`x0` and `xN` must both be (n, {bridge['d']}), got {tuple(x0.shape)} and {tuple(xN.shape)}")
+    z = torch.cat([x0, xN], 1).double().cpu()
+    out = gaussian_moment_errors(z.mean(0), torch.cov(z.T), bridge)
+    out['kl_floor'] = kl_floor(z.shape[1], len(z)); out['kl_corrected'] = out['kl'] - out['kl_floor']
+    return out
 
 # %% ../nbs/07_gaussian.ipynb #bc5d16ac
 def sample_sb_joint(n:int, d:int, T:float=0.5, a:float=0.1, gen=None)->tuple[Tensor, Tensor]:
