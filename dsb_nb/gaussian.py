@@ -39,9 +39,9 @@ def gaussian_sb_joint(d:int, # dimension of one end
 def _sym(S:Tensor)->Tensor: return (S + S.mT)/2
 
 def _psd_sqrt(S:Tensor)->Tensor:
-    "Symmetric square root of a symmetric positive semi-definite matrix"
+    "Symmetric square root of symmetric positive semi-definite matrices (..., d, d)"
     w, V = torch.linalg.eigh(_sym(S))
-    return (V*w.clamp_min(0).sqrt())@V.mT
+    return (V*w.clamp_min(0).sqrt().unsqueeze(-2))@V.mT
 
 def gaussian_bridge(mu0:Tensor, S0:Tensor, # (d,), (d, d): p_data = N(mu0, S0) at step 0
                     mu1:Tensor, S1:Tensor, # (d,), (d, d): p_prior = N(mu1, S1) at step N
