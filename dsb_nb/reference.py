@@ -71,16 +71,19 @@ def sample_chain(x:Tensor, # starting batch (batch, *shape): X_0 if forward, X_N
                  gammas:Tensor, # (N,) step sizes
                  forward:bool=True, # simulate X_0 -> X_N (True) or X_N -> X_0 (False)
                  gen:torch.Generator|None=None, # random generator, for reproducible noise
-                 return_traj:bool=True)->Tensor: # (N+1, batch, *shape) if `return_traj` else the end point
-    "Simulate `x_next = mean_fn(x, k) + sqrt(2*gamma) * z` along `gammas`, forward (k = 0..N-1) or backward (k = N..1)"
+                 return_traj:bool=True, # return the whole path, else only the end point
+                 noise=None)->Tensor: # noise(z, j) -> noise of the transition that uses gammas[j], from a standard normal z; default sqrt(2 gammas[j]) z
+    "Simulate `x_next = mean_fn(x, k) + sqrt(2*gamma) * z` along `gammas`, forward (k = 0..N-1) or backward (k = N..1); returns (N+1, batch, *shape) in time order, or the end point"
     x = check_tensor(x, 'x'); gs = check_gammas(gammas).tolist(); N = len(gs)
+    if noise is not None and not callable(noise): raise TypeError(f"`noise` must be None or callable noise(z, j), got {type(noise).__name__}")
     ks = range(N) if forward else range(N, 0, -1)
     traj = [x] if return_traj else None
     for k in ks:
         m = mean_fn(x, k)
         if m.shape != x.shape: raise ValueError(f"`mean_fn` returned shape {tuple(m.shape)} at step k={k}, expected {tuple(x.shape)}")
-        g = gs[k] if forward else gs[k-1]
-        x = m + math.sqrt(2*g)*torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+        j = k if forward else k - 1                     # the transition between steps j and j+1 uses gammas[j]
+        z = torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+        x = m + (math.sqrt(2*gs[j])*z if noise is None else noise(z, j))
         if return_traj: traj.append(x)
     if not return_traj: return x
     return torch.stack(traj if forward else traj[::-1])
