@@ -11,7 +11,7 @@ from .reference import check_tensor, check_gammas, brownian
 
 # %% auto #0
 __all__ = ['pad_like', 'check_steps', 'MeanNet', 'StepAffine', 'sample_pairs', 'backward_target', 'forward_target',
-           'backward_loss', 'forward_loss', 'affine_chain_moments', 'affine_mean_match']
+           'backward_loss', 'forward_loss', 'affine_chain_moments', 'affine_mean_match', 'cond_mean_loss']
 
 # %% ../nbs/05_mean_matching.ipynb #3d5bc71d
 def pad_like(v, # scalar, 0-dim or (batch,) tensor of per-sample values
@@ -171,3 +171,16 @@ def affine_mean_match(means:Tensor, variances:Tensor, # (N+1, *shape) moments of
     else:       mo, vo, mi, vi, cov = m[1:], v[1:], m[:-1], v[:-1], A*v[1:]     # predict X_{j+1} from X_j
     s = cov/vi; c = mo - s*mi                                                   # E[X_o | X_i = x] = s x + c
     return (s, c) if exact else (1 + A*(s - 1), A*c)
+
+# %% ../nbs/05_mean_matching.ipynb #aefc08ab
+def cond_mean_loss(M, # map being trained: B(x, k) for direction='backward', F(x, k) for 'forward'
+                   k, # int or (batch,) long step index of x_k, in 0..N-1
+                   x_k:Tensor, x_k1:Tensor, # (batch, *shape) consecutive states of the chain the map reverses
+                   gammas:Tensor, # (N,) step sizes; returns a scalar
+                   direction:str='backward', # which map is trained
+                   check:bool=True)->Tensor: # validate inputs; False (trainer hot loop): k must be a (batch,) long tensor
+    "Regression of each pair's other end on its start, B(X_{k+1}, k+1) ~ X_k or F(X_k, k) ~ X_{k+1}: its minimiser is the conditional mean"
+    if direction not in ('backward', 'forward'): raise ValueError(f"Unknown direction '{direction}': expected 'backward' or 'forward'")
+    _check_pair(x_k, x_k1, check)
+    pred, target = (M(x_k1, k + 1), x_k) if direction == 'backward' else (M(x_k, k), x_k1)
+    return _weighted_mse(pred, target, gammas, k, check)
