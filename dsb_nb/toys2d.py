@@ -165,11 +165,12 @@ def explorer_grid(dsb:DSB, iters=None, ks=None, direction:str='backward', n_path
 # %% ../nbs/08_toys_2d.ipynb #17565f6f
 def explore(dsb:DSB, n_paths:int=6): # a DSB trained with keep_traj > 0
     "ipywidgets explorer of `dsb.trajs`: sliders for the IPF iteration and the step k"
-    import ipywidgets as W
+    from dsb_nb.setup import need
+    W = need('ipywidgets', '`explore`')
     if not dsb.trajs: raise ValueError("`dsb.trajs` is empty: train with keep_traj > 0")
     iters = sorted({n for n, _ in dsb.trajs})
-    def show(n, k, direction):
-        if (n, direction) in dsb.trajs: draw_step(dsb, n, k, direction, n_paths); plt.show()
-    return W.interactive(show, n=W.IntSlider(min=iters[0], max=iters[-1], description='IPF n'),
+    def show(it, k, direction):                       # the slider counts IPF iterations from 1, as the titles do
+        if (it - 1, direction) in dsb.trajs: draw_step(dsb, it - 1, k, direction, n_paths); plt.show()
+    return W.interactive(show, it=W.IntSlider(min=iters[0] + 1, max=iters[-1] + 1, description='IPF iteration'),
                          k=W.IntSlider(min=0, max=dsb.N, value=dsb.N, description='step k'),
                          direction=W.ToggleButtons(options=['backward', 'forward']))

@@ -1,0 +1,163 @@
+#!/usr/bin/env python
+"""Accuracy of trained bridges against exact answers (notebook 19).
+
+Gaussian family: d in {2, 10, 20, 50} x reference {brownian (T=0.5), ou (alpha=1, T=1)} x {generation (prior N(0, I)),
+transfer (data to data)}, covariance eigenvalues log-uniform in [0.1, 10] with random rotations (`random_gaussian_task`).
+For each task and each kernel ('dsb' = the paper's eqs. (12)-(13), 'exact' = the bias-free option) it trains `DSB` with the
+library's defaults and records, per IPF iteration and chain: the KL of the (X_0, X_N) coupling to the closed-form bridge
+(raw and corrected by the sampling floor), mean / marginal-cov / cross-cov errors, the same for DSB's limit
+(`ideal_dsb_gaussian`, both kernels) and for exact samples. Mixture tasks (`MixtureBridge`): cBW2-UVP of the forward chain.
+
+One JSON per (task, kernel) goes to bench/results/accuracy/ (a finished one is skipped, so the script resumes);
+`--merge` gathers them into bench/results/accuracy.json and draws accuracy.png (copied to nbs/figs/bench_accuracy.png).
+
+    python bench/accuracy.py --suite gaussian --kernels dsb exact            # the family (CPU: hours)
+    python bench/accuracy.py --suite gaussian --dims 10 20 --shard 0/2 &     # split over processes
+    python bench/accuracy.py --suite mixture
+    python bench/accuracy.py --merge
+    python bench/accuracy.py --ablation                                      # before/after rows for each default
+
+`--ablation` adds the new defaults one at a time (0.1.0's defaults -> + 'auto' network -> + cosine learning rate ->
++ larger, fresher cache -> + exact kernel) on two tasks and writes bench/results/accuracy_ablation.json.
+"""
+import argparse, json, os, platform, shutil, time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE/'results'/'accuracy'
+MIXTURES = [dict(d=2, eps=0.1), dict(d=16, eps=1.0)]
+
+def jobs(args):
+    out = []
+    if args.suite in ('gaussian', 'all'):
+        for d in args.dims:
+            for ref in args.refs:
+                for kind in args.kinds:
+                    for kern in args.kernels: out.append(('gaussian', dict(d=d, kind=kind, ref=ref), kern))
+    if args.suite in ('mixture', 'all'):
+        for m in MIXTURES:
+            for kern in args.kernels: out.append(('mixture', m, kern))
+    return out
+
+def name(kind, spec, kern):
+    if kind == 'gaussian': return f"gauss_{spec['kind']}_d{spec['d']}_{spec['ref']}_{kern}"
+    return f"mix_d{spec['d']}_eps{spec['eps']:g}_{kern}"
+
+def run(args):
+    import torch
+    torch.set_num_threads(args.threads)
+    from dsb_nb.accuracy import random_gaussian_task, run_gaussian_task, MixtureBridge, run_mixture_task
+    todo = jobs(args)
+    i, n = map(int, args.shard.split('/'))
+    OUT.mkdir(parents=True, exist_ok=True)
+    for j, (kind, spec, kern) in enumerate(todo):
+        if j % n != i: continue
+        path = OUT/f'{name(kind, spec, kern)}.json'
+        if path.exists() and not args.force: print('done already:', path.name); continue
+        kw = dict(kernel=kern) if kern != 'dsb' else {}
+        if args.steps: kw['n_steps'] = args.steps
+        t0 = time.time()
+        if kind == 'gaussian':
+            res = run_gaussian_task(random_gaussian_task(spec['d'], spec['kind'], spec['ref'], seed=args.seed), n_ipf=args.iters,
+                                    n_eval=args.n_eval, seed=args.seed, device=args.device, **kw)
+        else:
+            res = run_mixture_task(MixtureBridge(spec['d'], spec['eps'], seed=args.seed), n_ipf=args.iters, seed=args.seed,
+                                   device=args.device, **kw)
+        res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads),
+                   machine=dict(device=args.device, cpu_count=os.cpu_count(), torch=torch.__version__, python=platform.python_version()),
+                   wall_s=time.time() - t0)
+        path.write_text(json.dumps(res, indent=0))
+        last = res['rows'][-2] if kind == 'gaussian' else res['rows'][-1]
+        print(f"{path.name}: {time.time() - t0:.0f}s", {k: round(v, 4) for k, v in last.items() if isinstance(v, float)}, flush=True)
+
+ABLATION = [('0.1.0 defaults', dict(net='small', lr_schedule='constant', n_cache=1000, cache_every=500)),
+            ("+ 'auto' network", dict(lr_schedule='constant', n_cache=1000, cache_every=500)),
+            ('+ cosine lr', dict(n_cache=1000, cache_every=500)),
+            ('+ cache 4000 / 250 (new defaults)', dict()),
+            ('+ exact kernel', dict(kernel='exact'))]
+ABLATION_TASKS = [dict(d=10, kind='transfer', ref='brownian'), dict(d=20, kind='generation', ref='ou')]
+
+def ablation(args):
+    import torch
+    torch.set_num_threads(args.threads)
+    from dsb_nb.accuracy import random_gaussian_task, run_gaussian_task
+    from dsb_nb.score_matching import TimeMLP
+    path = HERE/'results'/'accuracy_ablation.json'
+    res = json.loads(path.read_text()) if path.exists() else {'cpu_reduced': True, 'iters': args.iters, 'rows': []}
+    have = {(r['task'], r['config']) for r in res['rows']}
+    i, n = map(int, args.shard.split('/'))
+    jobs = [(t, c) for t in ABLATION_TASKS for c in ABLATION]
+    for j, (spec, (label, kw)) in enumerate(jobs):
+        task = random_gaussian_task(spec['d'], spec['kind'], spec['ref'], seed=args.seed)
+        if j % n != i or (task['name'], label) in have: continue
+        kw = dict(kw); net = kw.pop('net', None)
+        if net: kw.update(net_f=TimeMLP.preset(spec['d'], net), net_b=TimeMLP.preset(spec['d'], net))
+        if args.steps: kw['n_steps'] = args.steps
+        t0 = time.time()
+        out = run_gaussian_task(task, n_ipf=args.iters, n_eval=args.n_eval, seed=args.seed, device=args.device, **kw)
+        rows = [r for r in out['rows'] if r['chain'] == 'backward']
+        res = json.loads(path.read_text()) if path.exists() else res       # another shard may have written meanwhile
+        res['rows'].append({'task': task['name'], 'config': label, 'wall_s': time.time() - t0,
+                            'kl_corrected': [r['kl_corrected'] for r in rows], 'kl_ideal': [r['kl_ideal'] for r in rows],
+                            'kl_ideal_exact': [r['kl_ideal_exact'] for r in rows], 'cross_err': [r['cross_err'] for r in rows],
+                            'cross_err_ideal': [r['cross_err_ideal'] for r in rows], 'kl_floor': rows[0]['kl_floor']})
+        path.write_text(json.dumps(res, indent=0))
+        print(task['name'], label, f"{time.time() - t0:.0f}s", [round(r['kl_corrected'], 4) for r in rows], flush=True)
+
+def merge(args):
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    res = {p.stem: json.loads(p.read_text()) for p in sorted(OUT.glob('*.json'))}
+    (HERE/'results'/'accuracy.json').write_text(json.dumps({'cpu_reduced': True, 'results': res}, indent=0))
+    gauss = sorted({k.rsplit('_', 1)[0] for k in res if k.startswith('gauss_')})
+    mix = sorted({k.rsplit('_', 1)[0] for k in res if k.startswith('mix_')})
+    panels = gauss + mix
+    if not panels: return
+    nc = 4; nr = (len(panels) + nc - 1)//nc
+    fig, axs = plt.subplots(nr, nc, figsize=(3.2*nc, 2.6*nr), squeeze=False)
+    for ax, key in zip(axs.flat, panels):
+        for kern, c in (('dsb', 'C0'), ('exact', 'C3')):
+            r = res.get(f'{key}_{kern}')
+            if r is None: continue
+            if key.startswith('gauss_'):
+                rows = [x for x in r['rows'] if x['chain'] == 'backward']
+                it = [x['ipf'] for x in rows]
+                ax.plot(it, [max(x['kl_corrected'], 1e-5) for x in rows], 'o-', ms=2, c=c, label=f'trained, {kern}')
+                ax.plot(it, [max(x['kl_ideal' if kern == 'dsb' else 'kl_ideal_exact'], 1e-5) for x in rows], '--', c=c, lw=1, label=f'limit, {kern}')
+                if kern == 'dsb': ax.axhline(rows[0]['kl_floor'], c='gray', ls=':', lw=1, label='floor (raw KL of exact samples)')
+                ax.set_yscale('log'); ax.set_ylabel('corrected KL', fontsize=7)
+            else:
+                rows = r['rows']; it = [x['ipf'] for x in rows]
+                ax.plot(it, [x['cbw2_uvp'] for x in rows], 'o-', ms=2, c=c, label=f'trained, {kern}')
+                ax.axhline(rows[0]['floor'], c='gray', ls=':', lw=1, label='estimator floor')
+                ax.set_yscale('log'); ax.set_ylabel('cBW2-UVP (%)', fontsize=7)
+        ax.set_title(key.replace('gauss_', '').replace('_', ' '), fontsize=8); ax.tick_params(labelsize=6); ax.set_xlabel('IPF iteration', fontsize=7)
+    for ax in list(axs.flat)[len(panels):]: ax.axis('off')
+    axs.flat[0].legend(fontsize=5)
+    fig.suptitle('Accuracy against exact bridges (generative chain for Gaussians, forward conditional for mixtures; CPU run)', fontsize=9)
+    fig.tight_layout(); fig.savefig(HERE/'results'/'accuracy.png', dpi=80)
+    figs = HERE.parent/'nbs'/'figs'; figs.mkdir(exist_ok=True)
+    shutil.copy(HERE/'results'/'accuracy.png', figs/'bench_accuracy.png')
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--suite', choices=['gaussian', 'mixture', 'all'], default='all')
+    p.add_argument('--dims', type=int, nargs='+', default=[2, 10, 20, 50])
+    p.add_argument('--refs', nargs='+', default=['brownian', 'ou'], choices=['brownian', 'ou'])
+    p.add_argument('--kinds', nargs='+', default=['generation', 'transfer'], choices=['generation', 'transfer'])
+    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact'])
+    p.add_argument('--iters', type=int, default=20, help='IPF iterations')
+    p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')
+    p.add_argument('--n-eval', type=int, default=10_000)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--shard', default='0/1', help='i/n: run every n-th job starting at i (for parallel processes)')
+    p.add_argument('--force', action='store_true', help='rerun jobs whose JSON exists')
+    p.add_argument('--merge', action='store_true', help='only gather the per-job JSONs into accuracy.json and draw the PNG')
+    p.add_argument('--ablation', action='store_true', help='before/after rows for each new default (two tasks)')
+    args = p.parse_args()
+    if args.ablation: return ablation(args)
+    merge(args) if args.merge else run(args)
+
+if __name__ == '__main__': main()
