@@ -104,13 +104,13 @@ class EMA:
         if not 0 <= decay < 1: raise ValueError(f"`decay` must be in [0, 1), got {decay}")
         self.decay, self.model, self._src = decay, copy.deepcopy(model).eval().requires_grad_(False), None
     @torch.no_grad()
-    def update(self, model:nn.Module):
+    def update(self, model:nn.Module, decay:float|None=None): # decay for this update only (e.g. a warm-up); default `self.decay`
         if self._src is not model:            # pair up the tensors once; parameters are updated in place afterwards
             e, m = self.model.state_dict(), model.state_dict()
             fl = [k for k in e if e[k].is_floating_point()]
             self._fl, self._rest = ([e[k] for k in fl], [m[k] for k in fl]), [(e[k], m[k]) for k in e if k not in fl]
             self._src = model
-        if self._fl[0]: torch._foreach_lerp_(self._fl[0], self._fl[1], 1 - self.decay)   # one fused kernel for all tensors
+        if self._fl[0]: torch._foreach_lerp_(self._fl[0], self._fl[1], 1 - (self.decay if decay is None else decay))   # one fused kernel for all tensors
         for a, b in self._rest: a.copy_(b)
     def state_dict(self): return {'decay': self.decay, 'model': self.model.state_dict()}
     def load_state_dict(self, sd): self.decay = sd['decay']; self.model.load_state_dict(sd['model'])
