@@ -4,166 +4,424 @@
 
 # %% ../nbs/06_dsb.ipynb #fe524bcb
 from __future__ import annotations
-import contextlib, inspect, math, os, time, warnings
+import contextlib, inspect, math, numbers, os, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn, Tensor
 import torch.distributed as dist
 from tqdm.auto import tqdm
+from tqdm.std import tqdm as _text_tqdm
 from .reference import *
 from .score_matching import TimeMLP, EMA, w2
 from .mean_matching import MeanNet, sample_pairs, backward_loss, forward_loss
 
 # %% auto #0
-__all__ = ['as_sampler', 'gaussian_sampler', 'DSB', 'maps', 'sample', 'save', 'load', 'fit', 'summary', 'gaussian_sb_cross_cov']
+__all__ = ['check_int', 'check_real', 'check_bool', 'check_choice', 'check_device', 'check_dir', 'as_sampler', 'gaussian_sampler',
+           'DSB', 'CheckpointError', 'gaussian_sb_cross_cov']
+
+# %% ../nbs/06_dsb.ipynb #c9c5aeb6
+def _range(lo, hi, lo_open=False, hi_open=False)->str:
+    "' >= lo', ' in [lo, hi)', ... for error messages"
+    s = lambda v: f'{v:g}' if isinstance(v, float) else str(v)
+    if lo is not None and hi is not None: return f" in {'(' if lo_open else '['}{s(lo)}, {s(hi)}{')' if hi_open else ']'}"
+    if lo is not None: return f" {'>' if lo_open else '>='} {s(lo)}"
+    return f" {'<' if hi_open else '<='} {s(hi)}" if hi is not None else ''
+
+def check_int(v, name:str, min:int|None=None, max:int|None=None, none_ok:bool=False)->int|None:
+    "`v` as an int: any `numbers.Integral` (numpy integers too) except bool, in [min, max]; TypeError/ValueError naming `name`"
+    if v is None and none_ok: return None
+    want = f"an integer{_range(min, max)}" + (" or None" if none_ok else "")
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"`{name}` must be {want}, got {v!r} of type {type(v).__name__}")
+    if (min is not None and v < min) or (max is not None and v > max): raise ValueError(f"`{name}` must be {want}, got {v!r}")
+    return int(v)
+
+def check_real(v, name:str, min:float|None=None, max:float|None=None, min_open:bool=False, max_open:bool=False,
+               none_ok:bool=False, finite:bool=True)->float|None:
+    "`v` as a float: any `numbers.Real` (numpy floats too) except bool, not nan, finite unless `finite=False`, in the range"
+    if v is None and none_ok: return None
+    want = f"a{' finite' if finite else ''} number{_range(min, max, min_open, max_open)}" + (" or None" if none_ok else "")
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"`{name}` must be {want}, got {v!r} of type {type(v).__name__}")
+    x = float(v)
+    if (math.isnan(x) or (finite and math.isinf(x)) or (min is not None and (x <= min if min_open else x < min))
+        or (max is not None and (x >= max if max_open else x > max))): raise ValueError(f"`{name}` must be {want}, got {v!r}")
+    return x
+
+def check_bool(v, name:str, none_ok:bool=False)->bool|None:
+    "`v` as a bool (numpy bools too); TypeError naming `name` for anything else, e.g. 0/1 or 'yes'"
+    if v is None and none_ok: return None
+    if not isinstance(v, (bool, np.bool_)): raise TypeError(f"`{name}` must be True or False{' or None' if none_ok else ''}, got {v!r}")
+    return bool(v)
+
+def check_choice(v, name:str, choices)->object:
+    "`v` if it is one of `choices`, else ValueError 'Unknown name ...: expected one of [...]'"
+    try: ok = v in choices
+    except TypeError: ok = False                         # e.g. an unhashable value against dict keys
+    if not ok: raise ValueError(f"Unknown {name} {v!r}: expected one of {list(choices)}")
+    return v
+
+def _check_cases(cases)->int:
+    "Table-driven bad-input test: each (thunk, exception type, message fragment) must raise that type with that fragment; returns the count"
+    for f, exc, frag in cases:
+        try: f()
+        except exc as e:
+            if frag not in str(e): raise AssertionError(f"{exc.__name__} raised, but {frag!r} is not in its message: {e}") from e
+        except Exception as e: raise AssertionError(f"expected {exc.__name__} containing {frag!r}, got {type(e).__name__}: {e}") from e
+        else: raise AssertionError(f"expected {exc.__name__} containing {frag!r}, but nothing was raised")
+    return len(cases)
+
+# %% ../nbs/06_dsb.ipynb #37ac9ee9
+def check_device(device, name:str='device')->torch.device:
+    "A `torch.device`: None picks CUDA when available; a device that does not exist here is a ValueError naming `name`"
+    if device is None: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    if not isinstance(device, (str, torch.device)): raise TypeError(f"`{name}` must be a string like 'cpu' or 'cuda', a torch.device or None, got {device!r}")
+    try: dev = torch.device(device)
+    except RuntimeError as e: raise ValueError(f"`{name}`={device!r} is not a device name (e.g. 'cpu', 'cuda', 'cuda:1'): {e}") from None
+    if dev.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise ValueError(f"`{name}`={device!r} but no CUDA GPU is available here (torch.cuda.is_available() is False): "
+                             "use device='cpu', or device=None to choose automatically")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"`{name}`={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
+    if dev.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
+        raise ValueError(f"`{name}`={device!r} but MPS is not available here: use device='cpu'")
+    return dev
+
+def check_dir(path, name:str)->Path:
+    "`path` as a writable directory, created if missing; fails now, not at the first write, if it is a file or cannot be written"
+    if not isinstance(path, (str, os.PathLike)): raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {type(path).__name__}")
+    p = Path(path)
+    if p.exists() and not p.is_dir(): raise ValueError(f"`{name}`={str(p)!r} is a file, not a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=p): pass             # a real write test (permissions, read-only filesystems)
+    except OSError as e: raise ValueError(f"`{name}`={str(p)!r} is not a writable directory: {e.strerror or e}") from None
+    return p
+
+# %% ../nbs/06_dsb.ipynb #38df783e
+def _patch_to_annotated(f=None, *, cls_method:bool=False):
+    "Attach `f` to the class named by its first argument's annotation (`def m(self:Cls)`); fastcore's `patch`, reduced"
+    if f is None: return lambda g: _patch_to_annotated(g, cls_method=cls_method)
+    first = next(iter(inspect.signature(f).parameters.values()))
+    cls = first.annotation
+    if isinstance(cls, str): cls = eval(cls, inspect.unwrap(f).__globals__)     # `from __future__ import annotations`
+    f.__qualname__ = f"{cls.__name__}.{f.__name__}"
+    setattr(cls, f.__name__, classmethod(f) if cls_method else f)
+
+try: from fastcore.basics import patch                    # nbdev's idiom: methods defined cell by cell stay out of `__all__`
+except ImportError: patch = _patch_to_annotated             # the same for a runtime without fastcore
+
+# %% ../nbs/06_dsb.ipynb #d1d1ce17
+class _Source:
+    "Samples `(n, gen) -> (n, *shape)` from a user's source, checked on every draw and named in every error"
+    def __init__(self, draw, name:str, device, check:bool=True):
+        self.draw, self.name, self.device, self.check, self.shape, self.dtype = draw, name, device, check, None, None
+    def __call__(self, n:int, gen:torch.Generator|None=None)->Tensor:
+        x = self.draw(n, gen)
+        if self.check:
+            x = check_tensor(x, f'{self.name} (a drawn batch)', min_dim=2)
+            if len(x) != n: raise ValueError(f"`{self.name}` returned {len(x)} samples, expected {n}")
+        if self.shape is None: self.shape = tuple(x.shape[1:])
+        elif tuple(x.shape[1:]) != self.shape:
+            raise ValueError(f"`{self.name}` gave samples of shape {tuple(x.shape[1:])} after samples of shape {self.shape}: "
+                             "the data source must give samples of one shape")
+        return x.to(device=self.device, dtype=self.dtype)
+    def __repr__(self): return f"_Source({self.name}, shape={self.shape}, dtype={self.dtype})"
+
+def _n_args(src, name:str)->int:
+    "How many positional arguments the sampler function `src` takes: 1 (f(n)) or 2 (f(n, gen))"
+    try: ps = list(inspect.signature(src).parameters.values())
+    except (TypeError, ValueError): return 1                 # builtins without a signature: call f(n)
+    if any(p.kind == p.VAR_POSITIONAL for p in ps): return 2
+    pos = [p for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not pos or len([p for p in pos if p.default is p.empty]) > 2:
+        raise TypeError(f"`{name}` must be callable as f(n) or f(n, gen), but its signature is {inspect.signature(src)}")
+    return min(len(pos), 2)
 
 # %% ../nbs/06_dsb.ipynb #abff1a10
-def as_sampler(src, # tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches (e.g. a DataLoader)
+def _batches(src, name:str):
+    "Endless batches from a re-iterable `src` (e.g. a DataLoader), restarted after each pass; clear errors if it is empty"
+    it, seen = iter(src), 0
+    while True:
+        try: b = next(it)
+        except StopIteration:
+            if seen == 0: raise ValueError(f"`{name}` is empty: a whole pass over it gave no samples (an empty DataLoader or iterable?)") from None
+            it, seen = iter(src), 0
+            continue
+        b = check_tensor(b[0] if isinstance(b, (tuple, list)) and len(b) else b, f'{name} (a batch)', min_dim=2)
+        seen += len(b)
+        yield b
+
+def as_sampler(src, # tensor (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (e.g. a DataLoader)
                name:str='data', # argument name used in error messages
                device=None)->callable: # sample(n, gen) -> (n, *shape) tensor on `device`
-    "Wrap a source of samples as `sample(n, gen)`"
-    if isinstance(src, (np.ndarray, list, tuple, str)):
-        raise TypeError(f"`{name}` must be a tensor of samples, a callable f(n) or an iterable of batches, got {type(src).__name__}"
-                        + (" (convert it with torch.as_tensor(x, dtype=torch.float32))" if isinstance(src, np.ndarray) else ""))
+    "Wrap a source of samples as `sample(n, gen)`, which checks what it draws"
     if isinstance(src, Tensor):
-        x = check_tensor(src, name, min_dim=2).to(device)
-        return lambda n, gen=None: x[torch.randint(len(x), (n,), generator=gen, device=gen.device if gen is not None else x.device).to(x.device)]
-    if callable(src):
-        ps = inspect.signature(src).parameters.values()
-        n_args = 2 if any(p.kind == p.VAR_POSITIONAL for p in ps) else len([p for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)])
-        def sample(n, gen=None):
-            x = src(n, gen) if n_args >= 2 else src(n)
-            x = check_tensor(x, f'{name} (returned by the sampler)', min_dim=2)
-            if len(x) != n: raise ValueError(f"`{name}` sampler returned {len(x)} samples, expected {n}")
-            return x.to(device)
-        return sample
-    if hasattr(src, '__iter__'):
-        it = [iter(src)]
-        def next_batch():
-            try: b = next(it[0])
-            except StopIteration: it[0] = iter(src); b = next(it[0])
-            return b[0] if isinstance(b, (tuple, list)) else b
-        def sample(n, gen=None):
-            xs, m = [], 0
-            while m < n: xs.append(check_tensor(next_batch(), f'{name} batch', min_dim=2)); m += len(xs[-1])
-            return torch.cat(xs)[:n].to(device)
-        return sample
-    raise TypeError(f"`{name}` must be a tensor of samples, a callable f(n) or an iterable of batches, got {type(src).__name__}")
+        x = check_tensor(src, name, min_dim=2)
+        if len(x) == 0: raise ValueError(f"`{name}` is empty: shape {tuple(x.shape)}")
+        s = _Source(lambda n, gen=None: s.x[torch.randint(len(s.x), (n,), generator=gen, device=gen.device if gen is not None else s.x.device).to(s.x.device)],
+                    name, device, check=False)
+        s.x = x.to(device); return s
+    if callable(src) and not isinstance(src, (np.ndarray, list, tuple, str)):
+        k = _n_args(src, name)
+        return _Source(lambda n, gen=None: src(n, gen) if k == 2 else src(n), name, device)
+    if hasattr(src, '__iter__') and not isinstance(src, (np.ndarray, list, tuple, str, dict)):
+        if iter(src) is src: raise TypeError(f"`{name}` is a one-shot iterator (e.g. a generator): it cannot be restarted once used up. "
+                                              "Pass a DataLoader, a tensor of samples or a function f(n) returning n samples")
+        batches, buf = _batches(src, name), []
+        def draw(n, gen=None):
+            m = sum(len(b) for b in buf)
+            while m < n: buf.append(next(batches)); m += len(buf[-1])
+            x = torch.cat(buf); buf[:] = [x[n:]] if m > n else []
+            return x[:n]
+        return _Source(draw, name, device, check=False)
+    fix = {np.ndarray: " (convert it: torch.as_tensor(x, dtype=torch.float32))", list: " (stack it into one tensor)",
+           tuple: " (stack it into one tensor)"}.get(type(src), " (wrap a Dataset in a DataLoader)" if hasattr(src, '__getitem__') else "")
+    raise TypeError(f"`{name}` must be a tensor of samples, a callable f(n) or an iterable of batches, got {type(src).__name__}{fix}")
 
 # %% ../nbs/06_dsb.ipynb #b23c37ee
-def gaussian_sampler(shape, # trailing shape of one sample, e.g. (2,) or (1, 28, 28)
-                     mean=0., std:float=1.): # mean (float or tensor of `shape`) and standard deviation
+def _check_shape(shape, name:str='shape')->tuple:
+    "A sample shape: an int or a sequence of ints, each >= 1"
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool): shape = (shape,)
+    if not isinstance(shape, (tuple, list, torch.Size)) or not shape:
+        raise TypeError(f"`{name}` must be an int or a non-empty tuple of ints, e.g. 2 or (1, 28, 28), got {shape!r}")
+    return tuple(check_int(s, name, 1) for s in shape)
+
+def gaussian_sampler(shape, # trailing shape of one sample, e.g. 2, (2,) or (1, 28, 28)
+                     mean=0., std:float=1.): # mean (number, or tensor broadcastable to `shape`) and standard deviation > 0
     "Sampler of N(mean, std^2 I) in the `sample(n, gen)` form"
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    if not std > 0: raise ValueError(f"`std` must be > 0, got {std}")
+    shape, std = _check_shape(shape), check_real(std, 'std', 0, min_open=True)
+    if isinstance(mean, Tensor):
+        mean = check_tensor(mean, 'mean', min_dim=0).detach()
+        try: ok = torch.broadcast_shapes(mean.shape, shape) == shape
+        except RuntimeError: ok = False
+        if not ok: raise ValueError(f"`mean` of shape {tuple(mean.shape)} does not broadcast to the sample shape {shape}")
+    else: mean = check_real(mean, 'mean')
     def sample(n, gen=None):
-        z = torch.randn((n, *shape), generator=gen, device=gen.device if gen is not None else 'cpu')
+        z = torch.randn((check_int(n, 'n', 0), *shape), generator=gen, device=gen.device if gen is not None else 'cpu')
         return z*std + torch.as_tensor(mean, dtype=z.dtype, device=z.device)
     return sample
 
 # %% ../nbs/06_dsb.ipynb #fb0e2787
 class DSB:
     "Diffusion Schrödinger Bridge (Algorithm 1) between `data` (time 0) and `prior` (time N)"
-    def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
+    def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (DataLoader)
                  prior, # p_prior: same forms as `data`; e.g. `gaussian_sampler(shape)` or a second dataset
-                 gammas:Tensor, # (N,) step sizes, e.g. `make_gammas(20, T=0.5)`
+                 gammas:Tensor, # (N,) step sizes, N >= 1, e.g. `make_gammas(20, T=0.5)`
                  f=None, # reference drift (default Brownian); e.g. `ou(alpha)`
-                 net_f:nn.Module|None=None, net_b:nn.Module|None=None, # nets net(x, k) -> x.shape; default TimeMLP 'small'
-                 bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998, grad_clip:float|None=1.,
+                 net_f:nn.Module|None=None, net_b:nn.Module|None=None, # nets net(x, k) -> x.shape; default TimeMLP 'small', initialised from `seed`
+                 bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998, # batch, steps per half, Adam's lr, EMA decay in [0, 1)
+                 grad_clip:float|None=1., # clip the gradient norm to this (> 0); None: no clipping
                  n_cache:int=1000, cache_every:int=500, # trajectories per cache, and steps between cache refreshes
-                 n_eval:int=1000, metrics:dict|None=None, # eval sample size; extra metrics {name: fn(x_gen, x_ref) -> float}
-                 keep_traj:int=0, # store this many trajectories of each half-iteration (for plots/explorers)
-                 device=None, seed:int=0, ckpt_dir=None, progress:bool=True,
+                 n_eval:int=1000, metrics:dict|None=None, # eval sample size (>= 2); extra metrics {name: fn(x_gen, x_ref) -> float}
+                 keep_traj:int=0, # store this many trajectories of each half-iteration (for plots/explorers; saved apart, in dsb.trajs.pt)
+                 device=None, # 'cpu', 'cuda', 'cuda:1' or a torch.device; None: CUDA if available
+                 seed:int=0, # the whole run's randomness, network initialisation included, in 0..2**32-1
+                 ckpt_dir=None, # directory for checkpoints (created; must be writable)
+                 progress:bool|None=None, # progress bars: None shows them on a terminal or in a notebook only, True always, False never
                  ckpt_every:int|None=None, # also checkpoint inside a half-iteration, at the first cache refresh this many steps after the last save
                  amp:bool=False, # bf16 autocast for every network evaluation (training and sampling); for GPUs
                  compile:bool=False, # train through `torch.compile`d networks (the saved weights are the plain ones)
-                 check_every:int=50): # test the losses for nan/inf every this many steps (each test makes a GPU wait)
-        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+                 check_every:int=50): # test losses, gradients and weights for nan/inf every this many steps (each test makes a GPU wait)
+        vars(self).update(_check_settings(bs=bs, n_steps=n_steps, lr=lr, ema_decay=ema_decay, grad_clip=grad_clip, n_cache=n_cache,
+            cache_every=cache_every, n_eval=n_eval, metrics=metrics, keep_traj=keep_traj, device=device, seed=seed,
+            ckpt_dir=ckpt_dir, progress=progress, ckpt_every=ckpt_every, amp=amp, compile=compile, check_every=check_every))
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
-        self.seed, self.gen = seed, torch.Generator(device=self.device).manual_seed(seed + 7919*self.rank)
+        self.gen = torch.Generator(device=self.device).manual_seed(self.seed + 7919*self.rank)
+        gammas, self.f = _check_gammas(gammas), _check_drift(f)
         self.data, self.prior = as_sampler(data, 'data', self.device), as_sampler(prior, 'prior', self.device)
-        self.gammas = check_gammas(gammas).to(self.device); self.N = len(self.gammas)
-        self.f = brownian() if f is None else f
-        if not callable(self.f): raise TypeError(f"`f` must be callable (a drift), got {type(self.f).__name__}")
-        for name, v in [('bs', bs), ('n_steps', n_steps), ('n_cache', n_cache), ('cache_every', cache_every), ('n_eval', n_eval),
-                        ('check_every', check_every)] + ([('ckpt_every', ckpt_every)] if ckpt_every is not None else []):
-            if not isinstance(v, int) or v < 1: raise ValueError(f"`{name}` must be an integer >= 1, got {v!r}")
-        self.bs, self.n_steps, self.lr, self.ema_decay, self.grad_clip = bs, n_steps, lr, ema_decay, grad_clip
-        self.n_cache, self.cache_every, self.n_eval, self.metrics, self.keep_traj = n_cache, cache_every, n_eval, metrics or {}, keep_traj
-        self.ckpt_dir, self.progress = Path(ckpt_dir) if ckpt_dir else None, progress and self.rank == 0
-        self.amp, self.check_every, self.ckpt_every = amp, check_every, ckpt_every
-        self.shape = self._check_shapes()
-        self.net_f = (net_f or TimeMLP.preset(self.shape[0], 'small')).to(self.device)
-        self.net_b = (net_b or TimeMLP.preset(self.shape[0], 'small')).to(self.device)
-        self._check_net(self.net_f, 'net_f'); self._check_net(self.net_b, 'net_b')
-        self._train_nets = {'forward': self._wrap(self.net_f, compile), 'backward': self._wrap(self.net_b, compile)}
-        self.ema_f, self.ema_b = EMA(self.net_f, ema_decay), EMA(self.net_b, ema_decay)
-        self.opt_f, self.opt_b = torch.optim.Adam(self.net_f.parameters(), lr=lr), torch.optim.Adam(self.net_b.parameters(), lr=lr)
+        with self._rng_scope():                        # probes and default nets leave the caller's global generator alone
+            self._seed_global(self.seed + _PROBE_SALT)
+            self.shape = self._check_shapes()
+            self.net_f, self.net_b = self._make_nets(net_f, net_b)
+            self.dtype = self._check_nets()
+            self.gammas = gammas.to(self.device, self.dtype); self.N = len(self.gammas)
+            self._probe_extras()
+        self._train_nets = {'forward': self._wrap(self.net_f, self.compile), 'backward': self._wrap(self.net_b, self.compile)}
+        self.ema_f, self.ema_b = EMA(self.net_f, self.ema_decay), EMA(self.net_b, self.ema_decay)
+        self.opt_f, self.opt_b = torch.optim.Adam(self.net_f.parameters(), lr=self.lr), torch.optim.Adam(self.net_b.parameters(), lr=self.lr)
         self.n, self.half, self.history, self.trajs, self.f_trained = 0, 'backward', [], {}, False
-        self._partial = None                               # position inside an unfinished half-iteration (see `fit`)
+        self._partial, self._last_ckpt, self._trajs_saved = None, None, None   # position inside a half (see `fit`); checkpoint bookkeeping
+
+# %% ../nbs/06_dsb.ipynb #3bd6034f
+_ROW_KEYS = ('ipf', 'direction', 'loss', 'train_s', 'cache_s', 'mean_err', 'var_ratio', 'w2')   # built-in columns of the history
+_PROBE_SALT, _GLOBAL_SALT, _DIAG_SALT = 0x51ED, 0x9E3779B9, 0x7F4A7C15      # offsets of seeds derived from `seed`
+
+def _check_settings(bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every, n_eval, metrics, keep_traj, device, seed,
+                    ckpt_dir, progress, ckpt_every, amp, compile, check_every)->dict:
+    "`DSB`'s settings, validated and normalised before any work: each error names the argument and what it must be"
+    s = dict(bs=check_int(bs, 'bs', 1), n_steps=check_int(n_steps, 'n_steps', 1), n_cache=check_int(n_cache, 'n_cache', 1),
+             cache_every=check_int(cache_every, 'cache_every', 1), n_eval=check_int(n_eval, 'n_eval', 2),
+             check_every=check_int(check_every, 'check_every', 1), keep_traj=check_int(keep_traj, 'keep_traj', 0),
+             ckpt_every=check_int(ckpt_every, 'ckpt_every', 1, none_ok=True), seed=check_int(seed, 'seed', 0, 2**32 - 1),
+             lr=check_real(lr, 'lr', 0, min_open=True), ema_decay=check_real(ema_decay, 'ema_decay', 0, 1, max_open=True),
+             grad_clip=check_real(grad_clip, 'grad_clip', 0, min_open=True, none_ok=True), progress=check_bool(progress, 'progress', none_ok=True),
+             amp=check_bool(amp, 'amp'), compile=check_bool(compile, 'compile'), device=check_device(device))
+    metrics = {} if metrics is None else metrics
+    if not isinstance(metrics, dict): raise TypeError(f"`metrics` must be a dict {{name: fn(x_gen, x_ref) -> float}}, got {type(metrics).__name__}")
+    for k, fn in metrics.items():
+        if not isinstance(k, str) or k in _ROW_KEYS: raise ValueError(f"metric name {k!r} must be a string other than the built-in columns {list(_ROW_KEYS)}")
+        if not callable(fn): raise TypeError(f"metric '{k}' must be callable as fn(x_gen, x_ref) -> float, got {type(fn).__name__}")
+    if s['ckpt_every'] is not None and ckpt_dir is None: raise ValueError("`ckpt_every` needs `ckpt_dir`: there is nowhere to write those checkpoints")
+    return {**s, 'metrics': dict(metrics), 'ckpt_dir': None if ckpt_dir is None else check_dir(ckpt_dir, 'ckpt_dir')}
+
+def _check_gammas(gammas)->Tensor:
+    "`check_gammas`, and at least one step"
+    g = check_gammas(gammas)
+    if len(g) == 0: raise ValueError("`gammas` is empty: the chain needs N >= 1 steps, e.g. make_gammas(20, T=0.5)")
+    return g
+
+def _check_drift(f):
+    if f is None: return brownian()
+    if not callable(f): raise TypeError(f"`f` must be callable (a drift f(x) -> x.shape), got {type(f).__name__}")
+    return f
 
 # %% ../nbs/06_dsb.ipynb #57761a3e
-def _check_shapes(self):
+@patch
+def _rng_scope(self:DSB):
+    "torch's global generators (CPU, and this trainer's GPU) forked: what runs inside cannot change the caller's random state"
+    cuda = self.device.type == 'cuda'
+    return torch.random.fork_rng(devices=[self.device.index if self.device.index is not None else torch.cuda.current_device()] if cuda else [])
+
+@patch
+def _seed_global(self:DSB, seed:int):
+    "Seed torch's global generators (only inside `_rng_scope`): dropout, and data functions that ignore `gen`, then follow `seed`"
+    torch.random.default_generator.manual_seed(seed)
+    if self.device.type == 'cuda':
+        with torch.cuda.device(self.device): torch.cuda.manual_seed(seed)
+
+@patch
+def _check_shapes(self:DSB)->tuple:
     xd, xp = self.data(2, self.gen), self.prior(2, self.gen)
     if xd.shape[1:] != xp.shape[1:]:
         raise ValueError(f"`data` and `prior` samples must have the same shape, got {tuple(xd.shape[1:])} and {tuple(xp.shape[1:])}")
     return tuple(xd.shape[1:])
 
-def _check_net(self, net, name):
-    if not isinstance(net, nn.Module): raise TypeError(f"`{name}` must be an nn.Module net(x, k), got {type(net).__name__}")
+@patch
+def _make_nets(self:DSB, net_f, net_b)->list:
+    "The two networks on the trainer's device; the defaults are initialised as if `torch.manual_seed(seed)` had been called just before"
+    for name, net in (('net_f', net_f), ('net_b', net_b)):
+        if net is not None and not isinstance(net, nn.Module): raise TypeError(f"`{name}` must be an nn.Module net(x, k), got {type(net).__name__}")
+    if (net_f is None or net_b is None) and len(self.shape) != 1:
+        raise ValueError(f"samples have shape {self.shape}: the default networks are MLPs for vectors (batch, d); "
+                         "pass `net_f` and `net_b` (e.g. UNet.preset('tiny', in_ch, size=...))")
+    self._seed_global(self.seed)
+    return [(net if net is not None else TimeMLP.preset(self.shape[0], 'small')).to(self.device) for net in (net_f, net_b)]
+
+# %% ../nbs/06_dsb.ipynb #d89564f3
+@patch
+def _check_nets(self:DSB)->torch.dtype:
+    "Both nets: two trainable modules of one float dtype (the trainer's; samples are converted to it) mapping x to x.shape"
+    if self.net_f is self.net_b: raise ValueError("`net_f` and `net_b` are the same module: DSB trains two separate networks")
+    dts = []
+    for name, net in (('net_f', self.net_f), ('net_b', self.net_b)):
+        dt = {p.dtype for p in net.parameters() if p.requires_grad}
+        if not dt: raise ValueError(f"`{name}` has no trainable parameters")
+        if len(dt) > 1 or dt & {torch.float16, torch.bfloat16} or not all(d.is_floating_point for d in dt):
+            raise TypeError(f"`{name}` has parameters of dtype {sorted(map(str, dt))}: DSB trains float32 (or float64) networks; "
+                            "for bf16 compute keep float32 weights and pass amp=True")
+        dts.append(dt.pop())
+    if dts[0] != dts[1]: raise TypeError(f"`net_f` ({dts[0]}) and `net_b` ({dts[1]}) must have the same dtype")
+    if self.amp and dts[0] != torch.float32: raise ValueError("`amp=True` needs float32 networks (autocast computes in bf16 from float32)")
+    self.data.dtype = self.prior.dtype = dts[0]                 # the dtype rule: every sample is converted to the nets' dtype
     x = self.data(2, self.gen)
+    for name, net in (('net_f', self.net_f), ('net_b', self.net_b)): _probe_net(net, name, x)
+    return dts[0]
+
+def _probe_net(net, name, x):
+    "Call `net` once on a small batch (eval mode, no grad), turning any failure into an error that names it"
+    was = net.training; net.eval()
     try:
-        with torch.no_grad(): out = net(x, torch.ones(2, dtype=torch.long, device=self.device))
-    except TypeError as e: raise TypeError(f"`{name}` must be callable as net(x, k) with k a (batch,) long tensor: {e}") from e
+        with torch.no_grad(): out = net(x, torch.ones(len(x), dtype=torch.long, device=x.device))
+    except Exception as e:
+        raise (TypeError if isinstance(e, TypeError) else ValueError)(
+            f"`{name}` failed on a batch of shape {tuple(x.shape)} with k = 1 ({type(e).__name__}: {e}); "
+            "it must be callable as net(x, k), x (batch, *shape), k a (batch,) long tensor, and return x's shape") from e
+    finally: net.train(was)
     if not isinstance(out, Tensor) or out.shape != x.shape:
         raise ValueError(f"`{name}` must return the shape of its input {tuple(x.shape)}, got {tuple(getattr(out, 'shape', ()))}")
+    if not torch.isfinite(out).all(): raise ValueError(f"`{name}` returned non-finite values on a batch of data")
 
-def _wrap(self, net, compile=False):
+# %% ../nbs/06_dsb.ipynb #a3fbbf62
+@patch
+def _probe_extras(self:DSB):
+    "One cheap call of the drift `f` and of each metric, so a broken one fails now rather than after a half-iteration"
+    x = self.data(2, self.gen)
+    try: fx = self.f(x)
+    except Exception as e: raise ValueError(f"the drift `f` failed on a batch of shape {tuple(x.shape)}: {type(e).__name__}: {e}") from e
+    if not isinstance(fx, Tensor) or fx.shape != x.shape:
+        raise ValueError(f"the drift `f` must return a tensor of its input's shape {tuple(x.shape)}, got {tuple(getattr(fx, 'shape', ())) or type(fx).__name__}")
+    if not torch.isfinite(fx).all(): raise ValueError("the drift `f` returned non-finite values on a batch of data")
+    m = min(self.n_eval, 16)
+    for name, fn in self.metrics.items():
+        xa, xb = self.data(m, self.gen), self.prior(m, self.gen)
+        try: v = fn(xa, xb)
+        except Exception as e: raise ValueError(f"metric '{name}' failed on a probe call fn(x_gen, x_ref) with two batches of {m} samples: "
+                                                f"{type(e).__name__}: {e}") from e
+        _metric_value(name, v)
+
+def _metric_value(name:str, v)->float:
+    "A metric's result as a float: a number or a one-element tensor; anything else is a TypeError naming the metric"
+    if isinstance(v, Tensor) and v.numel() == 1: v = v.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"metric '{name}' returned {v!r:.60} of type {type(v).__name__}; a metric must return a number (float or one-element tensor)")
+    return float(v)
+
+@patch
+def _wrap(self:DSB, net, compile=False):
     "The module the training loop calls: DDP-wrapped under torch.distributed (which also copies rank 0's weights to every rank), optionally compiled"
     if self.world > 1:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
     return torch.compile(net) if compile else net
 
-def _autocast(self):
+@patch
+def _autocast(self:DSB):
     return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
 
-DSB._check_shapes, DSB._check_net, DSB._wrap, DSB._autocast = _check_shapes, _check_net, _wrap, _autocast
-
 # %% ../nbs/06_dsb.ipynb #88fd89b3
-def maps(self, ema:bool=True, # the EMA networks (what sampling uses) or the raw ones
+@patch
+def maps(self:DSB, ema:bool=True, # the EMA networks (what sampling uses) or the raw ones
          check:bool=True)->tuple[MeanNet, MeanNet]: # validate inputs on every call (see `MeanNet`)
     "Current (F, B) mean maps; F is the reference until the first forward half-iteration has been trained"
-    nf, nb = (self.ema_f.model, self.ema_b.model) if ema else (self.net_f, self.net_b)
+    nf, nb = (self.ema_f.model, self.ema_b.model) if check_bool(ema, 'ema') else (self.net_f, self.net_b)
     return (MeanNet(nf if self.f_trained else None, self.gammas, self.f, 'forward', check),
             MeanNet(nb, self.gammas, self.f, 'backward', check))
 
+@patch
 @torch.no_grad()
-def sample(self, n:int=1000, # number of samples (ignored if `x` is given)
+def sample(self:DSB, n:int=1000, # number of samples (ignored if `x` is given)
            direction:str='backward', # 'backward': prior -> data (generation); 'forward': data -> prior
-           x:Tensor|None=None, # optional start points (n, *shape)
+           x:Tensor|None=None, # optional start points (n, *shape); converted to the trainer's device and dtype
            return_traj:bool=False, ema:bool=True)->Tensor: # end points (n, *shape), or trajectory (N+1, n, *shape)
     "Sample the learned bridge: backward from the prior (X_N -> X_0) or forward from the data (X_0 -> X_N)"
-    if direction not in ('backward', 'forward'): raise ValueError(f"Unknown direction '{direction}': expected 'backward' or 'forward'")
+    check_choice(direction, 'direction', ('backward', 'forward')); check_bool(return_traj, 'return_traj')
     F, B = self.maps(ema, check=False)                     # x is checked once here and the result once at the end
-    if x is None: x = (self.prior if direction == 'backward' else self.data)(n, self.gen)
-    x = check_tensor(x, 'x', 2).to(self.device)
-    if x.shape[1:] != self.shape: raise ValueError(f"`x` must have shape (n, {', '.join(map(str, self.shape))}), got {tuple(x.shape)}")
+    x = (self.prior if direction == 'backward' else self.data)(check_int(n, 'n', 1), self.gen) if x is None else self._check_x(x)
     with self._autocast(): out = sample_chain(x, B if direction == 'backward' else F, self.gammas, direction == 'forward', self.gen, return_traj)
     if not torch.isfinite(out).all(): raise FloatingPointError(f"the {direction} chain produced non-finite values; the networks have diverged")
     return out
 
-DSB.maps, DSB.sample = maps, sample
+@patch
+def _check_x(self:DSB, x, name:str='x')->Tensor:
+    "Start points given by the user: a non-empty float tensor (n, *shape), moved to the trainer's device and dtype"
+    x = check_tensor(x, name, 2)
+    if tuple(x.shape[1:]) != self.shape or len(x) == 0:
+        raise ValueError(f"`{name}` must have shape (n, {', '.join(map(str, self.shape))}) with n >= 1, got {tuple(x.shape)}")
+    return x.to(self.device, self.dtype)
 
 # %% ../nbs/06_dsb.ipynb #3e0e03b2
-def _cache(self, direction):
+@patch
+def _cache(self:DSB, direction):
     "Trajectories for training `direction`: forward chain from the data (backward half) or backward chain from the prior"
     F, B = self.maps(ema=True, check=False)
     with torch.no_grad(), self._autocast():
         if direction == 'backward': return sample_chain(self.data(self.n_cache, self.gen), F, self.gammas, True, self.gen)
         return sample_chain(self.prior(self.n_cache, self.gen), B, self.gammas, False, self.gen)
 
-def _batch_loss(self, direction, # 'backward' or 'forward': the half being trained
+@patch
+def _batch_loss(self:DSB, direction, # 'backward' or 'forward': the half being trained
                 train_map, # MeanNet of the network being trained (called through the DDP/compiled wrapper)
                 fixed, # EMA MeanNet of the other direction (DSB's targets need it; other solvers may ignore it)
                 traj): # what `_cache` returned (for DSB: trajectories (N+1, n_cache, *shape))
@@ -172,57 +430,78 @@ def _batch_loss(self, direction, # 'backward' or 'forward': the half being train
     if direction == 'backward': return backward_loss(train_map, fixed, k, xk, xk1, self.gammas, check=False)
     return forward_loss(train_map, fixed, k, xk, xk1, self.gammas, check=False)
 
-def _seed(self, direction, refresh):
-    "Seed of the random stream from cache refresh `refresh` of the current half on: a function of (seed, n, direction, refresh, rank) only"
-    return self.seed*1_000_003 + 2*self.n + (direction == 'forward') + 7919*self.rank + 104_729*refresh
-
-def _assert_finite(self, direction, losses, lo):
-    "Raise if any of `losses[lo:]` (index = step of the half) is nan/inf, naming the first bad step; returns them stacked"
-    recent = torch.stack(losses[lo:])
-    if not torch.isfinite(recent).all():
-        bad = lo + int((~torch.isfinite(recent)).nonzero()[0])
-        raise FloatingPointError(f"non-finite {direction} loss at IPF iteration {self.n}, step {bad}; lower `lr` or check "
-                                 "the data scale; the last checkpoint was written before this step")
-    return recent
-
-def _train_half(self, direction, deadline=None):
+# %% ../nbs/06_dsb.ipynb #ab5f4978
+@patch
+def _train_half(self:DSB, direction, deadline=None):
     "Algorithm 1's inner loop for `direction`, from step 0 or from a saved position; None if stopped at `deadline` (time.time())"
     net, ema, opt = (self.net_b, self.ema_b, self.opt_b) if direction == 'backward' else (self.net_f, self.ema_f, self.opt_f)
     train_map = MeanNet(self._train_nets[direction], self.gammas, self.f, direction, check=False)
     p = self._partial if self._partial and (self._partial['n'], self._partial['half']) == (self.n, direction) else None
     start = p['step'] if p else 0
-    losses = list(torch.tensor(p['losses'], device=self.device).unbind()) if p else []   # losses[i] is step i's loss
+    losses, gnorms = list(torch.tensor(p['losses'], device=self.device).unbind()) if p else [], []   # losses[i]: step i's loss
     t0, cache_s, checked, last_save = time.time() - (p['train_s'] if p else 0.), p['cache_s'] if p else 0., start, start
-    bar = tqdm(range(start, self.n_steps), initial=start, total=self.n_steps, desc=f'IPF {self.n} {direction}',
-               disable=not self.progress, leave=False)
-    for step in bar:
-        if step % self.cache_every == 0:
-            # a cache refresh is a point the run can restart from exactly: the stream is reseeded here, so a restart
-            # needs only the weights, optimisers and this position. Save and/or stop here if asked to.
-            if step > start:
-                stop = self._should_stop(deadline)
-                if stop or (self.ckpt_dir and self.ckpt_every and step - last_save >= self.ckpt_every):
-                    if checked < step: self._assert_finite(direction, losses, checked); checked = step
-                    self._partial = {'n': self.n, 'half': direction, 'step': step, 'losses': torch.stack(losses).tolist(),
-                                     'train_s': time.time() - t0, 'cache_s': cache_s}
-                    if self.ckpt_dir: self.save(); last_save = step
-                    if stop: return None
-            self._sync(); tc = time.time()                                # timed apart (synchronised) so that
-            self.gen.manual_seed(self._seed(direction, step // self.cache_every))   # steps/s can exclude cache building
-            traj = self._cache(direction); fixed = self.maps(ema=True, check=False)[0 if direction == 'backward' else 1]
-            self._sync(); cache_s += time.time() - tc
-        with self._autocast(): loss = self._batch_loss(direction, train_map, fixed, traj)
-        opt.zero_grad(set_to_none=True); loss.backward()
-        if self.grad_clip: nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip)
-        opt.step(); ema.update(net); losses.append(loss.detach().float())
-        if (step + 1) % self.check_every == 0 or step == self.n_steps - 1:     # one device sync per `check_every` steps
-            recent = self._assert_finite(direction, losses, checked); checked = step + 1
-            if self.progress: bar.set_postfix(loss=f'{recent.mean().item():.4f}')
+    with self._rng_scope(), self._bar(direction, start) as bar:
+        for step in range(start, self.n_steps):
+            if step % self.cache_every == 0:       # a refresh: the random streams are reseeded, so the run can restart here exactly
+                if step > start:
+                    stop = self._should_stop(deadline)
+                    if stop or (self.ckpt_every and step - last_save >= self.ckpt_every):
+                        if checked < step: self._assert_finite(direction, losses, gnorms, checked, net); checked, gnorms = step, []
+                        self._partial = {'n': self.n, 'half': direction, 'step': step, 'losses': torch.stack(losses).tolist(),
+                                         'train_s': time.time() - t0, 'cache_s': cache_s}
+                        if self.ckpt_dir: self.save(); last_save = step
+                        if stop: return None
+                self._sync(); tc = time.time()                         # cache building timed apart (synchronised)
+                self._reseed(direction, step // self.cache_every)
+                traj = self._cache(direction); fixed = self.maps(ema=True, check=False)[0 if direction == 'backward' else 1]
+                self._sync(); cache_s += time.time() - tc
+            with self._autocast(): loss = self._batch_loss(direction, train_map, fixed, traj)
+            opt.zero_grad(set_to_none=True); loss.backward()
+            if self.grad_clip is not None: gnorms.append(nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip))
+            opt.step(); ema.update(net); losses.append(loss.detach().float()); bar.update()
+            if (step + 1) % self.check_every == 0 or step == self.n_steps - 1:   # one device sync per `check_every` steps
+                recent = self._assert_finite(direction, losses, gnorms, checked, net); checked, gnorms = step + 1, []
+                if not bar.disable: bar.set_postfix(loss=f'{recent.mean().item():.4f}')
     tail = torch.stack(losses[-max(1, len(losses)//10):]).mean().item()
     self._sync()
     return {'loss': tail, 'train_s': time.time() - t0, 'cache_s': cache_s}
 
-def _should_stop(self, deadline):
+# %% ../nbs/06_dsb.ipynb #f3bade52
+@patch
+def _seed(self:DSB, direction, refresh):
+    "Seed of the random stream from cache refresh `refresh` of the current half on: a function of (seed, n, direction, refresh, rank) only"
+    return self.seed*1_000_003 + 2*self.n + (direction == 'forward') + 7919*self.rank + 104_729*refresh
+
+@patch
+def _reseed(self:DSB, direction, refresh):
+    "Reseed the trainer's generator and (inside `_rng_scope`) torch's global ones at a cache refresh"
+    s = self._seed(direction, refresh)
+    self.gen.manual_seed(s); self._seed_global(s ^ _GLOBAL_SALT)
+
+@patch
+def _assert_finite(self:DSB, direction, losses, gnorms, lo, net)->Tensor:
+    "Raise if a loss or gradient norm of steps lo.. or a weight of `net` is nan/inf, naming the step and the last good checkpoint; returns losses[lo:] stacked (one device sync)"
+    recent, gn = torch.stack(losses[lo:]), torch.stack(gnorms) if gnorms else None
+    flags = [torch.isfinite(recent).all()] + ([torch.isfinite(gn).all()] if gn is not None else []) + [torch.isfinite(q).all() for q in net.parameters()]
+    if bool(torch.stack(flags).all()): return recent
+    bad = [(lo + int((~torch.isfinite(v)).nonzero()[0]), i, what) for i, (what, v) in enumerate((('loss', recent), ('gradient', gn)))
+           if v is not None and not torch.isfinite(v).all()]
+    step, _, what = min(bad) if bad else (lo + len(recent) - 1, 0, 'weights')      # the earliest bad step
+    raise FloatingPointError(f"non-finite {direction} {what} at IPF iteration {self.n}, step {step}: lower `lr`, keep `grad_clip` "
+                             f"or check the data scale. {self._last_good()}")
+
+@patch
+def _last_good(self:DSB)->str:
+    if self._last_ckpt is None: return "No checkpoint of this run has been written" + ("." if self.ckpt_dir else " (set `ckpt_dir` to keep one).")
+    return f"The last good checkpoint is {self._last_ckpt[0]} ({self._last_ckpt[1]}): it is finite, and fit(..., resume=True) continues from it."
+
+@patch
+def _where(self:DSB)->str:
+    "The position a checkpoint written now records"
+    return f"IPF iteration {self.n}, {self.half} half, step {self._partial['step'] if self._partial else 0} of {self.n_steps}"
+
+@patch
+def _should_stop(self:DSB, deadline):
     "Is the time limit reached? Under torch.distributed rank 0 decides for everyone, so all ranks stop at the same step"
     if deadline is None: return False
     if self.world == 1: return time.time() > deadline
@@ -230,62 +509,237 @@ def _should_stop(self, deadline):
     dist.broadcast(stop, 0)
     return bool(stop.item())
 
-def _sync(self):
+@patch
+def _sync(self:DSB):
     if self.device.type == 'cuda': torch.cuda.synchronize(self.device)
 
-DSB._cache, DSB._batch_loss, DSB._train_half, DSB._sync = _cache, _batch_loss, _train_half, _sync
-DSB._seed, DSB._assert_finite, DSB._should_stop = _seed, _assert_finite, _should_stop
+# %% ../nbs/06_dsb.ipynb #591d2b07
+class _Lines:
+    "A stream wrapper for non-interactive logs: every progress update becomes its own line, with no carriage return"
+    def __init__(self, f): self.f = f
+    def write(self, s:str):
+        for part in s.replace('\r', '\n').split('\n'):
+            if part.strip(): self.f.write(part.rstrip() + '\n')
+    def flush(self): self.f.flush()
+
+def _interactive()->bool:
+    "Is stderr a terminal, or are we in a Jupyter/Colab kernel (where tqdm draws a widget)?"
+    try: tty = sys.stderr.isatty()
+    except (AttributeError, ValueError): tty = False
+    ip = sys.modules.get('IPython'); shell = ip.get_ipython() if ip is not None and hasattr(ip, 'get_ipython') else None
+    return tty or any(c.__name__ == 'ZMQInteractiveShell' for c in type(shell).__mro__)
+
+@patch
+def _bar(self:DSB, direction, start):
+    "Progress bar of one half: `progress=None` shows it on a terminal or in a notebook only; forced (True) into a log, one line per update, at most every 30 s"
+    show, kw = (_interactive() if self.progress is None else self.progress) and self.rank == 0, dict(total=self.n_steps, initial=start, desc=f'IPF {self.n} {direction}')
+    if show and not _interactive(): return _text_tqdm(file=_Lines(sys.stderr), mininterval=30, **kw)   # a log: plain lines
+    return tqdm(disable=not show, leave=False, **kw)
 
 # %% ../nbs/06_dsb.ipynb #914ce384
-def _diagnose(self, direction):
-    x_gen = self.sample(max(self.n_eval, self.keep_traj), direction, return_traj=self.keep_traj > 0)
-    if self.keep_traj: self.trajs[(self.n, direction)] = x_gen[:, :self.keep_traj].cpu(); x_gen = x_gen[0 if direction == 'backward' else -1]
-    x_gen = x_gen[:self.n_eval]                            # statistics on n_eval samples, even when more paths are kept
-    x_ref = (self.data if direction == 'backward' else self.prior)(self.n_eval, self.gen)
-    g, r = x_gen.flatten(1).double(), x_ref.flatten(1).double()
-    out = {'mean_err': (g.mean(0) - r.mean(0)).abs().max().item(), 'var_ratio': (g.var(0).mean()/r.var(0).mean()).item()}
-    if g.shape[1] <= 16 and self.n_eval <= 4000: out['w2'] = w2(g, r)
-    out.update({name: float(fn(x_gen, x_ref)) for name, fn in self.metrics.items()})
+@patch
+def _diagnose(self:DSB, direction):
+    "Statistics of the chain just trained against the marginal it must hit: the data after a backward half, the prior after a forward one"
+    with self._rng_scope():
+        self._seed_global(self._seed(direction, 0) ^ _DIAG_SALT)
+        x_gen = self.sample(max(self.n_eval, self.keep_traj), direction, return_traj=self.keep_traj > 0)
+        if self.keep_traj: self.trajs[(self.n, direction)] = x_gen[:, :self.keep_traj].cpu(); x_gen = x_gen[0 if direction == 'backward' else -1]
+        x_gen = x_gen[:self.n_eval]                            # statistics on n_eval samples, even when more paths are kept
+        x_ref = (self.data if direction == 'backward' else self.prior)(self.n_eval, self.gen)
+        g, r = x_gen.flatten(1).double(), x_ref.flatten(1).double()
+        out = {'mean_err': (g.mean(0) - r.mean(0)).abs().max().item(), 'var_ratio': (g.var(0).mean()/r.var(0).mean()).item()}
+        if g.shape[1] <= 16 and self.n_eval <= 4000: out['w2'] = w2(g, r)
+        out.update({name: _metric_value(name, fn(x_gen, x_ref)) for name, fn in self.metrics.items()})
     return out
 
-DSB._diagnose = _diagnose
+# %% ../nbs/06_dsb.ipynb #6b9678ca
+def _describe(obj)->str:
+    "Text describing `obj` that is the same in every process: its repr, unless that shows a memory address (then module.name)"
+    r = repr(obj)
+    if ' at 0x' not in r: return r
+    return f"{getattr(obj, '__module__', None) or type(obj).__module__}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+
+@patch
+def _fingerprint(self:DSB)->dict:
+    "What a checkpoint must share with this trainer to continue its run. A subclass or a new option adds a field in one line: `return {**super()._fingerprint(), 'kernel': repr(self.kernel)}`"
+    return {'class': type(self).__name__, 'gammas': self.gammas.tolist(), 'f': _describe(self.f), 'shape': list(self.shape),
+            'n_steps': self.n_steps, 'bs': self.bs, 'cache_every': self.cache_every, 'n_cache': self.n_cache, 'seed': self.seed,
+            'nets': {f'{k}.{n}': list(t.shape) for k in ('net_f', 'net_b') for n, t in getattr(self, k).state_dict().items()}}
+
+# %% ../nbs/06_dsb.ipynb #4fee245b
+def _fp_differs(k:str, a, b)->bool:
+    if k == 'gammas': return len(a) != len(b) or any(not math.isclose(x, y, rel_tol=1e-6) for x, y in zip(a, b))
+    return a != b
+
+def _fp_text(k:str, a, b)->str:
+    "One line saying how field `k` differs: `a` in the checkpoint, `b` here"
+    if k == 'gammas':
+        s = f"gammas: N={len(a)}, T={sum(a):.6g} in the checkpoint, N={len(b)}, T={sum(b):.6g} here"
+        return s + (f" (largest difference {max(abs(x - y) for x, y in zip(a, b)):.3g})" if len(a) == len(b) else '')
+    if k == 'nets':
+        d = [n for n in dict.fromkeys([*a, *b]) if a.get(n) != b.get(n)]
+        return "nets: " + "; ".join(f"{n} {tuple(a[n]) if n in a else 'absent'} in the checkpoint, {tuple(b[n]) if n in b else 'absent'} here" for n in d[:3]) + (f" (+{len(d) - 3} more)" if len(d) > 3 else '')
+    return f"{k}: {a!r} in the checkpoint, {b!r} here"
+
+def _check_allow(allow_changes, fields)->tuple:
+    "`allow_changes` as a tuple of fingerprint field names (a single name may be given as a string)"
+    a = (allow_changes,) if isinstance(allow_changes, str) else allow_changes
+    try: a = tuple(a)
+    except TypeError: raise TypeError(f"`allow_changes` must be a field name or a tuple of them, got {allow_changes!r}") from None
+    if bad := [k for k in a if k not in fields]: raise ValueError(f"Unknown `allow_changes` field(s) {bad}: the fingerprint has {list(fields)}")
+    return a
+
+@patch
+def _check_fingerprint(self:DSB, state:dict, path, allow:tuple=()):
+    "Raise, naming each differing field, unless the checkpoint's run fingerprint matches this trainer's (fields in `allow` excepted)"
+    fp, mine = state.get('fingerprint'), self._fingerprint()
+    if fp is None: return warnings.warn(f"checkpoint {path} has no run fingerprint (an older dsb_nb wrote it): its settings are not checked")
+    if old := [k for k in mine if k not in fp]: warnings.warn(f"checkpoint {path} predates the fingerprint field(s) {old}: not checked")
+    diff = [k for k in mine if k in fp and k not in allow and _fp_differs(k, fp[k], mine[k])]
+    if diff: raise ValueError(f"checkpoint {path} was written by a different run:\n  " + "\n  ".join(_fp_text(k, fp[k], mine[k]) for k in diff)
+                              + f"\nto continue it with this trainer's settings anyway (e.g. more steps), pass allow_changes={tuple(diff)!r} "
+                              "to `fit(resume=True, ...)` or `load`")
+
+# %% ../nbs/06_dsb.ipynb #3db43449
+class CheckpointError(ValueError):
+    "A checkpoint file that cannot be used: empty, truncated, not written by dsb_nb, or holding nan/inf"
+
+_CKPT_FORMAT, _CKPT_KEYS = 'dsb_nb checkpoint 2', ('n', 'half', 'history', 'f_trained', 'net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b')
+def _prev_path(p:Path)->Path: return p.with_name(p.stem + '.prev' + p.suffix)      # dsb.pt -> dsb.prev.pt
+def _trajs_path(p:Path)->Path: return p.with_name(p.stem + '.trajs' + p.suffix)    # dsb.pt -> dsb.trajs.pt
+
+def _named_tensors(state:dict):
+    "(name, tensor) for every tensor of a state's networks, EMAs and optimisers"
+    for k in ('net_f', 'net_b'): yield from ((f'{k}.{n}', t) for n, t in state[k].items())
+    for k in ('ema_f', 'ema_b'): yield from ((f'{k}.{n}', t) for n, t in state[k]['model'].items())
+    for k in ('opt_f', 'opt_b'):
+        for i, s in state[k]['state'].items(): yield from ((f'{k} state of parameter {i}: {n}', t) for n, t in s.items())
+
+def _nonfinite(named)->str|None:
+    "Name of the first floating tensor holding nan/inf in (name, tensor) pairs, else None (one device sync if all are finite)"
+    named = [(n, t) for n, t in named if isinstance(t, Tensor) and t.is_floating_point()]
+    if not named: return None
+    dev = named[0][1].device
+    if bool(torch.stack([torch.isfinite(t).all().to(dev) for _, t in named]).all()): return None
+    return next(n for n, t in named if not torch.isfinite(t).all())
+
+def _atomic_save(obj, path:Path, keep_prev:bool=False):
+    "torch.save to a temporary file, flushed to disk, then renamed over `path`; the file it replaces becomes *.prev.pt if `keep_prev`"
+    tmp = path.with_name(path.name + '.tmp')
+    with open(tmp, 'wb') as fh: torch.save(obj, fh); fh.flush(); os.fsync(fh.fileno())
+    if keep_prev and path.exists(): os.replace(path, _prev_path(path))
+    os.replace(tmp, path)
 
 # %% ../nbs/06_dsb.ipynb #c3b36bbf
-def save(self, path=None):
-    "Save the full training state (nets, EMAs, optimisers, RNG, position, history) to `path` (default ckpt_dir/dsb.pt)"
-    path = Path(path) if path else self.ckpt_dir/'dsb.pt'
+@patch
+def _ckpt_path(self:DSB, path=None)->Path:
+    if path is None:
+        if self.ckpt_dir is None: raise ValueError("no `path` given and the trainer has no `ckpt_dir`")
+        return self.ckpt_dir/'dsb.pt'
+    if not isinstance(path, (str, os.PathLike)): raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
+    if Path(path).is_dir(): raise ValueError(f"`path`={str(path)!r} is a directory: pass a file path, e.g. {str(Path(path)/'dsb.pt')!r}")
+    return Path(path)
+
+@patch
+def _state(self:DSB)->dict: return {k: getattr(self, k).state_dict() for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b')}
+
+@patch
+def save(self:DSB, path=None)->Path: # default ckpt_dir/dsb.pt
+    "Write the training state (nets, EMAs, optimisers, position, history, run fingerprint) atomically, keeping the file it replaces as *.prev.pt; refuses nan/inf"
+    path, sd = self._ckpt_path(path), self._state()
+    if bad := _nonfinite(_named_tensors(sd)):          # every rank checks (their states are identical), so none is left waiting
+        raise FloatingPointError(f"not writing a checkpoint to {path}: {bad} holds nan/inf. {self._last_good()}")
     if self.rank != 0:                                  # under torch.distributed only rank 0 writes; the others wait
         dist.barrier(); return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {'n': self.n, 'half': self.half, 'history': self.history, 'trajs': self.trajs, 'f_trained': self.f_trained,
-             'partial': self._partial,
-             **{k: getattr(self, k).state_dict() for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b')}}
-    torch.save(state, str(path) + '.tmp'); os.replace(str(path) + '.tmp', path)
+    tp = _trajs_path(path)                              # kept trajectories go to their own file, so the checkpoint stays small
+    if self.trajs and self._trajs_saved != (tp, frozenset(self.trajs)): _atomic_save(self.trajs, tp); self._trajs_saved = (tp, frozenset(self.trajs))
+    state = {'format': _CKPT_FORMAT, 'fingerprint': self._fingerprint(), 'n': self.n, 'half': self.half, 'history': self.history,
+             'f_trained': self.f_trained, 'partial': self._partial, 'trajs_file': tp.name if self.trajs else None, **sd}
+    _atomic_save(state, path, keep_prev=True)
+    self._last_ckpt = (path, self._where())
     if self.world > 1: dist.barrier()
     return path
 
-def load(self, path=None):
-    "Restore a state written by `save`"
-    path = Path(path) if path else self.ckpt_dir/'dsb.pt'
-    state = torch.load(path, map_location=self.device, weights_only=False)
+# %% ../nbs/06_dsb.ipynb #eafe36b2
+def _read_ckpt(path:Path, device)->dict:
+    "The state in `path`, or a CheckpointError saying why it cannot be used (nothing is assigned here)"
+    if path.stat().st_size == 0: raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
+    try: state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e: raise CheckpointError(f"cannot read checkpoint {path} (truncated, or not a torch file): {type(e).__name__}: {str(e)[:160]}") from None
+    if not isinstance(state, dict) or not set(_CKPT_KEYS) <= set(state):
+        raise CheckpointError(f"{path} is not a dsb_nb checkpoint: it lacks {[k for k in _CKPT_KEYS if not isinstance(state, dict) or k not in state]}")
+    try: bad = _nonfinite(_named_tensors(state)); [state[k]['param_groups'] for k in ('opt_f', 'opt_b')]
+    except (KeyError, TypeError, AttributeError) as e: raise CheckpointError(f"{path} is not a dsb_nb checkpoint: malformed ({type(e).__name__}: {e})") from None
+    if bad: raise CheckpointError(f"checkpoint {path} holds nan/inf in {bad}")
+    return state
+
+@patch
+def _check_state(self:DSB, state:dict, path):
+    "Raise, naming the first mismatch, unless every tensor in `state` has the shape of the trainer's own (called before anything is assigned)"
+    mine = self._state()
+    def same(name, a, b):
+        if set(a) != set(b): raise ValueError(f"checkpoint {path} does not fit this trainer: {name} entries {sorted(set(a) ^ set(b))[:4]} exist on one side only; nothing was loaded")
+        for k in b:
+            if tuple(a[k].shape) != tuple(b[k].shape): raise ValueError(f"checkpoint {path} does not fit this trainer: {name}.{k} has shape "
+                                                                        f"{tuple(a[k].shape)} in the checkpoint, {tuple(b[k].shape)} here; nothing was loaded")
+    for k in ('net_f', 'net_b'): same(k, state[k], mine[k])
+    for k in ('ema_f', 'ema_b'): same(k, state[k]['model'], mine[k]['model'])
+    for k in ('opt_f', 'opt_b'):
+        ids, shapes = [i for g in state[k]['param_groups'] for i in g['params']], [tuple(p.shape) for g in getattr(self, k).param_groups for p in g['params']]
+        if len(ids) != len(shapes): raise ValueError(f"checkpoint {path} does not fit this trainer: {k} has {len(ids)} parameters in the checkpoint, {len(shapes)} here")
+        for i, shp in zip(ids, shapes):
+            for n, t in state[k]['state'].get(i, {}).items():
+                if isinstance(t, Tensor) and t.dim() > 0 and tuple(t.shape) != shp:
+                    raise ValueError(f"checkpoint {path} does not fit this trainer: {k} state {n} of parameter {i} has shape {tuple(t.shape)}, the parameter {shp}")
+    if state['half'] not in ('backward', 'forward') or not isinstance(state['n'], int) or state['n'] < 0:
+        raise CheckpointError(f"{path} holds an invalid position n={state['n']!r}, half={state['half']!r}")
+
+# %% ../nbs/06_dsb.ipynb #edfc2568
+@patch
+def load(self:DSB, path=None, # default ckpt_dir/dsb.pt
+         allow_changes=())->DSB: # fingerprint fields allowed to differ, e.g. ('n_steps',) to train a finished run longer
+    "Restore a state written by `save`. Falls back to *.prev.pt when the newest file is unusable; refuses a different run; assigns nothing unless all of it fits"
+    path = self._ckpt_path(path); allow = _check_allow(allow_changes, self._fingerprint())
+    state, errors = None, []
+    for p in (path, _prev_path(path)):
+        if not p.exists(): continue
+        try: state = _read_ckpt(p, self.device); break
+        except CheckpointError as e: errors.append(str(e))
+    if state is None:
+        if not errors: raise FileNotFoundError(f"no checkpoint at {path} (nor {_prev_path(path).name} beside it)")
+        raise CheckpointError("; ".join(errors) + ("" if len(errors) > 1 else f"; and there is no {_prev_path(path).name} to fall back to"))
+    if p != path: warnings.warn(f"{errors[0] if errors else f'{path} is missing'}; loading the previous checkpoint {p} instead", stacklevel=2)
+    self._check_fingerprint(state, p, allow)
+    self._check_state(state, p)
     for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b'): getattr(self, k).load_state_dict(state[k])
-    self.n, self.half, self.history, self.trajs, self.f_trained = state['n'], state['half'], state['history'], state['trajs'], state['f_trained']
-    self._partial = state.get('partial')
+    self.n, self.half, self.history, self.f_trained = state['n'], state['half'], state['history'], state['f_trained']
+    self._partial, self.trajs = state.get('partial'), self._read_trajs(state, p)
+    self._last_ckpt = (p, self._where())
     return self
 
-DSB.save, DSB.load = save, load
+@patch
+def _read_trajs(self:DSB, state:dict, p:Path)->dict:
+    "Kept trajectories: from their own file (or inside checkpoints of older versions)"
+    if state.get('trajs_file') is None: return state.get('trajs', {})
+    tp = p.with_name(state['trajs_file'])
+    try: trajs = torch.load(tp, weights_only=True)
+    except Exception as e: warnings.warn(f"kept trajectories not restored: cannot read {tp}: {type(e).__name__}"); return {}
+    self._trajs_saved = (tp, frozenset(trajs))
+    done = {(h['ipf'], h['direction']) for h in state['history']}
+    return {k: v for k, v in trajs.items() if k in done}       # the file may be newer than a fallback checkpoint
 
 # %% ../nbs/06_dsb.ipynb #00491528
-def fit(self, n_ipf:int=10, # number of IPF iterations to complete (each = backward half + forward half)
-        resume:bool=False, # first load the checkpoint in `ckpt_dir`, if there is one
-        time_limit:float|None=None)->list: # seconds: stop (and checkpoint) at the first restart point after this long
+@patch
+def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = backward half + forward half)
+        resume:bool=False, # first load the checkpoint in `ckpt_dir` (warns if there is none)
+        time_limit:float|None=None, # seconds: stop (and checkpoint) at the first restart point after this long
+        allow_changes=())->list: # with `resume`: fingerprint fields the checkpoint may differ in, e.g. ('n_steps',)
     "Run Algorithm 1 until `n_ipf` IPF iterations are complete (or `time_limit` runs out); returns the history"
-    if not isinstance(n_ipf, int) or n_ipf < 1: raise ValueError(f"`n_ipf` must be an integer >= 1, got {n_ipf!r}")
-    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit >= 0):
-        raise ValueError(f"`time_limit` must be a number of seconds >= 0 or None, got {time_limit!r}")
-    if resume:
-        if self.ckpt_dir is None: raise ValueError("`resume=True` needs `ckpt_dir`")
-        if (self.ckpt_dir/'dsb.pt').exists(): self.load()
+    n_ipf, resume = check_int(n_ipf, 'n_ipf', 1), check_bool(resume, 'resume')
+    time_limit, allow = check_real(time_limit, 'time_limit', 0, none_ok=True, finite=False), _check_allow(allow_changes, self._fingerprint())
+    if allow and not resume: raise ValueError("`allow_changes` applies to the checkpoint loaded by resume=True; pass resume=True too")
+    if resume: self._resume(allow)
     deadline, trained = None if time_limit is None else time.time() + time_limit, False
     while self.n < n_ipf:
         direction = self.half
@@ -301,33 +755,49 @@ def fit(self, n_ipf:int=10, # number of IPF iterations to complete (each = backw
         if self.ckpt_dir: self.save()
     return self.history
 
-def _stopped(self):
+# %% ../nbs/06_dsb.ipynb #a5aba25a
+@patch
+def _resume(self:DSB, allow=()):
+    if self.ckpt_dir is None: raise ValueError("`resume=True` needs `ckpt_dir`")
+    if (self.ckpt_dir/'dsb.pt').exists() or (self.ckpt_dir/'dsb.prev.pt').exists(): self.load(allow_changes=allow)
+    else: warnings.warn(f"resume=True, but {self.ckpt_dir} holds no checkpoint (dsb.pt): training starts from scratch. "
+                        "If you expected one, check `ckpt_dir`", stacklevel=3)
+
+@patch
+def _stopped(self:DSB):
     p = self._partial
     at = f"IPF iteration {self.n}, {self.half} half, step {p['step'] if p else 0}/{self.n_steps}"
     warnings.warn(f"time limit reached: stopped at {at}; " + ("the checkpoint is saved: call `fit(..., resume=True)` to continue"
                   if self.ckpt_dir else "call `fit` again to continue"), stacklevel=3)
     return self.history
 
-DSB.fit, DSB._stopped = fit, _stopped
-
 # %% ../nbs/06_dsb.ipynb #750cccd4
 class _Table(str):
+    "Markdown text: a table in notebooks and rendered docs (`_repr_markdown_`), aligned plain text when printed or shown as text"
     def _repr_markdown_(self): return str(self)
+    def __repr__(self): return str(self)
+    def _repr_pretty_(self, p, cycle): p.text(str(self))
 
-def summary(self, keys=None)->str:
-    "The per-half-iteration diagnostics as a Markdown table"
-    if not self.history: return _Table('(no iterations yet)')
-    keys = keys or list(self.history[0])
+def _markdown_table(keys:list, rows:list)->_Table:
+    "Rows (dicts) as a Markdown table with columns `keys`, padded so the text lines up too"
     fmt = lambda v: f'{v:.4g}' if isinstance(v, float) else str(v)
-    rows = ['| ' + ' | '.join(keys) + ' |', '|' + '---|'*len(keys)]
-    rows += ['| ' + ' | '.join(fmt(h.get(k, '')) for k in keys) + ' |' for h in self.history]
-    return _Table('\n'.join(rows))
+    cells = [[str(k) for k in keys]] + [[fmt(r.get(k, '')) for k in keys] for r in rows]
+    w = [max(len(c[i]) for c in cells) for i in range(len(keys))]
+    line = lambda c: '| ' + ' | '.join(s.ljust(wi) for s, wi in zip(c, w)) + ' |'
+    return _Table('\n'.join([line(cells[0]), '|' + '|'.join('-'*(wi + 2) for wi in w) + '|'] + [line(c) for c in cells[1:]]))
 
-DSB.summary = summary
+@patch
+def summary(self:DSB, keys:list|None=None)->_Table: # columns to show (default: all); must be columns of the history
+    "The per-half-iteration diagnostics as a Markdown table"
+    if keys is not None and (isinstance(keys, str) or not isinstance(keys, (list, tuple)) or not all(isinstance(k, str) for k in keys)):
+        raise TypeError(f"`keys` must be a list of column names, got {keys!r}")
+    if not self.history: return _Table('(no iterations yet)')
+    cols = list(dict.fromkeys(k for h in self.history for k in h))
+    if keys is not None and (bad := [k for k in keys if k not in cols]): raise ValueError(f"Unknown `keys` {bad}: the history has columns {cols}")
+    return _markdown_table(cols if keys is None else list(keys), self.history)
 
 # %% ../nbs/06_dsb.ipynb #67fc378b
 def gaussian_sb_cross_cov(T:float)->float:
     "Cross-covariance c of the static SB between N(a, I) and N(-a, I) for a Brownian reference of variance 2T"
-    if not T > 0: raise ValueError(f"`T` must be > 0, got {T}")
-    eps = 2*T
+    eps = 2*check_real(T, 'T', 0, min_open=True)
     return (math.sqrt(4 + eps**2) - eps)/2
