@@ -4,22 +4,39 @@
 
 # %% ../nbs/99_cli.ipynb #d0a2cdbf
 from __future__ import annotations
-import argparse, json, math, sys, time
+import argparse, json, math, os, sys, tempfile, time
 from pathlib import Path
 import torch
 from .reference import make_gammas, ou
 from .score_matching import w2
-from .dsb import DSB, gaussian_sampler
-from .toys2d import make_toy
+from .dsb import DSB, gaussian_sampler, check_int, check_bool, check_choice
+from .toys2d import make_toy, TOYS
 
 # %% auto #0
 __all__ = ['demo', 'main']
 
 # %% ../nbs/99_cli.ipynb #afab9d9e
+def _check_out(out, name:str='out')->Path:
+    "A figure path matplotlib can write, in an existing writable directory (checked before any training)"
+    if not isinstance(out, (str, os.PathLike)): raise TypeError(f"`{name}` must be a file path, got {type(out).__name__}")
+    from matplotlib.backend_bases import FigureCanvasBase
+    p, fmts = Path(out), FigureCanvasBase.get_supported_filetypes()
+    if p.suffix[1:].lower() not in fmts: raise ValueError(f"`{name}`: cannot write {str(p)!r}: its extension must be an image format, one of {sorted(fmts)}")
+    if p.is_dir(): raise ValueError(f"`{name}`: cannot write {str(p)!r}: it is a directory")
+    if not p.parent.is_dir(): raise ValueError(f"`{name}`: cannot write {str(p)!r}: the directory {str(p.parent)!r} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=p.parent): pass
+    except OSError as e: raise ValueError(f"`{name}`: cannot write {str(p)!r}: the directory is not writable ({e.strerror})") from None
+    return p
+
 def demo(dataset:str='eight_gaussians', # 2D toy name (see `dsb_nb.toys2d.make_toy`)
          n_ipf:int=5, n_steps:int=2500, # IPF iterations, gradient steps per half-iteration
-         n_eval:int=1000, out:str='dsb_demo.png', seed:int=0, progress:bool=True)->dict: # metrics
+         n_eval:int=1000, out:str='dsb_demo.png', seed:int=0, # held-out samples (>= 2), figure path, seed
+         progress:bool|None=None)->dict: # progress bars (None: on a terminal only); returns the metrics
     "Train DSB on a 2D toy (paper's generation set-up, T=0.2) and save samples and trajectories to `out`"
+    check_choice(dataset, 'dataset', TOYS); out = _check_out(out)              # every argument first: no training is wasted
+    n_ipf, n_steps, n_eval, seed = check_int(n_ipf, 'n_ipf', 1), check_int(n_steps, 'n_steps', 1), check_int(n_eval, 'n_eval', 2), check_int(seed, 'seed', 0, 2**32 - 1)
+    progress = check_bool(progress, 'progress', none_ok=True)
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     gen = torch.Generator().manual_seed(seed)
     toy = make_toy(dataset)
@@ -42,17 +59,41 @@ def demo(dataset:str='eight_gaussians', # 2D toy name (see `dsb_nb.toys2d.make_t
     return res
 
 # %% ../nbs/99_cli.ipynb #7de9d451
+def _int_arg(lo:int, hi:int|None=None):
+    "An argparse `type`: an integer in [lo, hi]; argparse's error then names the flag"
+    def parse(s:str)->int:
+        try: v = int(s)
+        except ValueError: v = None
+        if v is None or v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(f"must be an integer {'>= ' + str(lo) if hi is None else f'in [{lo}, {hi}]'}, got {s!r}")
+        return v
+    return parse
+
+def _out_arg(s:str)->str:
+    try: _check_out(s)
+    except (TypeError, ValueError) as e: raise argparse.ArgumentTypeError(str(e).split(': ', 1)[1]) from None
+    return s
+
+def _parser()->argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog='dsb_nb', description='Diffusion Schrödinger Bridge (dsb_nb). Run `dsb_nb demo --help` for the demo\'s options.')
+    sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
+    d = sub.add_parser('demo', help='train a small bridge on a 2D toy and write a PNG and a one-line metric',
+                       description="Train DSB on a 2D toy (the paper's generation set-up: OU reference, N = 20, T = 0.2) and report "
+                                   "the W2 distance to held-out data after iteration 1 (plain SGM) and after the last iteration.")
+    d.add_argument('--dataset', default='eight_gaussians', choices=list(TOYS), help='2D toy dataset (default: %(default)s)')
+    d.add_argument('--iters', type=_int_arg(1), default=5, metavar='N', help='IPF iterations to train, >= 1 (default: %(default)s)')
+    d.add_argument('--steps', type=_int_arg(1), default=2500, metavar='N', help='gradient steps per half-iteration, >= 1 (default: %(default)s)')
+    d.add_argument('--n-eval', type=_int_arg(2), default=1000, metavar='N', help='held-out samples for W2 and the figure, >= 2 (default: %(default)s)')
+    d.add_argument('--out', type=_out_arg, default='dsb_demo.png', metavar='FILE',
+                   help='figure to write (.png, .pdf, .svg, ...); its directory must exist and be writable (default: %(default)s)')
+    d.add_argument('--seed', type=_int_arg(0, 2**32 - 1), default=0, metavar='S', help='random seed, in [0, 2**32-1] (default: %(default)s)')
+    d.add_argument('--no-progress', action='store_true', help='no progress bars (by default they are shown only on a terminal)')
+    return p
+
 def main(argv=None):
-    "Entry point of the `dsb_nb` console script (returns None, i.e. exit status 0)"
-    p = argparse.ArgumentParser(prog='dsb_nb', description='Diffusion Schrödinger Bridge (dsb_nb)')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    d = sub.add_parser('demo', help='train a small bridge on a 2D toy and write a PNG and a one-line metric')
-    d.add_argument('--dataset', default='eight_gaussians'); d.add_argument('--iters', type=int, default=5)
-    d.add_argument('--steps', type=int, default=2500); d.add_argument('--n-eval', type=int, default=1000)
-    d.add_argument('--out', default='dsb_demo.png'); d.add_argument('--seed', type=int, default=0)
-    d.add_argument('--no-progress', action='store_true')
-    a = p.parse_args(argv)
+    "Entry point of the `dsb_nb` console script: every flag is checked by argparse before any training (returns None, i.e. exit status 0)"
+    a = _parser().parse_args(argv)
     torch.set_num_threads(1)   # small MLPs: one thread is fastest on a CPU
-    res = demo(a.dataset, a.iters, a.steps, a.n_eval, a.out, a.seed, not a.no_progress)
+    res = demo(a.dataset, a.iters, a.steps, a.n_eval, a.out, a.seed, False if a.no_progress else None)
     print(f"{res['dataset']}: W2 to held-out data, iteration 1 (SGM) {res['w2_iter1_sgm']:.3f} -> iteration {a.iters} "
           f"{res[f'w2_iter{a.iters}']:.3f} (data-vs-data floor {res['w2_floor']:.3f}); {res['train_s']:.0f}s training; figure: {a.out}")

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from .reference import check_tensor, check_gammas, sample_chain, LinearDrift
 from .mean_matching import pad_like
-from .dsb import DSB
+from .dsb import DSB, patch, check_real, check_choice
 
 # %% auto #0
 __all__ = ['brownian_bridge', 'bridge_drift', 'DSBM']
@@ -25,7 +25,7 @@ def brownian_bridge(x0:Tensor, # (batch, *shape) points at time 0
     if check:
         check_tensor(x0, 'x0', 2); check_tensor(x1, 'x1', 2)
         if x0.shape != x1.shape: raise ValueError(f"`x0` and `x1` must have the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
-        if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0): raise ValueError(f"`T` must be a finite number > 0, got {T!r}")
+        T = check_real(T, 'T', 0, min_open=True)
         tt = torch.as_tensor(t, dtype=torch.float64)
         if tt.dim() > 1 or (tt.dim() == 1 and len(tt) != len(x0)): raise ValueError(f"`t` must be a float or have shape ({len(x0)},), got shape {tuple(tt.shape)}")
         if not torch.isfinite(tt).all() or (tt < 0).any() or (tt > T).any(): raise ValueError(f"`t` must lie in [0, T] = [0, {T:g}]")
@@ -41,7 +41,13 @@ def bridge_drift(x0:Tensor, x1:Tensor, # (batch, *shape) end points at times 0 a
                  T:float, # horizon
                  direction:str='forward')->Tensor: # 'forward': (x1 - xt)/(T - t); 'backward': (x0 - xt)/t
     "Drift of the Brownian bridge through `xt` at time t: forwards towards x1, backwards (in reversed time) towards x0"
-    if direction not in ('forward', 'backward'): raise ValueError(f"Unknown direction '{direction}': expected 'forward' or 'backward'")
+    check_choice(direction, 'direction', ('forward', 'backward')); T = check_real(T, 'T', 0, min_open=True)
+    for name, v in (('x0', x0), ('x1', x1), ('xt', xt)):
+        if check_tensor(v, name, 2).shape != xt.shape: raise ValueError(f"`{name}` must have the shape of `xt` {tuple(xt.shape)}, got {tuple(v.shape)}")
+    tt = torch.as_tensor(t, dtype=torch.float64)
+    if tt.dim() > 1 or (tt.dim() == 1 and len(tt) != len(xt)): raise ValueError(f"`t` must be a float or have shape ({len(xt)},), got shape {tuple(tt.shape)}")
+    if not torch.isfinite(tt).all() or ((tt >= T) if direction == 'forward' else (tt <= 0)).any():
+        raise ValueError(f"`t` must lie in {'[0, T)' if direction == 'forward' else '(0, T]'} = {'[0, ' if direction == 'forward' else '(0, '}{T:g}{')' if direction == 'forward' else ']'} for the {direction} drift")
     t = pad_like(torch.as_tensor(t, dtype=xt.dtype, device=xt.device), xt)
     return (x1 - xt)/(T - t) if direction == 'forward' else (x0 - xt)/t
 
@@ -64,7 +70,8 @@ class DSBM(DSB):
         self.T, self.ts, self.rest = t[-1].item(), t.float(), (t[-1] - t).float()     # t_k and T - t_k, k = 0..N
 
 # %% ../nbs/16_dsbm.ipynb #19002093
-def _cache(self, direction):
+@patch
+def _cache(self:DSBM, direction):
     "Coupled end points (X_0, X_N), each (n_cache, *shape): the forward chain from the data (backward half) or the backward chain from the prior"
     F, B = self.maps(ema=True, check=False)
     with torch.no_grad(), self._autocast():
@@ -72,13 +79,15 @@ def _cache(self, direction):
             x0 = self.data(self.n_cache, self.gen); return x0, sample_chain(x0, F, self.gammas, True, self.gen, False)
         xN = self.prior(self.n_cache, self.gen); return sample_chain(xN, B, self.gammas, False, self.gen, False), xN
 
-def _pairs(self, cache):
+@patch
+def _pairs(self:DSBM, cache):
     "A minibatch of `bs` coupled pairs (X_0, X_N) drawn from the cache"
     x0, xN = cache
     j = torch.randint(len(x0), (self.bs,), generator=self.gen, device=self.gen.device).to(x0.device)
     return x0[j], xN[j]
 
-def _batch_loss(self, direction, train_map, fixed, cache):
+@patch
+def _batch_loss(self:DSBM, direction, train_map, fixed, cache):
     "Eq. (M4): regress the mean map onto a Brownian-bridge step between coupled end points (`fixed` is unused: the coupling carries it)"
     x0, xN = self._pairs(cache)
     fwd = direction == 'forward'
@@ -87,5 +96,3 @@ def _batch_loss(self, direction, train_map, fixed, cache):
     g = pad_like(self.gammas[k if fwd else k - 1], xt)
     drift = (xN - xt)/pad_like(self.rest[k], xt) if fwd else (x0 - xt)/pad_like(self.ts[k], xt)
     return ((train_map(xt, k) - xt - g*drift)**2/(2*g)).mean()
-
-DSBM._cache, DSBM._pairs, DSBM._batch_loss = _cache, _pairs, _batch_loss

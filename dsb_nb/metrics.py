@@ -10,6 +10,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from .reference import check_tensor
+from .dsb import check_int, check_real, check_bool, check_device
 
 # %% auto #0
 __all__ = ['mnist_data_root', 'load_mnist', 'gaussian_frechet', 'frechet_distance', 'MnistNet', 'train_classifier',
@@ -29,6 +30,8 @@ def load_mnist(train:bool=True, # training split (else test)
                download:bool=False, # let torchvision fetch the files
               ) -> tuple[Tensor, Tensor]:
     "MNIST as floats `(n, 1, 28, 28)` in [-1, 1] and long labels `(n,)`"
+    train, download = check_bool(train, 'train'), check_bool(download, 'download')
+    if root is not None and not isinstance(root, (str, os.PathLike)): raise TypeError(f"`root` must be a path or None, got {type(root).__name__}")
     from torchvision.datasets import MNIST
     root = root or mnist_data_root()
     if root is None:
@@ -45,8 +48,17 @@ def _psd_sqrt(a:Tensor) -> Tensor:
     w, v = torch.linalg.eigh((a + a.T)/2)
     return (v * w.clamp_min(0).sqrt()) @ v.T
 
+def _check_gaussian(m:Tensor, s:Tensor, names:str, d:int|None=None)->int:
+    "A mean `(d,)` and a covariance `(d, d)` (finite, symmetric up to round-off); returns d"
+    (nm, ns), m, s = names.split(), check_tensor(m, names.split()[0]), check_tensor(s, names.split()[1], 2)
+    if m.dim() != 1 or (d is not None and len(m) != d): raise ValueError(f"`{nm}` must have shape ({d if d is not None else 'd'},), got {tuple(m.shape)}")
+    if s.shape != (len(m), len(m)): raise ValueError(f"`{ns}` must have shape ({len(m)}, {len(m)}) to match `{nm}`, got {tuple(s.shape)}")
+    if not torch.allclose(s, s.T, rtol=1e-5, atol=1e-8*float(s.abs().max())): raise ValueError(f"`{ns}` must be symmetric (a covariance)")
+    return len(m)
+
 def gaussian_frechet(m1:Tensor, s1:Tensor, m2:Tensor, s2:Tensor) -> float:
     "Squared Fréchet (W2) distance between N(m1, s1) and N(m2, s2); means `(d,)`, covariances `(d, d)`"
+    _check_gaussian(m2, s2, 'm2 s2', _check_gaussian(m1, s1, 'm1 s1'))
     m1, s1, m2, s2 = (t.double() for t in (m1, s1, m2, s2))
     r1 = _psd_sqrt(s1)
     cross = _psd_sqrt(r1 @ s2 @ r1)
@@ -68,6 +80,7 @@ class MnistNet(nn.Module):
     "Small CNN on `(batch, 1, 28, 28)` images in [-1, 1]; `features` is the `(batch, n_feat)` penultimate layer"
     def __init__(self, n_feat:int=128, n_classes:int=10):
         super().__init__()
+        n_feat, n_classes = check_int(n_feat, 'n_feat', 1), check_int(n_classes, 'n_classes', 2)
         self.conv1, self.conv2 = nn.Conv2d(1, 32, 3, padding=1), nn.Conv2d(32, 64, 3, padding=1)
         self.fc, self.head = nn.Linear(64*7*7, n_feat), nn.Linear(n_feat, n_classes)
     def features(self, x:Tensor) -> Tensor:
@@ -81,8 +94,12 @@ def train_classifier(x:Tensor, # (n, 1, 28, 28) images
                      y:Tensor, # (n,) long labels
                      epochs:int=2, bs:int=128, lr:float=2e-3, seed:int=0, device=None) -> MnistNet:
     "Train `MnistNet` with Adam; deterministic on CPU for a fixed `seed`"
-    check_tensor(x, 'x', min_dim=4)
+    _check_images(x, 'x', 1)
+    if not isinstance(y, Tensor) or y.is_floating_point() or y.dtype == torch.bool: raise TypeError(f"`y` must be an integer tensor of labels, got {getattr(y, 'dtype', type(y).__name__)}")
     if y.shape != x.shape[:1]: raise ValueError(f"`y` must have shape ({len(x)},), got {tuple(y.shape)}")
+    if y.min() < 0 or y.max() > 9: raise ValueError(f"`y` must hold digit labels 0..9, got values in [{y.min().item()}, {y.max().item()}]")
+    epochs, bs, lr, seed = check_int(epochs, 'epochs', 1), check_int(bs, 'bs', 1), check_real(lr, 'lr', 0, min_open=True), check_int(seed, 'seed', 0)
+    device = check_device(device) if device is not None else None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed); net = MnistNet().to(device)
     g = torch.Generator().manual_seed(seed)
@@ -100,6 +117,8 @@ def train_classifier(x:Tensor, # (n, 1, 28, 28) images
 @torch.no_grad()
 def net_features(net:MnistNet, x:Tensor, bs:int=1000) -> Tensor:
     "Penultimate features `(n, n_feat)` of images `(n, 1, 28, 28)`, computed in batches"
+    if not isinstance(net, nn.Module) or not hasattr(net, 'features'): raise TypeError(f"`net` must be a MnistNet (with `features`), got {type(net).__name__}")
+    x, bs = _check_images(x, 'x', 1), check_int(bs, 'bs', 1)
     dev = next(net.parameters()).device
     return torch.cat([net.features(xb.to(dev)).cpu() for xb in x.split(bs)])
 
@@ -107,19 +126,28 @@ def fd_score(images:Tensor, # (n, 1, 28, 28) generated images in [-1, 1]
              ref_features:Tensor, # (m, n_feat) features of reference images
              net:MnistNet) -> float:
     "Fréchet distance between `net` features of `images` and precomputed `ref_features`"
-    check_tensor(images, 'images', min_dim=4)
-    return frechet_distance(net_features(net, images), ref_features)
+    _check_images(images, 'images', 2)
+    return frechet_distance(net_features(net, images), check_tensor(ref_features, 'ref_features', 2))
+
+def _check_images(x, name:str, n_min:int=1)->Tensor:
+    "MNIST-shaped images: a finite float tensor `(n, 1, 28, 28)` with n >= n_min"
+    x = check_tensor(x, name, 4)
+    if tuple(x.shape[1:]) != (1, 28, 28) or len(x) < n_min: raise ValueError(f"`{name}` must have shape (n, 1, 28, 28) with n >= {n_min}, got {tuple(x.shape)}")
+    return x
 
 # %% ../nbs/10_metrics.ipynb #d656b284
 def inception_fid(images:Tensor, # (n, c, h, w) generated images in [-1, 1]
                   ref_images:Tensor, # (m, c, h, w) reference images in [-1, 1]
                   device=None) -> float:
     "Standard Inception FID through `torch_fidelity`; needs the package and its downloaded weights"
+    for x, name in ((images, 'images'), (ref_images, 'ref_images')):
+        if check_tensor(x, name, 4).shape[1] not in (1, 3) or len(x) < 2: raise ValueError(f"`{name}` must have shape (n, 1 or 3, H, W) with n >= 2, got {tuple(x.shape)}")
+    device = check_device(device) if device is not None else None
     if importlib.util.find_spec('torch_fidelity') is None:
         raise ImportError("inception_fid needs torch-fidelity: `pip install torch-fidelity` (weights download on first use)")
     import torch_fidelity
     def _u8(x):
-        x = ((check_tensor(x, 'images', 4).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
         return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
     class _DS(torch.utils.data.Dataset):
         def __init__(self, x): self.x = _u8(x)

@@ -8,7 +8,7 @@ import bisect, math, numbers, warnings
 import torch
 from torch import Tensor
 from .reference import check_tensor
-from .dsb import DSB
+from .dsb import DSB, check_int, check_real, check_bool, check_choice, _check_gammas
 
 # %% auto #0
 __all__ = ['DSBVelocity', 'dsb_velocity', 'odeint_fixed', 'odeint_adaptive', 'divergence', 'gaussian_logpdf', 'ode_logp',
@@ -32,7 +32,7 @@ class DSBVelocity:
         for name, fn in (('net_f', f if net_f is None else net_f), ('net_b', net_b), ('f', f)):
             if not callable(fn): raise TypeError(f"`{name}` must be callable, got {type(fn).__name__}")
         self.net_f, self.net_b, self.f = net_f, net_b, f
-        g = check_tensor(gammas, 'gammas').detach().double().cpu()
+        g = _check_gammas(gammas).detach().double().cpu()
         self.ts = [0.] + g.cumsum(0).tolist(); self.N, self.T = len(g), self.ts[-1]
     def __repr__(self): return f"DSBVelocity(N={self.N}, T={self.T:.4g}, f={self.f!r}, forward net={'yes' if self.net_f is not None else 'no'})"
 
@@ -58,7 +58,7 @@ def dsb_velocity(dsb:DSB, # a trained trainer
     "Probability-flow velocity v(x, t) of the bridge held by `dsb`: the pair (F^{n+1}, B^n), or (reference, B^n) before any forward half"
     if not isinstance(dsb, DSB): raise TypeError(f"`dsb` must be a DSB trainer, got {type(dsb).__name__}")
     if not dsb.history: warnings.warn("`dsb` has not been trained: its backward net is zero and the velocity is the reference drift f")
-    nf, nb = (dsb.ema_f.model, dsb.ema_b.model) if ema else (dsb.net_f, dsb.net_b)
+    nf, nb = (dsb.ema_f.model, dsb.ema_b.model) if check_bool(ema, 'ema') else (dsb.net_f, dsb.net_b)
     return DSBVelocity(nf if dsb.f_trained else None, nb, dsb.gammas, dsb.f)
 
 # %% ../nbs/14_ode.ipynb #32c683f0
@@ -68,6 +68,12 @@ _TABLEAUS = {'euler': ([0.], [[]], [1.]),                                   # (c
 
 def _check_v(v):
     if not callable(v): raise TypeError(f"`v` must be callable as v(x, t), got {type(v).__name__}")
+
+def _check_x(x, name:str='x')->Tensor:
+    "A start state: a finite float tensor (batch, *shape) with batch >= 1"
+    x = check_tensor(x, name, 2)
+    if len(x) == 0: raise ValueError(f"`{name}` is empty: shape {tuple(x.shape)}")
+    return x
 
 def _eval(v, x, t):
     "v(x, t) with shape and finiteness checks"
@@ -101,9 +107,8 @@ def odeint_fixed(v, # velocity v(x, t) -> x.shape, t a float
                  method:str='euler', # 'euler' (order 1), 'heun' (order 2) or 'rk4' (order 4)
                  return_traj:bool=False)->Tensor: # state at ts[-1], or (n+1, batch, *shape) with traj[i] the state at ts[i]
     "Integrate dx/dt = v(x, t) through the times `ts` with a fixed-step explicit Runge-Kutta method"
-    _check_v(v); x = check_tensor(x, 'x')
-    if method not in _TABLEAUS: raise ValueError(f"Unknown method '{method}': expected one of {list(_TABLEAUS)}")
-    ts, tab = _check_ts(ts), _TABLEAUS[method]
+    _check_v(v); x = _check_x(x); check_bool(return_traj, 'return_traj')
+    ts, tab = _check_ts(ts), _TABLEAUS[check_choice(method, 'method', _TABLEAUS)]
     traj = [x] if return_traj else None
     for t0, t1 in zip(ts[:-1], ts[1:]):
         x = _rk_step(v, x, t0, t1 - t0, tab)
@@ -130,13 +135,10 @@ def _first_step(ev, x, k1, t0, sgn, span, rtol, atol):
     return min(100*h, h1, span)
 
 # %% ../nbs/14_ode.ipynb #c940826b
-def _check_tols(rtol, atol, max_steps):
-    for name, tol in (('rtol', rtol), ('atol', atol)):
-        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (math.isfinite(tol) and tol >= 0):
-            raise ValueError(f"`{name}` must be a finite number >= 0, got {tol!r}")
+def _check_tols(rtol, atol, max_steps)->tuple:
+    rtol, atol, max_steps = check_real(rtol, 'rtol', 0), check_real(atol, 'atol', 0), check_int(max_steps, 'max_steps', 1)
     if not (rtol > 0 or atol > 0): raise ValueError("at least one of `rtol` and `atol` must be > 0")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"`max_steps` must be an integer >= 1, got {max_steps!r}")
+    return rtol, atol, max_steps
 
 def _dp_step(ev, x, k1, t, hs):
     "One Dormand-Prince step from (t, x) with signed step hs: (x_new, v(x_new), error estimate)"
@@ -154,8 +156,8 @@ def odeint_adaptive(v, # velocity v(x, t) -> x.shape, t a float
                     max_steps:int=1000, # most steps tried (accepted + rejected) before giving up
                     h0:float|None=None)->tuple[Tensor, dict]: # first step size (default: heuristic)
     "Integrate dx/dt = v(x, t) from t0 to t1 with the adaptive Dormand-Prince RK5(4) pair; returns (x(t1), log)"
-    _check_v(v); x = check_tensor(x, 'x', 2); t0, t1 = _time(t0, 't0'), _time(t1, 't1'); _check_tols(rtol, atol, max_steps)
-    if h0 is not None and not (isinstance(h0, numbers.Real) and h0 > 0): raise ValueError(f"`h0` must be a number > 0, got {h0!r}")
+    _check_v(v); x = _check_x(x); t0, t1 = _time(t0, 't0'), _time(t1, 't1'); rtol, atol, max_steps = _check_tols(rtol, atol, max_steps)
+    h0 = check_real(h0, 'h0', 0, min_open=True, none_ok=True)
     log = {'n_evals': 0, 'n_steps': 0, 'n_rejected': 0}
     if t1 == t0: return x, log
     def ev(y, t): log['n_evals'] += 1; return _eval(v, y, t)
@@ -180,6 +182,9 @@ def divergence(v, # velocity v(x, t) -> x.shape
                t:float, # time
                probes:Tensor|None=None)->tuple[Tensor, Tensor]: # None: exact trace; (P, batch, *shape): Hutchinson average over P probes
     "v(x, t) (detached) and its divergence (batch,): exactly by autograd over coordinates, or Hutchinson's estimate (14.10)"
+    _check_v(v); x, t = _check_x(x), _time(t, 't')
+    if probes is not None and (not isinstance(probes, Tensor) or probes.dim() != x.dim() + 1 or probes.shape[1:] != x.shape or len(probes) < 1):
+        raise ValueError(f"`probes` must be a tensor (P, {', '.join(map(str, x.shape))}) with P >= 1, got {tuple(getattr(probes, 'shape', ())) or type(probes).__name__}")
     with torch.enable_grad():
         xr = x.detach().requires_grad_(True)
         out = _eval(v, xr, t); of = out.flatten(1); div = x.new_zeros(len(x))
@@ -199,9 +204,14 @@ def gaussian_logpdf(x:Tensor, # (batch, *shape)
                     mean=0., std=1.)->Tensor: # mean, std: floats or tensors broadcastable to x[0]; returns (batch,)
     "Log-density of N(mean, std^2 I) at each sample of `x`, summed over the non-batch dimensions"
     x = check_tensor(x, 'x', 2)
-    std = torch.as_tensor(std, dtype=x.dtype, device=x.device)
+    std, mean = (v if isinstance(v, Tensor) else torch.as_tensor(check_real(v, name), dtype=x.dtype) for v, name in ((std, 'std'), (mean, 'mean')))
+    std, mean = std.to(x), mean.to(x)
+    for v, name in ((std, 'std'), (mean, 'mean')):
+        try: ok = torch.broadcast_shapes(v.shape, x.shape[1:]) == x.shape[1:]
+        except RuntimeError: ok = False
+        if not ok: raise ValueError(f"`{name}` of shape {tuple(v.shape)} does not broadcast to a sample of shape {tuple(x.shape[1:])}")
     if not (std > 0).all(): raise ValueError(f"`std` must be > 0, got {std}")
-    z = (x - torch.as_tensor(mean, dtype=x.dtype, device=x.device))/std
+    z = (x - mean)/std
     return (-0.5*z**2 - std.log() - 0.5*math.log(2*math.pi)).expand_as(x).flatten(1).sum(1)
 
 # %% ../nbs/14_ode.ipynb #5c139313
@@ -217,12 +227,12 @@ def ode_logp(v, # velocity v(x, t) of the probability-flow ODE
              rtol:float=1e-5, atol:float=1e-5, max_steps:int=1000, # 'dopri5' settings
              log:bool=False)->Tensor: # (batch,) log p_{t0}(x); with log=True also a dict (x_end, logp_end, delta, n_evals...)
     "Log-likelihood (14.9) of `x` under the flow of `v`: log p_{t1}(x_{t1}) plus the integral of div v from t0 to t1"
-    _check_v(v); x = check_tensor(x, 'x', 2); t0, t1 = _time(t0, 't0'), _time(t1, 't1')
+    _check_v(v); x = _check_x(x); t0, t1 = _time(t0, 't0'), _time(t1, 't1')
     if not callable(logp_end): raise TypeError(f"`logp_end` must be callable (the log-density at t1), got {type(logp_end).__name__}")
-    if trace not in ('exact', 'hutchinson'): raise ValueError(f"Unknown trace '{trace}': expected 'exact' or 'hutchinson'")
-    if probe not in ('rademacher', 'gaussian'): raise ValueError(f"Unknown probe '{probe}': expected 'rademacher' or 'gaussian'")
-    if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 1: raise ValueError(f"`n_probes` must be an integer >= 1, got {n_probes!r}")
-    if method != 'dopri5' and method not in _TABLEAUS: raise ValueError(f"Unknown method '{method}': expected 'dopri5' or one of {list(_TABLEAUS)}")
+    check_choice(trace, 'trace', ('exact', 'hutchinson')); check_choice(probe, 'probe', ('rademacher', 'gaussian'))
+    check_choice(method, 'method', ('dopri5', *_TABLEAUS)); n_probes, n_steps = check_int(n_probes, 'n_probes', 1), check_int(n_steps, 'n_steps', 1)
+    rtol, atol, max_steps = _check_tols(rtol, atol, max_steps); check_bool(log, 'log')
+    if gen is not None and not isinstance(gen, torch.Generator): raise TypeError(f"`gen` must be a torch.Generator or None, got {type(gen).__name__}")
     probes = None
     if trace == 'hutchinson':
         dev = gen.device if gen is not None else x.device
@@ -253,10 +263,9 @@ def ode_sample(dsb:DSB, # a trained trainer
                method:str='rk4', # fixed-step method on the trainer's grid ('euler', 'heun', 'rk4')
                return_traj:bool=False, ema:bool=True)->Tensor: # end points, or (N+1, n, *shape) in time order
     "Deterministic samples of the bridge in `dsb`: the probability-flow ODE integrated over the trainer's time grid"
-    if direction not in ('backward', 'forward'): raise ValueError(f"Unknown direction '{direction}': expected 'backward' or 'forward'")
+    check_choice(direction, 'direction', ('backward', 'forward')); check_choice(method, 'method', _TABLEAUS); check_bool(return_traj, 'return_traj')
     v = dsb_velocity(dsb, ema)
-    if x is None: x = (dsb.prior if direction == 'backward' else dsb.data)(n, dsb.gen)
-    x = check_tensor(x, 'x', 2).to(dsb.device)
+    x = (dsb.prior if direction == 'backward' else dsb.data)(check_int(n, 'n', 1), dsb.gen) if x is None else dsb._check_x(x)
     ts = list(v.ts)
     out = odeint_fixed(v, x, ts[::-1] if direction == 'backward' else ts, method, return_traj)
     return out.flip(0) if return_traj and direction == 'backward' else out

@@ -8,6 +8,7 @@ import math, warnings
 import torch
 from torch import Tensor
 from .reference import check_tensor
+from .dsb import patch, check_int, check_real, check_bool, check_choice
 from .dsbm import DSBM
 
 # %% auto #0
@@ -24,11 +25,11 @@ def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
             log:bool=False): # also return {'err': L1 error of the column sums, 'fallback': bool}
     "Entropic OT plan (n0, n1), summing to 1, between two minibatches with uniform weights (eq. S2)"
     import ot
-    if method not in OT_METHODS: raise ValueError(f"Unknown method '{method}': expected one of {list(OT_METHODS)}")
-    x0, x1 = check_tensor(x0, 'x0', 2), check_tensor(x1, 'x1', 2)
+    check_choice(method, 'method', OT_METHODS); x0, x1 = check_tensor(x0, 'x0', 2), check_tensor(x1, 'x1', 2)
     if x0.shape[1:] != x1.shape[1:]: raise ValueError(f"`x0` and `x1` must have the same trailing shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
-    if not (isinstance(reg, (int, float)) and math.isfinite(reg) and reg > 0): raise ValueError(f"`reg` must be a finite number > 0, got {reg!r}")
-    if not isinstance(n_iter, int) or n_iter < 1: raise ValueError(f"`n_iter` must be an integer >= 1, got {n_iter!r}")
+    if not (len(x0) and len(x1)): raise ValueError(f"`x0` and `x1` must hold at least one sample each, got {len(x0)} and {len(x1)}")
+    reg, n_iter, tol = check_real(reg, 'reg', 0, min_open=True), check_int(n_iter, 'n_iter', 1), check_real(tol, 'tol', 0, min_open=True)
+    check_bool(log, 'log')
     M = torch.cdist(x0.flatten(1).double(), x1.flatten(1).double())**2
     a = torch.full((len(x0),), 1/len(x0), dtype=torch.float64, device=M.device)
     b = torch.full((len(x1),), 1/len(x1), dtype=torch.float64, device=M.device)
@@ -51,7 +52,9 @@ def sample_plan(plan:Tensor, # (n0, n1) nonnegative plan, e.g. from `ot_plan`
     "Draw n index pairs (i, j) with replacement, with probability proportional to plan[i, j]"
     if not isinstance(plan, Tensor) or plan.dim() != 2: raise ValueError(f"`plan` must be a 2-D tensor, got {getattr(plan, 'shape', type(plan).__name__)}")
     if plan.numel() > 2**24: raise ValueError(f"`plan` has {plan.numel()} cells; torch.multinomial allows at most 2**24")
-    if not isinstance(n, int) or n < 1: raise ValueError(f"`n` must be an integer >= 1, got {n!r}")
+    n = check_int(n, 'n', 1)
+    if not plan.is_floating_point() or not torch.isfinite(plan).all() or (plan < 0).any() or plan.sum() <= 0:
+        raise ValueError("`plan` must be a finite, nonnegative floating tensor with positive mass")
     ij = torch.multinomial(plan.flatten(), n, replacement=True, generator=gen)
     return ij // plan.shape[1], ij % plan.shape[1]
 
@@ -65,21 +68,26 @@ class SBCFM(DSBM):
                  ot_bs:int|None=None, # samples of each end per OT problem (default `bs`); at most 4096
                  ot_method:str='sinkhorn_log', ot_iter:int=100, ot_tol:float=1e-4, # Sinkhorn solver (see `ot_plan`)
                  **kw): # every other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, ...); n_cache/cache_every are unused
+        ot_bs, ot_iter = check_int(ot_bs, 'ot_bs', 1, 4096, none_ok=True), check_int(ot_iter, 'ot_iter', 1)   # checked before any work
+        ot_method, ot_tol = check_choice(ot_method, 'ot_method', OT_METHODS), check_real(ot_tol, 'ot_tol', 0, min_open=True)
         super().__init__(data, prior, gammas, f, **kw)
-        ot_bs = self.bs if ot_bs is None else ot_bs
-        if not isinstance(ot_bs, int) or not 1 <= ot_bs <= 4096: raise ValueError(f"`ot_bs` must be an integer in 1..4096, got {ot_bs!r}")
-        if ot_method not in OT_METHODS: raise ValueError(f"Unknown method '{ot_method}': expected one of {list(OT_METHODS)}")
-        self.reg, self.ot_bs, self.ot_kw = 4*self.T, ot_bs, dict(method=ot_method, n_iter=ot_iter, tol=ot_tol)
+        self.reg, self.ot_bs, self.ot_kw = 4*self.T, self.bs if ot_bs is None else ot_bs, dict(method=ot_method, n_iter=ot_iter, tol=ot_tol)
+
+# %% ../nbs/17_sbcfm.ipynb #f376aab1
+@patch
+def _fingerprint(self:SBCFM)->dict:
+    "DSB's run fingerprint plus the settings of the minibatch OT problems, which shape the coupling"
+    return {**DSBM._fingerprint(self), 'ot_bs': self.ot_bs, **{f'ot_{k}': v for k, v in self.ot_kw.items()}}
 
 # %% ../nbs/17_sbcfm.ipynb #c082e98f
-def _cache(self, direction):
+@patch
+def _cache(self:SBCFM, direction):
     "Nothing to simulate: pairs come from fresh minibatch OT plans"
     return None
 
-def _pairs(self, cache):
+@patch
+def _pairs(self:SBCFM, cache):
     "`bs` pairs (X_0, X_N) drawn from the entropic OT plan (reg = 4T) between fresh minibatches of `ot_bs` samples of each end"
     x0, x1 = self.data(self.ot_bs, self.gen), self.prior(self.ot_bs, self.gen)
     i, j = sample_plan(ot_plan(x0, x1, self.reg, **self.ot_kw), self.bs, self.gen)
     return x0[i], x1[j]
-
-SBCFM._cache, SBCFM._pairs = _cache, _pairs

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import torch
 from .reference import make_gammas
-from .dsb import DSB
+import inspect
+from .dsb import DSB, check_int, check_choice, _Table
 from .dsbm import DSBM
 from .sbcfm import SBCFM
 
@@ -18,6 +19,11 @@ __all__ = ['SOLVERS', 'bridge', 'check_results', 'solvers_table', 'plot_solvers'
 # %% ../nbs/18_solvers.ipynb #9699529f
 SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}
 
+def _solver_args(cls)->set:
+    "Keyword arguments a solver's constructor accepts, its parents' included (subclasses pass **kw up)"
+    return {p.name for c in cls.__mro__ if '__init__' in vars(c) for p in inspect.signature(c.__init__).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ('self', 'data', 'prior', 'gammas')}
+
 def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
            prior, # samples at time T: same forms (a second dataset, or e.g. `gaussian_sampler(shape)`)
            gammas=None, # (N,) step sizes; default `make_gammas(20, T=0.5)`
@@ -25,20 +31,19 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
            n_ipf:int=5, # iterations to train (each = a backward and a forward block of `n_steps`); 0: build only
            **kw): # any other argument of the solver: net_f, net_b, bs, n_steps, lr, ema_decay, device, ckpt_dir, ...
     "Fit a Schrödinger bridge between two sample sets with the solver `method`; returns the trained solver"
-    if method not in SOLVERS: raise ValueError(f"Unknown method '{method}': expected one of {list(SOLVERS)}")
-    if isinstance(n_ipf, bool) or not isinstance(n_ipf, int) or n_ipf < 0: raise ValueError(f"`n_ipf` must be an integer >= 0, got {n_ipf!r}")
-    model = SOLVERS[method](data, prior, make_gammas(20, T=0.5) if gammas is None else gammas, **kw)
+    cls, n_ipf = SOLVERS[check_choice(method, 'method', SOLVERS)], check_int(n_ipf, 'n_ipf', 0)
+    if bad := [k for k in kw if k not in _solver_args(cls)]:
+        raise TypeError(f"Unknown argument(s) {bad} for {cls.__name__}: expected some of {sorted(_solver_args(cls))}")
+    model = cls(data, prior, make_gammas(20, T=0.5) if gammas is None else gammas, **kw)
     if n_ipf: model.fit(n_ipf)
     return model
 
 # %% ../nbs/18_solvers.ipynb #9bbf12c3
 _ROW_KEYS = ('task', 'kind', 'method', 'errors', 'floors', 'train_s', 'wall_s', 'grad_steps', 'curve')
 
-class _Table(str):
-    def _repr_markdown_(self): return str(self)
-
 def check_results(res:dict)->dict:
     "Validate a `bench/solvers.py` results dict (keys, rows, metrics per task kind); returns it"
+    if not isinstance(res, dict): raise TypeError(f"`res` must be the results dict of bench/solvers.py, got {type(res).__name__}")
     for k in ('rows', 'machine', 'settings', 'cpu_reduced'):
         if k not in res: raise ValueError(f"results lack the key '{k}'")
     need = {'gaussian': ('mean_err', 'var_err', 'cov_err', 'kl', 'kl_fwd'), 'toy2d': ('w2_data', 'w2_prior')}

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .score_matching import step_embedding, n_params
+from .dsb import patch, check_int, check_real, check_bool, check_choice
 
 # %% auto #0
 __all__ = ['ResBlock', 'AttnBlock', 'UNet']
@@ -22,6 +23,8 @@ class ResBlock(nn.Module):
     "GroupNorm-SiLU-conv twice, with the step embedding added as a per-channel bias"
     def __init__(self, cin:int, cout:int, emb_ch:int, dropout:float=0.):
         super().__init__()
+        cin, cout, emb_ch = check_int(cin, 'cin', 1), check_int(cout, 'cout', 1), check_int(emb_ch, 'emb_ch', 1)
+        dropout = check_real(dropout, 'dropout', 0, 1, max_open=True)
         self.h1 = nn.Sequential(_norm(cin), nn.SiLU(), nn.Conv2d(cin, cout, 3, padding=1))
         self.emb = nn.Sequential(nn.SiLU(), nn.Linear(emb_ch, cout))
         self.h2 = nn.Sequential(_norm(cout), nn.SiLU(), nn.Dropout(dropout), nn.Conv2d(cout, cout, 3, padding=1))
@@ -36,6 +39,7 @@ class AttnBlock(nn.Module):
     "Multi-head self-attention over the pixels, with GroupNorm and a residual connection"
     def __init__(self, c:int, n_heads:int=1):
         super().__init__()
+        c, n_heads = check_int(c, 'c', 1), check_int(n_heads, 'n_heads', 1)
         if c % n_heads: raise ValueError(f"`n_heads`={n_heads} must divide the channel count {c}")
         self.nh, self.norm = n_heads, _norm(c)
         self.qkv, self.proj = nn.Conv2d(c, 3*c, 1), nn.Conv2d(c, c, 1)
@@ -74,7 +78,8 @@ class UNet(nn.Module):
                  n_heads:int=1, # attention heads
                  zero_init:bool=True): # final conv starts at 0, so the output is exactly 0
         super().__init__()
-        if in_ch < 1 or size < 1: raise ValueError(f"`in_ch` and `size` must be >= 1, got {in_ch}, {size}")
+        in_ch, size, ch, ch_mult, n_res, attn_res, dropout, n_heads, zero_init = _check_unet(in_ch, size, ch, ch_mult, n_res, attn_res,
+                                                                                          dropout, n_heads, zero_init)
         self.in_ch, self.size, self.ch, ed = in_ch, size, ch, 4*ch
         self.emb = nn.Sequential(nn.Linear(ch, ed), nn.SiLU(), nn.Linear(ed, ed))
         self.conv_in = nn.Conv2d(in_ch, ch, 3, padding=1)
@@ -94,11 +99,35 @@ class UNet(nn.Module):
         self.out = nn.Sequential(_norm(c), nn.SiLU(), nn.Conv2d(c, in_ch, 3, padding=1))
         if zero_init: nn.init.zeros_(self.out[-1].weight); nn.init.zeros_(self.out[-1].bias)
 
+# %% ../nbs/09_unet.ipynb #6ad899df
+def _check_unet(in_ch, size, ch, ch_mult, n_res, attn_res, dropout, n_heads, zero_init)->tuple:
+    "`UNet`'s arguments, validated before any layer is built; each error names the argument and its constraint"
+    in_ch, size, n_res, n_heads = check_int(in_ch, 'in_ch', 1), check_int(size, 'size', 1), check_int(n_res, 'n_res', 1), check_int(n_heads, 'n_heads', 1)
+    ch, dropout, zero_init = check_int(ch, 'ch', 2), check_real(dropout, 'dropout', 0, 1, max_open=True), check_bool(zero_init, 'zero_init')
+    if ch % 2: raise ValueError(f"`ch` must be an even integer (the step embedding has ch/2 sine-cosine pairs), got {ch}")
+    for name, v in (('ch_mult', ch_mult), ('attn_res', attn_res)):
+        if not isinstance(v, (tuple, list)) or (name == 'ch_mult' and not v):
+            raise TypeError(f"`{name}` must be a {'non-empty ' if name == 'ch_mult' else ''}tuple of integers, got {v!r}")
+    ch_mult, attn_res = tuple(check_int(m, 'ch_mult', 1) for m in ch_mult), tuple(check_int(r, 'attn_res', 1) for r in attn_res)
+    if any(ch*m % n_heads for m in ch_mult):
+        raise ValueError(f"`n_heads`={n_heads} must divide the channel count of every level, ch*ch_mult = {[ch*m for m in ch_mult]}")
+    return in_ch, size, ch, ch_mult, n_res, attn_res, dropout, n_heads, zero_init
+
 # %% ../nbs/09_unet.ipynb #699656d9
-def _forward(self:UNet, x:Tensor, # (batch, in_ch, size, size)
-             k)->Tensor: # int, or (batch,) long tensor -> (batch, in_ch, size, size)
+def _check_k(k, batch:int):
+    "The step of `net(x, k)`: an int >= 0, or an integer tensor of shape (), (1,) or (batch,)"
+    if not isinstance(k, Tensor): return check_int(k, 'k', 0)
+    if k.is_floating_point() or k.is_complex() or k.dtype == torch.bool: raise TypeError(f"`k` must be an integer step or integer tensor, got dtype {k.dtype}")
+    if k.dim() > 1 or (k.dim() == 1 and len(k) not in (1, batch)): raise ValueError(f"`k` must have shape (), (1,) or ({batch},), got {tuple(k.shape)}")
+
+@patch
+def forward(self:UNet, x:Tensor, # (batch, in_ch, size, size)
+            k)->Tensor: # int, or (batch,) long tensor -> (batch, in_ch, size, size)
+    "The U-net: step embedding, encoder with skips, middle, decoder"
     exp = (self.in_ch, self.size, self.size)
+    if not isinstance(x, Tensor) or not x.is_floating_point(): raise TypeError(f"UNet expects a float tensor `x`, got {getattr(x, 'dtype', type(x).__name__)}")
     if x.dim() != 4 or tuple(x.shape[1:]) != exp: raise ValueError(f"UNet expects x of shape (batch, {', '.join(map(str, exp))}), got {tuple(x.shape)}")
+    _check_k(k, len(x))
     emb = self.emb(step_embedding(k, self.ch).to(x)).expand(len(x), -1)
     h = self.conv_in(x); hs = [h]
     for m in self.down:
@@ -107,7 +136,6 @@ def _forward(self:UNet, x:Tensor, # (batch, in_ch, size, size)
     for m in self.up:
         h = m(torch.cat([h, hs.pop()], 1), emb) if isinstance(m, _Level) else m(h, hs[-1].shape[-2:])
     return self.out(h)
-UNet.forward = _forward
 
 # %% ../nbs/09_unet.ipynb #74a67a81
 _unet_presets = {
@@ -115,9 +143,7 @@ _unet_presets = {
     'mnist': dict(size=28, ch=64, ch_mult=(1, 2, 2), n_res=2, attn_res=(7,), dropout=0.1),
     'celeba32': dict(size=32, ch=96, ch_mult=(1, 2, 2, 2), n_res=2, attn_res=(16, 8), dropout=0.1, n_heads=4)}
 
-@classmethod
-def _unet_preset(cls, name:str, in_ch:int, **kw):
-    "A `UNet` of a named size: 'tiny' (CPU tests), 'mnist' (28x28) or 'celeba32' (32x32)"
-    if name not in _unet_presets: raise ValueError(f"Unknown preset '{name}': expected one of {list(_unet_presets)}")
-    return cls(in_ch, **{**_unet_presets[name], **kw})
-UNet.preset = _unet_preset
+@patch(cls_method=True)
+def preset(cls:UNet, name:str, in_ch:int, **kw):
+    "A `UNet` of a named size: 'tiny' (CPU tests), 'mnist' (28x28) or 'celeba32' (32x32); keywords override the preset"
+    return cls(in_ch, **{**_unet_presets[check_choice(name, 'preset', _unet_presets)], **kw})
