@@ -16,13 +16,20 @@ the task's samples, the initial weights and the trainer's random stream); the pl
     python bench/defaults.py                      # CPU, about 12 minutes on one core (4 tasks x 3 lrs x 2 seeds)
     python bench/defaults.py --lrs 2e-4 1e-3 3e-3 --iters 3
 
-Writes bench/results/defaults.json and .png.
+Writes bench/results/defaults.json and .png, and copies the PNG to nbs/figs/bench_defaults.png for the book.
 """
 import argparse, json, platform, time
 from pathlib import Path
 import torch
 
 root = Path(__file__).resolve().parent.parent
+
+def publish_fig(png:Path)->Path:
+    "Copy a results figure to nbs/figs/bench_NAME.png, where the book includes it from (nbs/ is what the site publishes)"
+    import shutil
+    dest = root/'nbs'/'figs'/f'bench_{png.stem}.png'
+    dest.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(png, dest)
+    return dest
 
 def task(name, n_eval, gen):
     "data, prior, gammas, direction scored, error function(sample_or_traj) and its floor"
@@ -77,6 +84,7 @@ def plot(res, path):
         ax.set_title(t, fontsize=9); ax.legend(fontsize=6)
     fig.suptitle(f"DSB with default settings except lr ({res['device']}, {res['n_steps']} steps/half, mean of {len(res['seeds'])} seeds)", fontsize=9)
     fig.tight_layout(); fig.savefig(path, dpi=100)
+    publish_fig(Path(path))
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

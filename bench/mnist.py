@@ -7,7 +7,8 @@ speed in float32 / bf16 autocast / bf16 + torch.compile measured in the same run
     python bench/mnist.py --iters 3 --steps 2000 --no-compile-speed
     python bench/mnist.py --speed-steps 0 --time-limit 7   # about 7 minutes of training; rerun to continue
 
-Writes bench/results/mnist.json and bench/results/mnist.png (or --out NAME). Checkpoints go to --ckpt (default
+Writes bench/results/mnist.json and bench/results/mnist.png (or --out NAME), and copies the PNG to
+nbs/figs/bench_mnist.png for notebook 11. Scores with the MNIST classifier shipped in the package. Checkpoints go to --ckpt (default
 checkpoints/bench_mnist); rerunning the same command resumes after an interruption. Needs MNIST: ../shared/data,
 $DSB_NB_DATA, or --download.
 """
@@ -20,6 +21,14 @@ sys.path.insert(0, str(root))
 from dsb_nb.mnist import MnistConfig, mnist_classifier, MnistFD, mnist_dsb, run_images, plot_iterations
 from dsb_nb.metrics import load_mnist, mnist_data_root
 from dsb_nb.score_matching import n_params
+from dsb_nb.setup import bf16_native
+
+def publish_fig(png:Path)->Path:
+    "Copy a results figure to nbs/figs/bench_NAME.png, where the book includes it from (nbs/ is what the site publishes)"
+    import shutil
+    dest = root/'nbs'/'figs'/f'bench_{png.stem}.png'
+    dest.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(png, dest)
+    return dest
 
 def speed(cfg, x, device, steps, modes):
     "Training steps per second of the backward half in each mode, excluding the (separately timed) cache build"
@@ -57,13 +66,14 @@ def main():
     if device.type == 'cpu': torch.set_num_threads(os.cpu_count())
     if mnist_data_root() is None and a.download: load_mnist(True, download=True); load_mnist(False, download=True)
     cfg = (MnistConfig(N=30, preset='tiny', unet_kw={'ch': 16}, n_ipf=5, n_steps=400, bs=64, lr=5e-4, ema_decay=0.99,
-                       n_cache=256, cache_every=400, n_eval=1000, eval_bs=500, amp=False) if a.cpu_reduced else MnistConfig())
+                       n_cache=256, cache_every=400, n_eval=1000, eval_bs=500, amp=False) if a.cpu_reduced
+           else MnistConfig(amp=bf16_native(device)))          # bf16 only where the GPU has it (compute capability >= 8)
     for k, v in [('n_ipf', a.iters), ('n_steps', a.steps), ('n_eval', a.n_eval)]:
         if v is not None: setattr(cfg, k, v)
     if a.no_amp: cfg.amp = False
     if a.compile: cfg.compile = True
     t_start = time.time()
-    clf, acc = mnist_classifier(root/'checkpoints'/'mnist_classifier.pt', device=device)
+    clf, acc = mnist_classifier(device=device)                 # the weights shipped with dsb_nb: the same metric everywhere
     fd = MnistFD(clf)
     x = load_mnist(True)[0]
     info = {'device': torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU ({os.cpu_count()} cores)',
@@ -100,6 +110,7 @@ def main():
     title = (f"DSB on MNIST, {info['device']}{' (CPU-reduced)' if a.cpu_reduced else ''}{'' if complete else ' (unfinished)'}: N={cfg.N}, T={cfg.T}, "
              f"U-net {info['n_params_per_net']/1e6:.2f}M, {cfg.n_steps} steps/half, FD at {cfg.n_eval} images")
     plot_iterations(rows, grids, title=title).savefig(out/f'{a.out}.png', dpi=110)
-    print(f"wrote {out/a.out}.json/.png ({info['wall_s_this_call']:.0f}s in this call)", flush=True)
+    fig = publish_fig(out/f'{a.out}.png')
+    print(f"wrote {out/a.out}.json/.png and {fig.relative_to(root)} ({info['wall_s_this_call']:.0f}s in this call)", flush=True)
 
 if __name__ == '__main__': main()

@@ -14,6 +14,7 @@ After every iteration both chains are sampled and scored:
   at both ends; floor: W2 between two independent samples of the target law.
 
 Wall time `train_s` is the time inside the training halves (caches, OT plans and gradient steps; not evaluation).
+Writes --out .json and .png (default bench/results/solvers) and copies the PNG to nbs/figs/bench_solvers.png.
 
     python bench/solvers.py --cpu-reduced                      # the CPU run committed in bench/results (about 25 min, 1 core)
     python bench/solvers.py --iters 10 --steps 5000 --device cuda --n-eval 20000   # larger, on a GPU
@@ -22,6 +23,15 @@ Wall time `train_s` is the time inside the training halves (caches, OT plans and
 import argparse, json, math, os, platform, time
 from pathlib import Path
 import torch
+
+root = Path(__file__).resolve().parent.parent
+
+def publish_fig(png:Path)->Path:
+    "Copy a results figure to nbs/figs/bench_NAME.png, where the book includes it from (nbs/ is what the site publishes)"
+    import shutil
+    dest = root/'nbs'/'figs'/f'bench_{png.stem}.png'
+    dest.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(png, dest)
+    return dest
 
 TASKS = ['gauss5', 'gauss20', 'gauss50', 'gen_eight_gaussians', 'gen_moons', 'transfer']
 
@@ -106,6 +116,7 @@ def main():
         fig.suptitle(f"SB solvers, same net and budget ({res['settings']['iters']} its x 2 x {res['settings']['steps']} steps)"
                      f"{' - CPU-reduced run' if res['cpu_reduced'] else ''}", fontsize=9)
         fig.tight_layout(); fig.savefig(out.with_suffix('.png'), dpi=80); plt.close(fig)
+        publish_fig(out.with_suffix('.png'))
     if a.plot_only: return plot(json.loads(out.with_suffix('.json').read_text()))
     tasks, methods = a.tasks.split(','), a.methods.split(',')
     dev = torch.device(a.device)
