@@ -5,8 +5,9 @@
     python tools/make_readme.py --check   # exit 1 if README.md differs from what would be written (CI)
 
 Rules, following what nbdev's docs pipeline shows:
-- markdown cells are copied; relative image paths (`![a](figs/x.png)`, `<img src="figs/x.png">`) are rewritten to be
-  relative to the README's folder, e.g. `nbs/figs/x.png`;
+- markdown cells are copied; relative image paths (`![a](figs/x.png)`, `<img src="figs/x.png">`) and link targets
+  (`[06 DSB](06_dsb.ipynb)`) are rewritten to be relative to the README's folder, e.g. `nbs/figs/x.png`,
+  `nbs/06_dsb.ipynb` (GitHub shows the notebook); setup.py makes them absolute for PyPI;
 - code cells flagged `#| hide`, `#| include: false`, `#| export`, `#| exporti` or `#| default_exp` are dropped,
   `#|` directive lines are removed from the others (`#| echo: false` drops the code but keeps the outputs,
   `#| output: false` the reverse);
@@ -20,6 +21,8 @@ from urllib.parse import urlparse
 root = Path(__file__).resolve().parent.parent
 _dir_re = re.compile(r'^\s*#\s*\|\s?(.*)$')                      # a `#| ...` directive line
 _md_img = re.compile(r'(!\[[^\]]*\]\(\s*<?)([^)\s>]+)')          # ![alt](PATH "title")
+_md_link = re.compile(r'((?<!!)\[[^\]]*\]\(\s*<?)([^)\s>]+)')  # [text](PATH): links to chapters
+_html_a = re.compile(r'(<a\b[^>]*?\bhref\s*=\s*["\'])([^"\']+)', re.I)
 _html_img = re.compile(r'(<img\b[^>]*?\bsrc\s*=\s*["\'])([^"\']+)', re.I)
 
 def _src(x): return ''.join(x) if isinstance(x, list) else (x or '')
@@ -35,7 +38,7 @@ def map_images(md, nb_dir, out_dir):
     for line in md.splitlines(keepends=True):
         if line.lstrip().startswith(('```', '~~~')): fenced = not fenced
         if not fenced:
-            for rx in (_md_img, _html_img): line = rx.sub(lambda m: m[1] + map_path(m[2], nb_dir, out_dir), line)
+            for rx in (_md_img, _html_img, _md_link, _html_a): line = rx.sub(lambda m: m[1] + map_path(m[2], nb_dir, out_dir), line)
         parts.append(line)
     return ''.join(parts)
 
