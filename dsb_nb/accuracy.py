@@ -9,11 +9,12 @@ import torch
 from torch import Tensor
 from .reference import *
 from .dsb import DSB
-from .gaussian import gaussian_bridge, gaussian_coupling_errors, kl_floor, _sym, _psd_sqrt
+from .gaussian import gaussian_bridge, gaussian_coupling_errors, sample_gaussian_bridge, kl_floor, _sym, _psd_sqrt
 from .continuous import ideal_dsb_gaussian
 
 # %% auto #0
-__all__ = ['random_cov', 'random_gaussian_task', 'gaussian_samplers', 'MixtureBridge', 'bw2', 'cbw2_uvp']
+__all__ = ['random_cov', 'random_gaussian_task', 'gaussian_samplers', 'MixtureBridge', 'bw2', 'cbw2_uvp', 'run_gaussian_task',
+           'run_mixture_task']
 
 # %% ../nbs/19_accuracy.ipynb #72efb6d4
 def random_cov(d:int, lo:float=0.1, hi:float=10., gen:torch.Generator|None=None)->Tensor: # (d, d) float64
@@ -127,3 +128,43 @@ def cbw2_uvp(cond_sample, # cond_sample(x) -> one y per row of x, (n, d); e.g. a
     xs = x.repeat_interleave(m, 0)
     y_hat = torch.as_tensor(cond_sample(xs.float())).double().cpu().reshape(n_x, m, mb.d)
     return score(y_hat), score(mb.sample_cond(xs, g).reshape(n_x, m, mb.d))
+
+# %% ../nbs/19_accuracy.ipynb #5005b301
+_ERR = ('kl', 'mean_err', 'cov_err', 'cross_err')
+
+def run_gaussian_task(task:dict, # from `random_gaussian_task`
+                      n_ipf:int=20, n_eval:int=10_000, # IPF iterations; evaluation pairs per chain and iteration
+                      seed:int=0, **dsb_kw)->dict: # `DSB` options (n_steps, lr, kernel, ...)
+    "Train DSB on a Gaussian task; per IPF iteration and chain: errors of the trained bridge, of DSB's limit (both kernels) and the floor"
+    data, prior = gaussian_samplers(task)
+    t0, b = time.time(), task['bridge']
+    dsb = DSB(data, prior, task['gammas'], f=task['f'], seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
+    ideal = {k: ideal_dsb_gaussian(task['mu0'], task['S0'], task['mu1'], task['S1'], task['gammas'], task['f'], n_ipf, kernel=k)
+             for k in ('dsb', 'exact')}
+    g = torch.Generator().manual_seed(10_000 + seed)
+    floor = gaussian_coupling_errors(*sample_gaussian_bridge(n_eval, b, g), b)
+    rows, train_s = [], 0.
+    for n in range(1, n_ipf + 1):
+        ts = time.time(); dsb.fit(n); train_s += time.time() - ts
+        for i, ch in enumerate(('backward', 'forward')):
+            traj = dsb.sample(n_eval, ch, return_traj=True)
+            e = gaussian_coupling_errors(traj[0], traj[-1], b)
+            ide = {k: ideal[k][2*(n - 1) + i] for k in ideal}
+            row = {'ipf': n, 'chain': ch, **{k: e[k] for k in (*_ERR, 'kl_corrected')}, 'kl_floor': e['kl_floor'],
+                   **{f'{k}_ideal': ide['dsb'][k] for k in _ERR}, **{f'{k}_ideal_exact': ide['exact'][k] for k in _ERR},
+                   **{f'{k}_floor': floor[k] for k in _ERR[1:]}, 'train_s': train_s, 'wall_s': time.time() - t0}
+            row['ratio_ideal'] = row['kl_corrected']/max(row['kl_ideal'], 1e-12)
+            rows.append(row)
+    return {'task': task['name'], 'd': task['d'], 'kind': task['kind'], 'ref': task['ref'], 'n_eval': n_eval, 'rows': rows}
+
+def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF iterations, steps
+                     n_x:int=200, m:int=500, seed:int=0, **dsb_kw)->dict: # cbw2_uvp sizes, `DSB` options
+    "Train DSB on a mixture task; cBW2-UVP (%) of the forward chain after each IPF iteration, with the estimator's floor"
+    data, prior = mb.samplers()
+    t0, rows, train_s = time.time(), [], 0.
+    dsb = DSB(data, prior, make_gammas(N, T=mb.T), seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
+    for n in range(1, n_ipf + 1):
+        ts = time.time(); dsb.fit(n); train_s += time.time() - ts
+        u, floor = cbw2_uvp(lambda x: dsb.sample(direction='forward', x=x.to(dsb.device)), mb, n_x, m, seed)
+        rows.append({'ipf': n, 'cbw2_uvp': u, 'floor': floor, 'train_s': train_s, 'wall_s': time.time() - t0})
+    return {'task': f'mixture d={mb.d} eps={mb.eps:g}', 'd': mb.d, 'eps': mb.eps, 'rows': rows}

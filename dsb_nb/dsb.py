@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from tqdm.std import tqdm as _text_tqdm
 from .reference import *
 from .score_matching import TimeMLP, EMA, w2
-from .mean_matching import MeanNet, sample_pairs, backward_loss, forward_loss
+from .mean_matching import MeanNet, cond_mean_loss, sample_pairs, backward_loss, forward_loss
 
 # %% auto #0
 __all__ = ['check_int', 'check_real', 'check_bool', 'check_choice', 'check_device', 'check_dir', 'as_sampler', 'gaussian_sampler',
@@ -211,10 +211,11 @@ class DSB:
                  prior, # p_prior: same forms as `data`; e.g. `gaussian_sampler(shape)` or a second dataset
                  gammas:Tensor, # (N,) step sizes, N >= 1, e.g. `make_gammas(20, T=0.5)`
                  f=None, # reference drift (default Brownian); e.g. `ou(alpha)`
-                 net_f:nn.Module|None=None, net_b:nn.Module|None=None, # nets net(x, k) -> x.shape; default TimeMLP 'small', initialised from `seed`
+                 net_f:nn.Module|None=None, net_b:nn.Module|None=None, # nets net(x, k) -> x.shape; default TimeMLP 'auto' (widths grow with d), initialised from `seed`
                  bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998, # batch, steps per half, Adam's lr, EMA decay in [0, 1)
                  grad_clip:float|None=1., # clip the gradient norm to this (> 0); None: no clipping
-                 n_cache:int=1000, cache_every:int=500, # trajectories per cache, and steps between cache refreshes
+                 lr_schedule:str='cosine', # lr within each half: 'cosine' (from `lr` down to 0, restarted every half) or 'constant' (the paper)
+                 n_cache:int=4000, cache_every:int=250, # trajectories per cache, and steps between cache refreshes
                  n_eval:int=1000, metrics:dict|None=None, # eval sample size (>= 2); extra metrics {name: fn(x_gen, x_ref) -> float}
                  keep_traj:int=0, # store this many trajectories of each half-iteration (for plots/explorers; saved apart, in dsb.trajs.pt)
                  device=None, # 'cpu', 'cuda', 'cuda:1' or a torch.device; None: CUDA if available
@@ -224,10 +225,14 @@ class DSB:
                  ckpt_every:int|None=None, # also checkpoint inside a half-iteration, at the first cache refresh this many steps after the last save
                  amp:bool=False, # bf16 autocast for every network evaluation (training and sampling); for GPUs
                  compile:bool=False, # train through `torch.compile`d networks (the saved weights are the plain ones)
-                 check_every:int=50): # test losses, gradients and weights for nan/inf every this many steps (each test makes a GPU wait)
+                 check_every:int=50, # test losses, gradients and weights for nan/inf every this many steps (each test makes a GPU wait)
+                 kernel:str='dsb', # 'dsb': the paper's targets (12)-(13) and noise variance 2 gamma; 'exact': conditional-mean targets and learned noise covariances (see below)
+                 noise:str='auto', # kernel='exact': 'full' (d x d per step), 'diag' or 'scalar'; 'auto' = full for vectors of d <= 64, else diag
+                 n_noise:int=10_000): # kernel='exact': fresh trajectories that estimate the noise covariances after each half
         vars(self).update(_check_settings(bs=bs, n_steps=n_steps, lr=lr, ema_decay=ema_decay, grad_clip=grad_clip, n_cache=n_cache,
             cache_every=cache_every, n_eval=n_eval, metrics=metrics, keep_traj=keep_traj, device=device, seed=seed,
-            ckpt_dir=ckpt_dir, progress=progress, ckpt_every=ckpt_every, amp=amp, compile=compile, check_every=check_every))
+            ckpt_dir=ckpt_dir, progress=progress, ckpt_every=ckpt_every, amp=amp, compile=compile, check_every=check_every,
+            lr_schedule=lr_schedule, kernel=kernel, noise=noise, n_noise=n_noise))
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
         self.gen = torch.Generator(device=self.device).manual_seed(self.seed + 7919*self.rank)
         gammas, self.f = _check_gammas(gammas), _check_drift(f)
@@ -239,18 +244,26 @@ class DSB:
             self.dtype = self._check_nets()
             self.gammas = gammas.to(self.device, self.dtype); self.N = len(self.gammas)
             self._probe_extras()
+            if self.kernel == 'exact': self._noise_kind()     # e.g. noise='full' with images fails here
         self._train_nets = {'forward': self._wrap(self.net_f, self.compile), 'backward': self._wrap(self.net_b, self.compile)}
         self.ema_f, self.ema_b = EMA(self.net_f, self.ema_decay), EMA(self.net_b, self.ema_decay)
-        self.opt_f, self.opt_b = torch.optim.Adam(self.net_f.parameters(), lr=self.lr), torch.optim.Adam(self.net_b.parameters(), lr=self.lr)
+        self.opt_f, self.opt_b = _adam(self.net_f, self.lr), _adam(self.net_b, self.lr)
         self.n, self.half, self.history, self.trajs, self.f_trained = 0, 'backward', [], {}, False
+        self.noise = {'forward': None, 'backward': None}  # kernel='exact': per-step noise factors of each learned chain (None: sqrt(2 gamma))
         self._partial, self._last_ckpt, self._trajs_saved = None, None, None   # position inside a half (see `fit`); checkpoint bookkeeping
 
 # %% ../nbs/06_dsb.ipynb #3bd6034f
 _ROW_KEYS = ('ipf', 'direction', 'loss', 'train_s', 'cache_s', 'mean_err', 'var_ratio', 'w2')   # built-in columns of the history
 _PROBE_SALT, _GLOBAL_SALT, _DIAG_SALT = 0x51ED, 0x9E3779B9, 0x7F4A7C15      # offsets of seeds derived from `seed`
+_NOISE_REFRESH = 99_991                                                    # `_reseed` index of the noise fit's random stream
+
+def _adam(net:nn.Module, lr:float)->torch.optim.Adam:
+    "Adam; the fused kernel where torch has it for these parameters (same update, fewer kernel launches)"
+    try: return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError): return torch.optim.Adam(net.parameters(), lr=lr)
 
 def _check_settings(bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every, n_eval, metrics, keep_traj, device, seed,
-                    ckpt_dir, progress, ckpt_every, amp, compile, check_every)->dict:
+                    ckpt_dir, progress, ckpt_every, amp, compile, check_every, lr_schedule, kernel, noise, n_noise)->dict:
     "`DSB`'s settings, validated and normalised before any work: each error names the argument and what it must be"
     s = dict(bs=check_int(bs, 'bs', 1), n_steps=check_int(n_steps, 'n_steps', 1), n_cache=check_int(n_cache, 'n_cache', 1),
              cache_every=check_int(cache_every, 'cache_every', 1), n_eval=check_int(n_eval, 'n_eval', 2),
@@ -258,7 +271,9 @@ def _check_settings(bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every,
              ckpt_every=check_int(ckpt_every, 'ckpt_every', 1, none_ok=True), seed=check_int(seed, 'seed', 0, 2**32 - 1),
              lr=check_real(lr, 'lr', 0, min_open=True), ema_decay=check_real(ema_decay, 'ema_decay', 0, 1, max_open=True),
              grad_clip=check_real(grad_clip, 'grad_clip', 0, min_open=True, none_ok=True), progress=check_bool(progress, 'progress', none_ok=True),
-             amp=check_bool(amp, 'amp'), compile=check_bool(compile, 'compile'), device=check_device(device))
+             amp=check_bool(amp, 'amp'), compile=check_bool(compile, 'compile'), device=check_device(device),
+             lr_schedule=check_choice(lr_schedule, 'lr_schedule', ('cosine', 'constant')), kernel=check_choice(kernel, 'kernel', ('dsb', 'exact')),
+             noise_kind=check_choice(noise, 'noise', ('auto', 'full', 'diag', 'scalar')), n_noise=check_int(n_noise, 'n_noise', 2))
     metrics = {} if metrics is None else metrics
     if not isinstance(metrics, dict): raise TypeError(f"`metrics` must be a dict {{name: fn(x_gen, x_ref) -> float}}, got {type(metrics).__name__}")
     for k, fn in metrics.items():
@@ -308,7 +323,7 @@ def _make_nets(self:DSB, net_f, net_b)->list:
         raise ValueError(f"samples have shape {self.shape}: the default networks are MLPs for vectors (batch, d); "
                          "pass `net_f` and `net_b` (e.g. UNet.preset('tiny', in_ch, size=...))")
     self._seed_global(self.seed)
-    return [(net if net is not None else TimeMLP.preset(self.shape[0], 'small')).to(self.device) for net in (net_f, net_b)]
+    return [(net if net is not None else TimeMLP.preset(self.shape[0], 'auto')).to(self.device) for net in (net_f, net_b)]
 
 # %% ../nbs/06_dsb.ipynb #d89564f3
 @patch
@@ -380,6 +395,42 @@ def _wrap(self:DSB, net, compile=False):
 def _autocast(self:DSB):
     return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
 
+# %% ../nbs/06_dsb.ipynb #ca4f8db6
+@patch
+def _noise_kind(self:DSB)->str:
+    "The covariance parametrisation of kernel='exact': `noise`, with 'auto' resolved ('full' for vectors of d <= 64, else 'diag')"
+    if self.noise_kind == 'auto': return 'full' if len(self.shape) == 1 and self.shape[0] <= 64 else 'diag'
+    if self.noise_kind == 'full' and len(self.shape) != 1:
+        raise ValueError(f"noise='full' needs vector samples (batch, d), got shape {self.shape}: use noise='diag' or 'scalar'")
+    return self.noise_kind
+
+@patch
+def _noise_fn(self:DSB, direction:str):
+    "The noise of the learned `direction` chain as `noise(z, j)` for `sample_chain`; None means the paper's sqrt(2 gamma_j) z"
+    L = self.noise[direction]
+    if L is None: return None
+    if self._noise_kind() == 'full': return lambda z, j: z@L[j].mT      # (N, d, d) Cholesky factors
+    return lambda z, j: z*L[j]                                          # diag / scalar: (N, *shape) standard deviations
+
+@patch
+def _step_noise(self:DSB, direction:str, z:Tensor, j:int)->Tensor:
+    "Noise of transition j of the `direction` chain from a standard normal z"
+    fn = self._noise_fn(direction)
+    return (2*self.gammas[j]).sqrt()*z if fn is None else fn(z, j)
+
+@patch
+def _check_noise(self:DSB, noise, path)->dict:
+    "A checkpoint's noise factors, checked against this trainer's shapes before anything is assigned"
+    if not isinstance(noise, dict) or set(noise) != {'forward', 'backward'}: raise CheckpointError(f"{path} holds malformed noise factors")
+    want = None if self.kernel != 'exact' else (self.N, self.shape[0], self.shape[0]) if self._noise_kind() == 'full' else (self.N, *self.shape)
+    for k, v in noise.items():
+        if v is None: continue
+        if want is None or not isinstance(v, Tensor) or tuple(v.shape) != want:
+            raise ValueError(f"checkpoint {path} does not fit this trainer: its {k} noise factors have shape {tuple(getattr(v, 'shape', ()))}, "
+                             f"this trainer needs {want} (kernel={self.kernel!r}); nothing was loaded")
+        if not torch.isfinite(v).all(): raise CheckpointError(f"checkpoint {path} holds nan/inf in its {k} noise factors")
+    return {k: None if v is None else v.to(self.device, self.dtype) for k, v in noise.items()}
+
 # %% ../nbs/06_dsb.ipynb #88fd89b3
 @patch
 def maps(self:DSB, ema:bool=True, # the EMA networks (what sampling uses) or the raw ones
@@ -399,7 +450,8 @@ def sample(self:DSB, n:int=1000, # number of samples (ignored if `x` is given)
     check_choice(direction, 'direction', ('backward', 'forward')); check_bool(return_traj, 'return_traj')
     F, B = self.maps(ema, check=False)                     # x is checked once here and the result once at the end
     x = (self.prior if direction == 'backward' else self.data)(check_int(n, 'n', 1), self.gen) if x is None else self._check_x(x)
-    with self._autocast(): out = sample_chain(x, B if direction == 'backward' else F, self.gammas, direction == 'forward', self.gen, return_traj)
+    with self._autocast(): out = sample_chain(x, B if direction == 'backward' else F, self.gammas, direction == 'forward', self.gen, return_traj,
+                                              self._noise_fn(direction))
     if not torch.isfinite(out).all(): raise FloatingPointError(f"the {direction} chain produced non-finite values; the networks have diverged")
     return out
 
@@ -417,16 +469,17 @@ def _cache(self:DSB, direction):
     "Trajectories for training `direction`: forward chain from the data (backward half) or backward chain from the prior"
     F, B = self.maps(ema=True, check=False)
     with torch.no_grad(), self._autocast():
-        if direction == 'backward': return sample_chain(self.data(self.n_cache, self.gen), F, self.gammas, True, self.gen)
-        return sample_chain(self.prior(self.n_cache, self.gen), B, self.gammas, False, self.gen)
+        if direction == 'backward': return sample_chain(self.data(self.n_cache, self.gen), F, self.gammas, True, self.gen, noise=self._noise_fn('forward'))
+        return sample_chain(self.prior(self.n_cache, self.gen), B, self.gammas, False, self.gen, noise=self._noise_fn('backward'))
 
 @patch
 def _batch_loss(self:DSB, direction, # 'backward' or 'forward': the half being trained
                 train_map, # MeanNet of the network being trained (called through the DDP/compiled wrapper)
                 fixed, # EMA MeanNet of the other direction (DSB's targets need it; other solvers may ignore it)
                 traj): # what `_cache` returned (for DSB: trajectories (N+1, n_cache, *shape))
-    "Loss of one minibatch of the cache: eq. (12) for the backward half, eq. (13) for the forward half"
+    "Loss of one minibatch of the cache: eq. (12) for the backward half, eq. (13) for the forward half (kernel='exact': `cond_mean_loss`)"
     k, xk, xk1 = sample_pairs(traj, self.bs, self.gen)
+    if self.kernel == 'exact': return cond_mean_loss(train_map, k, xk, xk1, self.gammas, direction, check=False)
     if direction == 'backward': return backward_loss(train_map, fixed, k, xk, xk1, self.gammas, check=False)
     return forward_loss(train_map, fixed, k, xk, xk1, self.gammas, check=False)
 
@@ -455,10 +508,12 @@ def _train_half(self:DSB, direction, deadline=None):
                 self._reseed(direction, step // self.cache_every)
                 traj = self._cache(direction); fixed = self.maps(ema=True, check=False)[0 if direction == 'backward' else 1]
                 self._sync(); cache_s += time.time() - tc
+            if self.lr_schedule == 'cosine':                 # a function of the step only, so a resumed half continues exactly
+                for g in opt.param_groups: g['lr'] = 0.5*self.lr*(1 + math.cos(math.pi*step/self.n_steps))
             with self._autocast(): loss = self._batch_loss(direction, train_map, fixed, traj)
             opt.zero_grad(set_to_none=True); loss.backward()
             if self.grad_clip is not None: gnorms.append(nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip))
-            opt.step(); ema.update(net); losses.append(loss.detach().float()); bar.update()
+            opt.step(); ema.update(net, min(self.ema_decay, (1 + step)/(10 + step))); losses.append(loss.detach().float()); bar.update()
             if (step + 1) % self.check_every == 0 or step == self.n_steps - 1:   # one device sync per `check_every` steps
                 recent = self._assert_finite(direction, losses, gnorms, checked, net); checked, gnorms = step + 1, []
                 if not bar.disable: bar.set_postfix(loss=f'{recent.mean().item():.4f}')
@@ -564,6 +619,7 @@ def _fingerprint(self:DSB)->dict:
     "What a checkpoint must share with this trainer to continue its run. A subclass or a new option adds a field in one line: `return {**super()._fingerprint(), 'kernel': repr(self.kernel)}`"
     return {'class': type(self).__name__, 'gammas': self.gammas.tolist(), 'f': _describe(self.f), 'shape': list(self.shape),
             'n_steps': self.n_steps, 'bs': self.bs, 'cache_every': self.cache_every, 'n_cache': self.n_cache, 'seed': self.seed,
+            'lr_schedule': self.lr_schedule, 'kernel': self.kernel, 'noise': self._noise_kind() if self.kernel == 'exact' else None,
             'nets': {f'{k}.{n}': list(t.shape) for k in ('net_f', 'net_b') for n, t in getattr(self, k).state_dict().items()}}
 
 # %% ../nbs/06_dsb.ipynb #4fee245b
@@ -647,7 +703,7 @@ def _state(self:DSB)->dict: return {k: getattr(self, k).state_dict() for k in ('
 def save(self:DSB, path=None)->Path: # default ckpt_dir/dsb.pt
     "Write the training state (nets, EMAs, optimisers, position, history, run fingerprint) atomically, keeping the file it replaces as *.prev.pt; refuses nan/inf"
     path, sd = self._ckpt_path(path), self._state()
-    if bad := _nonfinite(_named_tensors(sd)):          # every rank checks (their states are identical), so none is left waiting
+    if bad := _nonfinite([*_named_tensors(sd), *((f'noise {k}', v) for k, v in self.noise.items() if v is not None)]):          # every rank checks (their states are identical), so none is left waiting
         raise FloatingPointError(f"not writing a checkpoint to {path}: {bad} holds nan/inf. {self._last_good()}")
     if self.rank != 0:                                  # under torch.distributed only rank 0 writes; the others wait
         dist.barrier(); return path
@@ -655,7 +711,7 @@ def save(self:DSB, path=None)->Path: # default ckpt_dir/dsb.pt
     tp = _trajs_path(path)                              # kept trajectories go to their own file, so the checkpoint stays small
     if self.trajs and self._trajs_saved != (tp, frozenset(self.trajs)): _atomic_save(self.trajs, tp); self._trajs_saved = (tp, frozenset(self.trajs))
     state = {'format': _CKPT_FORMAT, 'fingerprint': self._fingerprint(), 'n': self.n, 'half': self.half, 'history': self.history,
-             'f_trained': self.f_trained, 'partial': self._partial, 'trajs_file': tp.name if self.trajs else None, **sd}
+             'f_trained': self.f_trained, 'partial': self._partial, 'trajs_file': tp.name if self.trajs else None, 'noise': self.noise, **sd}
     _atomic_save(state, path, keep_prev=True)
     self._last_ckpt = (path, self._where())
     if self.world > 1: dist.barrier()
@@ -712,9 +768,10 @@ def load(self:DSB, path=None, # default ckpt_dir/dsb.pt
     if p != path: warnings.warn(f"{errors[0] if errors else f'{path} is missing'}; loading the previous checkpoint {p} instead", stacklevel=2)
     self._check_fingerprint(state, p, allow)
     self._check_state(state, p)
+    noise = self._check_noise(state.get('noise') or {'forward': None, 'backward': None}, p)
     for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b'): getattr(self, k).load_state_dict(state[k])
     self.n, self.half, self.history, self.f_trained = state['n'], state['half'], state['history'], state['f_trained']
-    self._partial, self.trajs = state.get('partial'), self._read_trajs(state, p)
+    self._partial, self.trajs, self.noise = state.get('partial'), self._read_trajs(state, p), noise
     self._last_ckpt = (p, self._where())
     return self
 
@@ -746,6 +803,7 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
         if trained and self._should_stop(deadline): return self._stopped()   # between halves: always a restart point
         res = self._train_half(direction, deadline); trained = True
         if res is None: return self._stopped()
+        if self.kernel == 'exact': self._fit_noise(direction)
         row = {'ipf': self.n, 'direction': direction, **res}
         if direction == 'forward': self.f_trained = True
         row.update(self._diagnose(direction))
@@ -770,6 +828,39 @@ def _stopped(self:DSB):
     warnings.warn(f"time limit reached: stopped at {at}; " + ("the checkpoint is saved: call `fit(..., resume=True)` to continue"
                   if self.ckpt_dir else "call `fit` again to continue"), stacklevel=3)
     return self.history
+
+# %% ../nbs/06_dsb.ipynb #a1972ba5
+@patch
+@torch.no_grad()
+def _fit_noise(self:DSB, direction:str)->Tensor:
+    "Residual covariance of each step of the map just trained, from `n_noise` fresh trajectories of the chain it reverses"
+    F, B = self.maps(ema=True, check=False)
+    kind, N, acc, done = self._noise_kind(), self.N, 0., 0
+    with self._rng_scope(), self._autocast():
+        self._reseed(direction, _NOISE_REFRESH)                    # its own random stream: a resumed run gets the same noise
+        while done < self.n_noise:
+            m = min(self.n_cache, self.n_noise - done)
+            x, R = (self.data if direction == 'backward' else self.prior)(m, self.gen), []
+            for j in (range(N) if direction == 'backward' else range(N - 1, -1, -1)):   # stream the chain, one step at a time
+                if direction == 'backward':     # forward chain of F; residual of B at the step it reverses
+                    y = F(x, j); y = y + self._step_noise('forward', torch.randn(y.shape, generator=self.gen, device=y.device, dtype=y.dtype), j)
+                    r, x = x - B(y, j + 1), y
+                else:                           # backward chain of B; residual of F
+                    y = B(x, j + 1); y = y + self._step_noise('backward', torch.randn(y.shape, generator=self.gen, device=y.device, dtype=y.dtype), j)
+                    r, x = x - F(y, j), y
+                r = r.flatten(1).double()
+                R.append(r.T@r if kind == 'full' else (r**2).sum(0))
+            acc = acc + torch.stack(R if direction == 'backward' else R[::-1]); done += m
+    if self.world > 1: dist.all_reduce(acc); done *= self.world         # every rank ends with the same estimate
+    S = acc/done                                                   # (N, d, d) or (N, d) second moments of the residuals
+    if kind == 'full':
+        L = torch.linalg.cholesky((S + S.mT)/2 + 1e-12*torch.eye(S.shape[-1], dtype=S.dtype, device=S.device)*S.diagonal(dim1=1, dim2=2).mean(1)[:, None, None])
+    else:
+        v = S if kind == 'diag' else S.mean(1, keepdim=True).expand_as(S)
+        L = v.sqrt().reshape(N, *self.shape)
+    if not torch.isfinite(L).all(): raise FloatingPointError(f"the {direction} noise covariance is not finite: the networks have diverged. {self._last_good()}")
+    self.noise[direction] = L.to(self.dtype)
+    return self.noise[direction]
 
 # %% ../nbs/06_dsb.ipynb #750cccd4
 class _Table(str):

@@ -69,7 +69,7 @@ def make_toy(name:str): # one of TOYS: 'swiss_roll', 'moons', 'circles', 'eight_
     return TOYS[name]
 
 # %% ../nbs/08_toys_2d.ipynb #3f494753
-TOY_DSB_KW = dict(bs=256, n_steps=600, lr=1e-3, ema_decay=0.99, n_cache=1000, cache_every=100, n_eval=500, progress=False)
+TOY_DSB_KW = dict(bs=256, n_steps=600, lr=1e-3, lr_schedule='constant', ema_decay=0.99, n_cache=1000, cache_every=100, n_eval=500, progress=False)   # short halves: tuned with a constant lr
 
 def _eval_sets(sample, n_eval, seed):
     ge = torch.Generator().manual_seed(10_000 + seed)
