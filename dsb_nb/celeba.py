@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from .setup import need
 from .reference import check_tensor
 from .dsb import DSB, as_sampler, gaussian_sampler
 from .unet import UNet
@@ -24,7 +25,7 @@ __all__ = ['celeba_transform', 'to_unit', 'celeba_root', 'celeba_dataset', 'load
 def celeba_transform(crop:int=140, # side of the central square kept
                      size:int=32): # output side
     "PIL image -> (3, size, size) uint8 tensor: centre crop `crop`, antialiased resize to `size`"
-    from torchvision import transforms as tv
+    tv = need('torchvision.transforms', 'celeba_transform')
     for name, v in (('crop', crop), ('size', size)):
         if not isinstance(v, int) or v < 1: raise ValueError(f"`{name}` must be an integer >= 1, got {v!r}")
     return tv.Compose([tv.CenterCrop(crop), tv.Resize(size, antialias=True), tv.PILToTensor()])
@@ -47,7 +48,7 @@ def celeba_dataset(root:str|None=None, # directory holding celeba/; default `cel
                    split:str='train', # 'train' (162,770 images), 'valid' (19,867), 'test' (19,962) or 'all'
                    download:bool=False, crop:int=140, size:int=32):
     "torchvision's CelebA with `celeba_transform`; items are (uint8 image (3, size, size), identity)"
-    from torchvision.datasets import CelebA
+    CelebA = need('torchvision.datasets', 'celeba_dataset').CelebA
     if split not in _SPLITS: raise ValueError(f"Unknown split '{split}': expected one of {list(_SPLITS)}")
     root = root or celeba_root()
     if root is None:
@@ -103,7 +104,7 @@ class InceptionFD(PixelFD):
     "Inception FID (torch-fidelity) of generated images to `ref`, with `floor(n)` from real images"
     def __init__(self, ref:Tensor, train:Tensor, device=None):
         if importlib.util.find_spec('torch_fidelity') is None:
-            raise ImportError("InceptionFD needs torch-fidelity: `pip install torch-fidelity` (weights download on first use)")
+            raise ImportError('InceptionFD needs torch-fidelity: pip install "dsb_nb[images]" (its weights download on first use)')
         self.ref, self.train, self.device, self._floors = to_unit(ref).cpu(), train, device, {}
     def __call__(self, x:Tensor)->float: return inception_fid(to_unit(x).detach().float().cpu(), self.ref, self.device)
 
@@ -124,12 +125,6 @@ class CelebaConfig(MnistConfig):
         "A CPU smoke test: 10 steps, an 8-channel U-net, 2 IPF iterations of 50 steps at batch 16, EMA decay 0.9, 128 scored images"
         return super().tiny(**{**dict(n_steps=50, cache_every=25, bs=16, n_cache=64, lr=5e-3, ema_decay=0.9, n_eval=128, eval_bs=128), **kw})
 
-    @classmethod
-    def for_device(cls, device=None, **kw):
-        "The GPU defaults on CUDA (bf16 only where the GPU has it), `tiny` elsewhere"
-        dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        if dev.type == 'cuda': kw = {'amp': torch.cuda.get_device_capability(dev)[0] >= 8, **kw}
-        return super().for_device(dev, **kw)
 
 # %% ../nbs/13_celeba.ipynb #9eb27849
 def celeba_dsb(cfg:CelebaConfig, # the run's configuration

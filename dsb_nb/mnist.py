@@ -4,19 +4,20 @@
 
 # %% ../nbs/11_mnist.ipynb #6624f030
 from __future__ import annotations
-import dataclasses, json, math, os, time
+import dataclasses, hashlib, importlib.resources, io, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from torch import Tensor
+from .setup import bf16_native
 from .reference import make_gammas, check_tensor
 from .dsb import DSB, gaussian_sampler
 from .unet import UNet
 from .metrics import (load_mnist, mnist_data_root, MnistNet, train_classifier, net_features, frechet_distance)
 
 # %% auto #0
-__all__ = ['image_grid', 'show_images', 'mnist_classifier', 'MnistFD', 'MnistConfig', 'mnist_dsb', 'image_dsb', 'run_images',
-           'plot_iterations']
+__all__ = ['CLASSIFIER_RECIPE', 'CLASSIFIER_SHA256', 'image_grid', 'show_images', 'shipped_classifier', 'mnist_classifier',
+           'MnistFD', 'MnistConfig', 'mnist_dsb', 'image_dsb', 'run_images', 'plot_iterations']
 
 # %% ../nbs/11_mnist.ipynb #94492c59
 def image_grid(x:Tensor, # (n, C, H, W) images in [-1, 1]
@@ -42,13 +43,30 @@ def show_images(x:Tensor, nrow:int=8, ax=None, title:str|None=None):
     return ax
 
 # %% ../nbs/11_mnist.ipynb #cf879d44
-def mnist_classifier(path=None, # cache file for the weights; trained and written if it does not exist
-                     epochs:int=3, n_train:int|None=None, # epochs, and how many training images to use (None: all)
-                     root:str|None=None, device=None, seed:int=0)->tuple[MnistNet, float]: # net (eval mode) and test accuracy
-    "The MNIST feature network of notebook 10, loaded from `path` or trained (deterministically) and cached there"
-    x_te, y_te = load_mnist(False, root)
+CLASSIFIER_RECIPE = dict(n_train=24_345, epochs=3, seed=0)   # how the shipped weights were trained (`train_classifier`)
+CLASSIFIER_SHA256 = '8880c3be16aafaaaef4aa6e63d11f3163fbe4b08e61b242f9f3d7b2790e7997c'
+
+def shipped_classifier(file=None, # weights file; default the one shipped in dsb_nb/assets
+                       sha256:str=CLASSIFIER_SHA256)->MnistNet: # the expected SHA-256 of `file`
+    "The MNIST feature network shipped with the package (float16 weights loaded as float32), in eval mode"
+    data = (Path(file) if file is not None else importlib.resources.files('dsb_nb')/'assets'/'mnist_classifier.pt').read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"classifier weights {file or 'dsb_nb/assets/mnist_classifier.pt'} fail their SHA-256 check: reinstall dsb_nb")
     net = MnistNet()
-    if path is not None and Path(path).exists(): net.load_state_dict(torch.load(path, map_location='cpu'))
+    net.load_state_dict({k: v.float() for k, v in torch.load(io.BytesIO(data), map_location='cpu', weights_only=True).items()})
+    return net.eval()
+
+def mnist_classifier(path=None, # cache file of a retrained net: loaded if it exists, else written after training
+                     retrain:bool=False, # train by the recipe below even without a `path`
+                     epochs:int=3, n_train:int|None=24_345, seed:int=0, # training recipe (default: the shipped weights')
+                     root:str|None=None, device=None)->tuple[MnistNet, float]: # net (eval mode) and its MNIST test accuracy
+    "The MNIST feature network of notebook 10: the shipped weights, or (with `retrain` or `path`) trained deterministically"
+    if path is None and not retrain and (epochs, n_train, seed) != (3, 24_345, 0):
+        raise ValueError("`epochs`, `n_train` and `seed` describe a retrain: pass retrain=True (or a cache `path`)")
+    x_te, y_te = load_mnist(False, root)
+    if path is None and not retrain: net = shipped_classifier()
+    elif path is not None and Path(path).exists():
+        net = MnistNet(); net.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
     else:
         x, y = load_mnist(True, root)
         net = train_classifier(x[:n_train], y[:n_train], epochs=epochs, seed=seed, device=device).cpu()
@@ -99,9 +117,9 @@ class MnistConfig:
 
     @classmethod
     def for_device(cls, device=None, **kw):
-        "The GPU defaults on CUDA, `tiny` elsewhere"
+        "The GPU defaults on CUDA (bf16 autocast only where the GPU has it natively), `tiny` elsewhere"
         dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        return cls(**kw) if dev.type == 'cuda' else cls.tiny(**kw)
+        return cls(**{'amp': bf16_native(dev), **kw}) if dev.type == 'cuda' else cls.tiny(**kw)
 
     def gammas(self)->Tensor: return make_gammas(self.N, self.T, self.schedule, self.ratio)
 

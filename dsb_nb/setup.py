@@ -68,7 +68,6 @@ class RunEnv:
     "What `colab_setup` found and chose"
     colab:bool; drive:bool                   # running on Colab; Google Drive mounted
     ckpt_dir:Path; cache_dir:Path            # checkpoints; cached classifier weights and decoded datasets
-    data_dir:Path|None                       # where datasets are downloaded (None: left to `load_mnist`'s search)
     device:torch.device; precision:str       # 'cuda' or 'cpu'; 'bf16' or 'fp32' (see `pick_precision`)
     @property
     def amp(self)->bool: return self.precision == 'bf16'     # the value for `DSB(amp=...)` and the configs
@@ -76,7 +75,7 @@ class RunEnv:
 def colab_setup(drive:bool|None=None, # mount Drive on Colab: True/False, None: $DSB_NB_DRIVE or ask
                 root=None, # checkpoint folder; default from the table above
                 ask=input, # how to ask for consent: ask(prompt) -> answer
-                set_env:bool=True, # export DSB_NB_CKPT, DSB_NB_CACHE (and DSB_NB_DATA on Colab)
+                set_env:bool=True, # export DSB_NB_CKPT and DSB_NB_CACHE
                 base:str='/content', # Colab's working folder (Drive is mounted at base/drive)
                )->RunEnv:
     "The first cell of a training notebook: detect Colab, mount Drive with consent, choose folders and precision"
@@ -89,9 +88,6 @@ def colab_setup(drive:bool|None=None, # mount Drive on Colab: True/False, None: 
     if colab and not mounted:
         warnings.warn(f"checkpoints go to {root}, which is lost when the Colab runtime is recycled; colab_setup(drive=True) keeps them on Drive")
     ckpt = Path(root); cache = ckpt/'cache'; cache.mkdir(parents=True, exist_ok=True)
-    data = Path(os.environ.get('DSB_NB_DATA') or f'{base}/data') if colab else None
     dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    if set_env:
-        os.environ.update(DSB_NB_CKPT=str(ckpt), DSB_NB_CACHE=str(cache))
-        if data is not None: os.environ['DSB_NB_DATA'] = str(data)
-    return RunEnv(colab, mounted, ckpt, cache, data, dev, pick_precision(dev))
+    if set_env: os.environ.update(DSB_NB_CKPT=str(ckpt), DSB_NB_CACHE=str(cache))
+    return RunEnv(colab, mounted, ckpt, cache, dev, pick_precision(dev))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from .setup import need
 from .reference import check_tensor, check_gammas
 from .dsb import DSB
 from .unet import UNet
@@ -31,7 +32,7 @@ def load_emnist_letters(root:str|None=None, # data directory holding EMNIST/raw;
                         train:bool=True, # training split (124,800 images) or test split (20,800)
                        )->tuple[Tensor, Tensor]: # images (n, 1, 28, 28) in [-1, 1], upright; labels (n,) in 1..26
     "EMNIST letters as MNIST-shaped floats in [-1, 1] with the storage transposition undone, and their labels"
-    from torchvision.datasets import EMNIST
+    EMNIST = need('torchvision.datasets', 'load_emnist_letters').EMNIST
     root = root or mnist_data_root()
     if root is None:
         if not download: raise FileNotFoundError("EMNIST not found: set DSB_NB_DATA, pass `root`, or use download=True")
@@ -45,7 +46,7 @@ def load_digits28(size:int=28, # output side
                   box:int=20, # side of the centred square the 8x8 digit is upsampled into
                  )->tuple[Tensor, Tensor]: # images (1797, 1, size, size) in [-1, 1]; labels (1797,) in 0..9
     "scikit-learn's 8x8 digits bilinearly upsampled into a centred `box` square of a `size` x `size` frame, in [-1, 1]"
-    from sklearn.datasets import load_digits
+    load_digits = need('sklearn.datasets', 'load_digits28').load_digits
     for name, v in (('size', size), ('box', box)):
         if not isinstance(v, int) or v < 1: raise ValueError(f"`{name}` must be an integer >= 1, got {v!r}")
     if box > size: raise ValueError(f"`box` must be <= `size`, got box={box}, size={size}")
