@@ -65,6 +65,7 @@ class DSBM(DSB):
                  f=None, # reference drift: must be Brownian (None or brownian())
                  **kw): # every other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, cache_every, ...)
         _check_brownian(f, type(self).__name__)
+        if kw.get('kernel', 'dsb') != 'dsb': raise ValueError(f"{type(self).__name__} trains by bridge matching with the reference's noise: `kernel` must be 'dsb', got {kw['kernel']!r}")
         super().__init__(data, prior, gammas, f, **kw)
         t = torch.cat([torch.zeros(1, dtype=torch.float64), self.gammas.double().cumsum(0)])
         self.T, self.ts, self.rest = t[-1].item(), t.float(), (t[-1] - t).float()     # t_k and T - t_k, k = 0..N

@@ -57,6 +57,7 @@ def dsb_velocity(dsb:DSB, # a trained trainer
                  ema:bool=True)->DSBVelocity: # use the EMA networks (what `DSB.sample` uses) or the raw ones
     "Probability-flow velocity v(x, t) of the bridge held by `dsb`: the pair (F^{n+1}, B^n), or (reference, B^n) before any forward half"
     if not isinstance(dsb, DSB): raise TypeError(f"`dsb` must be a DSB trainer, got {type(dsb).__name__}")
+    if getattr(dsb, 'kernel', 'dsb') != 'dsb': raise ValueError("the probability-flow ODE is derived for the paper's kernel (noise variance 2 gamma): `dsb.kernel` must be 'dsb', got " + repr(dsb.kernel))
     if not dsb.history: warnings.warn("`dsb` has not been trained: its backward net is zero and the velocity is the reference drift f")
     nf, nb = (dsb.ema_f.model, dsb.ema_b.model) if check_bool(ema, 'ema') else (dsb.net_f, dsb.net_b)
     return DSBVelocity(nf if dsb.f_trained else None, nb, dsb.gammas, dsb.f)

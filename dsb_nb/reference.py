@@ -26,6 +26,7 @@ def check_gammas(gammas) -> Tensor:
     "Validate a step-size schedule: a 1-D floating tensor of N >= 1 finite, positive steps"
     g = check_tensor(gammas, 'gammas')
     if g.dim() != 1: raise ValueError(f"`gammas` must be 1-D with shape (N,), got shape {tuple(g.shape)}")
+    if len(g) == 0: raise ValueError("`gammas` is empty: the chain needs N >= 1 steps, e.g. make_gammas(20, T=0.5)")
     if (g <= 0).any(): raise ValueError(f"every step size in `gammas` must be > 0, got min {g.min().item():.3g}")
     return g
 
