@@ -21,7 +21,7 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
 TRAINING = ['03_score_matching', '06_dsb', '07_gaussian', '08_toys_2d', '11_mnist', '12_transfer', '13_celeba', '14_ode',
-            '15_continuous_ipf', '16_dsbm', '17_sbcfm', '18_solvers']
+            '15_continuous_ipf', '16_dsbm', '17_sbcfm', '18_solvers', '19_accuracy']
 REPO_URL = 'https://colab.research.google.com/github/dsb-nb/dsb_nb/blob/main/nbs/'
 MARKER = '# Colab or a fresh machine:'
 # import name -> ('extra', name) or ('pkg', pip name) or ('runtime', None): what makes it importable after the install
