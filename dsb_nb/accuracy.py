@@ -14,7 +14,7 @@ from .continuous import ideal_dsb_gaussian
 
 # %% auto #0
 __all__ = ['random_cov', 'random_gaussian_task', 'gaussian_samplers', 'MixtureBridge', 'bw2', 'cbw2_uvp', 'run_gaussian_task',
-           'run_mixture_task']
+           'run_mixture_task', 'accuracy_table', 'ablation_table']
 
 # %% ../nbs/19_accuracy.ipynb #72efb6d4
 def random_cov(d:int, lo:float=0.1, hi:float=10., gen:torch.Generator|None=None)->Tensor: # (d, d) float64
@@ -168,3 +168,36 @@ def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF itera
         u, floor = cbw2_uvp(lambda x: dsb.sample(direction='forward', x=x.to(dsb.device)), mb, n_x, m, seed)
         rows.append({'ipf': n, 'cbw2_uvp': u, 'floor': floor, 'train_s': train_s, 'wall_s': time.time() - t0})
     return {'task': f'mixture d={mb.d} eps={mb.eps:g}', 'd': mb.d, 'eps': mb.eps, 'rows': rows}
+
+# %% ../nbs/19_accuracy.ipynb #bfa427a0
+def accuracy_table(res:dict, # `accuracy.json`'s 'results': {job name: output of `run_gaussian_task` + 'kernel'}
+                   from_ipf:int=8)->str: # the target holds from this iteration on
+    "Markdown table of a Gaussian accuracy benchmark: trained vs DSB's limit vs floor, per task and kernel"
+    rows = ['| task | kernel | KL it. 8 | KL last | limit (dsb) last | limit (exact) last | floor | worst trained / limit, it. ≥ 8 |',
+            '|---|---|---|---|---|---|---|---|']
+    for name, r in sorted(res.items(), key=lambda kv: (kv[1].get('d', 0), kv[0])):
+        if 'rows' not in r or not name.startswith('gauss_'): continue
+        b = [x for x in r['rows'] if x['chain'] == 'backward']
+        if not b: continue
+        late = [x for x in b if x['ipf'] >= from_ipf] or b[-1:]
+        at8 = next((x for x in b if x['ipf'] == from_ipf), b[-1])
+        worst = max(x['kl_corrected']/max(x['kl_ideal'], 1e-12) for x in late)
+        rows.append(f"| {r['task']} | {r.get('kernel', 'dsb')} | {at8['kl_corrected']:.4f} | {b[-1]['kl_corrected']:.4f} (it. {b[-1]['ipf']}) | "
+                    f"{b[-1]['kl_ideal']:.4f} | {b[-1]['kl_ideal_exact']:.2g} | {b[-1]['kl_floor']:.4f} | {worst:.2f} |")
+    return '\n'.join(rows)
+
+# %% ../nbs/19_accuracy.ipynb #57be1711
+def ablation_table(res:dict, # `accuracy_ablation.json`
+                   its=(1, 2, 4, 8))->str:
+    "Markdown table of the defaults ablation: corrected KL per iteration for each cumulative change, with DSB's limits and the floor"
+    tasks = list(dict.fromkeys(r['task'] for r in res['rows']))
+    out = []
+    for t in tasks:
+        rows = [r for r in res['rows'] if r['task'] == t]
+        its_ = [i for i in its if i <= len(rows[0]['kl_corrected'])]
+        out += [f"**{t}** (floor of the raw KL: {rows[0]['kl_floor']:.4f})", '',
+                '| configuration | ' + ' | '.join(f'it. {i}' for i in its_) + ' | wall (s) |', '|---|' + '---|'*(len(its_) + 1)]
+        out += [f"| {r['config']} | " + ' | '.join(f"{r['kl_corrected'][i-1]:.3f}" for i in its_) + f" | {r['wall_s']:.0f} |" for r in rows]
+        out += ["| DSB's limit, paper kernel | " + ' | '.join(f"{rows[0]['kl_ideal'][i-1]:.3f}" for i in its_) + ' | |',
+                "| DSB's limit, exact kernel | " + ' | '.join(f"{rows[0]['kl_ideal_exact'][i-1]:.3f}" for i in its_) + ' | |', '']
+    return '\n'.join(out)
