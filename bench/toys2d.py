@@ -16,7 +16,7 @@ from dsb_nb.toys2d import run_generation, run_transfer, plot_generation, plot_sn
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--iters', type=int, default=10, help='IPF iterations L (paper: 20)')
-    p.add_argument('--steps', type=int, default=1000, help='gradient steps per half-iteration')
+    p.add_argument('--steps', type=int, default=None, help='gradient steps per half-iteration (default 1000; 5000 with --authors-config)')
     p.add_argument('--datasets', default='eight_gaussians,moons,swiss_roll,checkerboard')
     p.add_argument('--n-eval', type=int, default=2000, help='samples for each exact W2')
     p.add_argument('--transfer-iters', type=int, default=None, help='IPF iterations for the transfer (default: --iters)')
@@ -32,6 +32,7 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     if a.authors_config: return authors_config(a)
+    a.steps = a.steps or 1000
     out, figs = Path(a.out), Path(a.figs); out.parent.mkdir(parents=True, exist_ok=True); figs.mkdir(parents=True, exist_ok=True)
     names = a.datasets.split(',')
     dsb_kw = {**TOY_DSB_KW, 'n_steps': a.steps}

@@ -13,6 +13,7 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 from tqdm.std import tqdm as _text_tqdm
 from .reference import *
+from .setup import bf16_native
 from .score_matching import TimeMLP, EMA, w2
 from .mean_matching import MeanNet, cond_mean_loss, sample_pairs, backward_loss, forward_loss
 
@@ -234,6 +235,9 @@ class DSB:
             ckpt_dir=ckpt_dir, progress=progress, ckpt_every=ckpt_every, amp=amp, compile=compile, check_every=check_every,
             lr_schedule=lr_schedule, kernel=kernel, noise=noise, n_noise=n_noise))
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+        if self.amp and self.device.type == 'cuda' and not bf16_native(self.device):
+            warnings.warn("amp=True on a GPU without native bf16 (compute capability < 8.0, e.g. a T4): bf16 is emulated there and slower "
+                          "than float32; pass amp=False (dsb_nb.setup.pick_precision chooses for you)", stacklevel=2)
         self.gen = torch.Generator(device=self.device).manual_seed(self.seed + 7919*self.rank)
         gammas, self.f = _check_gammas(gammas), _check_drift(f)
         self.data, self.prior = as_sampler(data, 'data', self.device), as_sampler(prior, 'prior', self.device)

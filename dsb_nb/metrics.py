@@ -11,6 +11,7 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from .reference import check_tensor
 from .dsb import check_int, check_real, check_bool, check_device
+from .setup import need
 
 # %% auto #0
 __all__ = ['mnist_data_root', 'load_mnist', 'gaussian_frechet', 'frechet_distance', 'MnistNet', 'train_classifier',
@@ -32,7 +33,7 @@ def load_mnist(train:bool=True, # training split (else test)
     "MNIST as floats `(n, 1, 28, 28)` in [-1, 1] and long labels `(n,)`"
     train, download = check_bool(train, 'train'), check_bool(download, 'download')
     if root is not None and not isinstance(root, (str, os.PathLike)): raise TypeError(f"`root` must be a path or None, got {type(root).__name__}")
-    from torchvision.datasets import MNIST
+    MNIST = need('torchvision.datasets', '`load_mnist`').MNIST
     root = root or mnist_data_root()
     if root is None:
         if not download: raise FileNotFoundError("MNIST not found: set DSB_NB_DATA, pass `root`, or use download=True")
@@ -144,7 +145,7 @@ def inception_fid(images:Tensor, # (n, c, h, w) generated images in [-1, 1]
         if check_tensor(x, name, 4).shape[1] not in (1, 3) or len(x) < 2: raise ValueError(f"`{name}` must have shape (n, 1 or 3, H, W) with n >= 2, got {tuple(x.shape)}")
     device = check_device(device) if device is not None else None
     if importlib.util.find_spec('torch_fidelity') is None:
-        raise ImportError("inception_fid needs torch-fidelity: `pip install torch-fidelity` (weights download on first use)")
+        raise ImportError('inception_fid needs the optional package torch-fidelity: pip install "dsb_nb[images]" (its weights download on first use)')
     import torch_fidelity
     def _u8(x):
         x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
