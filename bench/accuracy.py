@@ -20,7 +20,7 @@ One JSON per (task, kernel) goes to bench/results/accuracy/ (a finished one is s
 `--ablation` adds the new defaults one at a time (0.1.0's defaults -> + 'auto' network -> + cosine learning rate ->
 + larger, fresher cache -> + exact kernel) on two tasks and writes bench/results/accuracy_ablation.json.
 """
-import argparse, json, os, platform, shutil, time
+import argparse, json, os, platform, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -136,8 +136,7 @@ def merge(args):
     axs.flat[0].legend(fontsize=5)
     fig.suptitle('Accuracy against exact bridges (generative chain for Gaussians, forward conditional for mixtures; CPU run)', fontsize=9)
     fig.tight_layout(); fig.savefig(HERE/'results'/'accuracy.png', dpi=80)
-    figs = HERE.parent/'nbs'/'figs'; figs.mkdir(exist_ok=True)
-    shutil.copy(HERE/'results'/'accuracy.png', figs/'bench_accuracy.png')
+    from _common import publish_fig; publish_fig(HERE/'results'/'accuracy.png')
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -69,8 +69,6 @@ def plot(res, out, args, plot_convergence):
     fig.suptitle(f"Gaussian SB, backward chain{' (CPU-reduced run)' if args.cpu_reduced else ''}{', paper net (no skip)' if args.no_skip else ''}: "
                  f"{args.iters} IPF its x {args.steps} steps/half", fontsize=9)
     fig.tight_layout(); fig.savefig(out.with_suffix('.png'), dpi=80); plt.close(fig)
-    import shutil                                      # the book shows figs/bench_NAME.png (the site holds only nbs/)
-    figs = Path(__file__).resolve().parent.parent/'nbs'/'figs'; figs.mkdir(exist_ok=True)
-    shutil.copy(out.with_suffix('.png'), figs/f'bench_{out.name}.png')
+    from _common import publish_fig; publish_fig(out.with_suffix('.png'))     # the book shows figs/bench_NAME.png
 
 if __name__ == '__main__': main()

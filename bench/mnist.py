@@ -23,12 +23,7 @@ from dsb_nb.metrics import load_mnist, mnist_data_root
 from dsb_nb.score_matching import n_params
 from dsb_nb.setup import bf16_native
 
-def publish_fig(png:Path)->Path:
-    "Copy a results figure to nbs/figs/bench_NAME.png, where the book includes it from (nbs/ is what the site publishes)"
-    import shutil
-    dest = root/'nbs'/'figs'/f'bench_{png.stem}.png'
-    dest.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(png, dest)
-    return dest
+from _common import publish_fig
 
 def speed(cfg, x, device, steps, modes):
     "Training steps per second of the backward half in each mode, excluding the (separately timed) cache build"

@@ -26,12 +26,7 @@ import torch
 
 root = Path(__file__).resolve().parent.parent
 
-def publish_fig(png:Path)->Path:
-    "Copy a results figure to nbs/figs/bench_NAME.png, where the book includes it from (nbs/ is what the site publishes)"
-    import shutil
-    dest = root/'nbs'/'figs'/f'bench_{png.stem}.png'
-    dest.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(png, dest)
-    return dest
+from _common import publish_fig
 
 TASKS = ['gauss5', 'gauss20', 'gauss50', 'gen_eight_gaussians', 'gen_moons', 'transfer']
 

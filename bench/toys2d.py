@@ -57,7 +57,7 @@ def main():
             ex.savefig(figs/'08_explorer.png', dpi=70); plt.close(ex)
         print(name, [round(w, 3) for w in res['w2']], 'floor', round(res['floor'], 3), f'{time.time() - t0:.0f}s', flush=True)
     fig.tight_layout(); fig.savefig(out.with_suffix('.png'), dpi=70); plt.close(fig)
-    import shutil; shutil.copy(out.with_suffix('.png'), figs/f'bench_{out.name}.png')   # the book shows figs/bench_NAME.png
+    from _common import publish_fig; publish_fig(out.with_suffix('.png'))     # the book shows figs/bench_NAME.png
     if not a.no_transfer:
         t0, L = time.time(), a.transfer_iters or a.iters
         dsb, res = run_transfer(n_ipf=L, n_eval=a.n_eval, seed=a.seed, n_steps=a.steps, device=a.device)

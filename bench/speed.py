@@ -1,0 +1,124 @@
+#!/usr/bin/env python
+"""Speed of dsb_nb, measured as ratios within one run (issue: time to quality, and step efficiency).
+
+Two parts:
+  --steps     step-efficiency table: gradient steps/s of one training step (forward, backward, clip, optimiser, EMA) for
+              each change against the 0.1.0 code path, same process, interleaved repeats: MLP (TimeMLP 'auto', d=2) at
+              batch 128 and 512, U-net 'tiny' and 'mnist' presets (MNIST shape) at their batch sizes.
+              Writes bench/results/speed_steps.json.
+  --quality   time to quality on the authors' 2-D configuration (see bench/toys2d.py --authors-config): W2 against wall time
+              for dsb_nb with its defaults and with settings chosen for speed, next to the authors' curve (98.5 s per
+              IPF iteration on the 2-core machine). Reads the runs of bench/results/toys2d_authors.json, writes
+              bench/results/speed.json and speed.png (copied to nbs/figs/bench_speed.png).
+
+    python bench/speed.py --steps --threads 2
+    python bench/toys2d.py --authors-config --label defaults --threads 2            # then
+    python bench/toys2d.py --authors-config --label fast --iters 60 --steps 500 --kw '{"lr": 3e-3}' --threads 2
+    python bench/speed.py --quality
+"""
+import argparse, copy, json, math, os, platform, time
+from pathlib import Path
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+
+def _old_ema_update(ema, model):
+    "The 0.1.0 EMA update: one lerp per tensor through state_dict()"
+    with torch.no_grad():
+        for e, p in zip(ema.model.state_dict().values(), model.state_dict().values()):
+            if e.dtype.is_floating_point: e.lerp_(p, 1 - ema.decay)
+            else: e.copy_(p)
+
+def make_case(name, threads):
+    from dsb_nb.score_matching import TimeMLP
+    from dsb_nb.unet import UNet
+    if name.startswith('mlp'):
+        bs = int(name.split('_')[1]); net = TimeMLP.preset(2, 'auto'); x = torch.randn(bs, 2)
+    else:
+        preset = name.split('_')[1]; bs = {'tiny': 32, 'mnist': 64}[preset]
+        net = UNet.preset(preset, 1)
+        x = torch.randn(bs, 1, 28, 28)
+    return net, x, torch.randint(1, 20, (len(x),))
+
+def variants():
+    from dsb_nb.score_matching import EMA
+    def setup(net, fused, new_ema, clip_foreach):
+        opt = torch.optim.Adam(net.parameters(), lr=1e-4, fused=fused) if fused else torch.optim.Adam(net.parameters(), lr=1e-4)
+        ema = EMA(net, 0.999)
+        upd = (lambda: ema.update(net)) if new_ema else (lambda: _old_ema_update(ema, net))
+        clip = lambda: nn.utils.clip_grad_norm_(net.parameters(), 1., foreach=clip_foreach)
+        return opt, upd, clip
+    return {'0.1.0 (Adam, per-tensor EMA)': dict(fused=False, new_ema=False, clip_foreach=None),
+            '+ fused EMA (torch._foreach_lerp_)': dict(fused=False, new_ema=True, clip_foreach=None),
+            '+ fused Adam (current default)': dict(fused=True, new_ema=True, clip_foreach=None),
+            '+ foreach grad clipping': dict(fused=True, new_ema=True, clip_foreach=True)}, setup
+
+def time_steps(net, x, k, cfg, setup, n, amp=False, channels_last=False):
+    net = copy.deepcopy(net)
+    if channels_last: net = net.to(memory_format=torch.channels_last); x = x.to(memory_format=torch.channels_last)
+    opt, upd, clip = setup(net, **cfg)
+    def step():
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=amp): loss = (net(x, k).float() - x).pow(2).mean()
+        opt.zero_grad(set_to_none=True); loss.backward(); clip(); opt.step(); upd()
+    for _ in range(3): step()
+    t0 = time.perf_counter()
+    for _ in range(n): step()
+    return n/(time.perf_counter() - t0)
+
+def steps(args):
+    torch.set_num_threads(args.threads)
+    vs, setup = variants()
+    cases = ['mlp_128', 'mlp_512', 'unet_tiny', 'unet_mnist']
+    res = dict(machine=dict(cpu_count=os.cpu_count(), threads=args.threads, torch=torch.__version__, python=platform.python_version(),
+                            processor=platform.processor() or platform.machine()), repeats=args.repeats, cases={})
+    for case in cases:
+        torch.manual_seed(0); net, x, k = make_case(case, args.threads)
+        n = 200 if case.startswith('mlp') else (20 if 'tiny' in case else 3)
+        rates = {v: [] for v in vs}
+        extra = {} if case.startswith('mlp') else {'+ channels_last': dict(channels_last=True), '+ bf16 autocast': dict(amp=True)}
+        for v in extra: rates[v] = []
+        for _ in range(args.repeats):                       # interleaved, so drifts in machine load hit every variant alike
+            for v, cfg in vs.items(): rates[v].append(time_steps(net, x, k, cfg, setup, n))
+            for v, kw in extra.items(): rates[v].append(time_steps(net, x, k, vs['+ fused Adam (current default)'], setup, n, **kw))
+        base = sorted(rates['0.1.0 (Adam, per-tensor EMA)'])[len(rates['0.1.0 (Adam, per-tensor EMA)'])//2]
+        res['cases'][case] = {v: dict(steps_per_s_median=sorted(r)[len(r)//2], ratio=sorted(r)[len(r)//2]/base) for v, r in rates.items()}
+        print(case, {v: round(d['ratio'], 3) for v, d in res['cases'][case].items()}, flush=True)
+        (HERE/'results'/'speed_steps.json').write_text(json.dumps(res, indent=1))
+
+def quality(args):
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    src = json.loads((HERE/'results'/'toys2d_authors.json').read_text())
+    au = src['authors']; t_au = [au['s_per_iter']*(i + 1) for i in range(len(au['w2']))]
+    out = dict(setting=src['setting'], authors=dict(w2=au['w2'], wall_s=t_au), runs={}, note='wall times on this 2-core CPU; see each run for threads')
+    def first_below(ts, ws, level):
+        return next((t for t, w in zip(ts, ws) if w <= level), None)
+    target = au['w2'][-1]
+    t_target_au = t_au[-1]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot(t_au, au['w2'], 'k.-', label="authors' code (their 20 iterations)")
+    for label, r in src['runs'].items():
+        t = first_below(r['wall_s'], r['w2'], target)
+        out['runs'][label] = dict(kw=r['kw'], threads=r['threads'], w2=r['w2'], wall_s=r['wall_s'], floor=r['floor'],
+                                  time_to_authors_final_s=t, speedup_vs_authors=(t_target_au/t if t else None))
+        ax.plot(r['wall_s'], r['w2'], 'o-', ms=2, label=f"dsb_nb: {label}" + (f" (W2 <= {target} after {t:.0f} s, {t_target_au/t:.1f}x)" if t else ''))
+    fl = next(iter(src['runs'].values()))['floor'] if src['runs'] else None
+    if fl: ax.axhline(fl, c='gray', ls=':', label=f'data vs data floor {fl:.2f}')
+    ax.axhline(target, c='k', ls='--', lw=0.8)
+    ax.set_xscale('log'); ax.set_xlabel('wall time (s), 2-core CPU'); ax.set_ylabel('$W_2$ to held-out data'); ax.legend(fontsize=6)
+    ax.set_title("Time to quality, the authors' 2-D configuration", fontsize=9)
+    fig.tight_layout(); fig.savefig(HERE/'results'/'speed.png', dpi=90)
+    from _common import publish_fig; publish_fig(HERE/'results'/'speed.png')
+    (HERE/'results'/'speed.json').write_text(json.dumps(out, indent=1))
+    for k, v in out['runs'].items(): print(k, v['time_to_authors_final_s'], v['speedup_vs_authors'])
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--steps', action='store_true'); p.add_argument('--quality', action='store_true')
+    p.add_argument('--threads', type=int, default=2); p.add_argument('--repeats', type=int, default=5)
+    a = p.parse_args()
+    if a.steps: steps(a)
+    if a.quality: quality(a)
+    if not (a.steps or a.quality): p.error('pass --steps and/or --quality')
+
+if __name__ == '__main__': main()
