@@ -54,7 +54,10 @@ def run(args):
         if j % n != i: continue
         path = OUT/f'{name(kind, spec, kern)}.json'
         if path.exists() and not args.force: print('done already:', path.name); continue
-        kw = dict(kernel=kern) if kern != 'dsb' else {}
+        if kern == 'dsbm' and spec.get('ref', 'brownian') != 'brownian' and kind == 'gaussian': continue   # DSBM: Brownian only
+        kw = dict(kernel=kern) if kern == 'exact' else {}
+        if kern == 'dsbm':
+            from dsb_nb.dsbm import DSBM; kw['cls'] = DSBM
         if args.steps: kw['n_steps'] = args.steps
         t0 = time.time()
         if kind == 'gaussian':
@@ -116,14 +119,15 @@ def merge(args):
     nc = 4; nr = (len(panels) + nc - 1)//nc
     fig, axs = plt.subplots(nr, nc, figsize=(3.2*nc, 2.6*nr), squeeze=False)
     for ax, key in zip(axs.flat, panels):
-        for kern, c in (('dsb', 'C0'), ('exact', 'C3')):
+        for kern, c in (('dsb', 'C0'), ('exact', 'C3'), ('dsbm', 'C2')):
             r = res.get(f'{key}_{kern}')
             if r is None: continue
             if key.startswith('gauss_'):
                 rows = [x for x in r['rows'] if x['chain'] == 'backward']
                 it = [x['ipf'] for x in rows]
                 ax.plot(it, [max(x['kl_corrected'], 1e-5) for x in rows], 'o-', ms=2, c=c, label=f'trained, {kern}')
-                ax.plot(it, [max(x['kl_ideal' if kern == 'dsb' else 'kl_ideal_exact'], 1e-5) for x in rows], '--', c=c, lw=1, label=f'limit, {kern}')
+                if kern != 'dsbm':              # DSBM's own limit is not computed (its IMF limit is the bridge)
+                    ax.plot(it, [max(x['kl_ideal' if kern == 'dsb' else 'kl_ideal_exact'], 1e-5) for x in rows], '--', c=c, lw=1, label=f'limit, {kern}')
                 if kern == 'dsb': ax.axhline(rows[0]['kl_floor'], c='gray', ls=':', lw=1, label='floor (raw KL of exact samples)')
                 ax.set_yscale('log'); ax.set_ylabel('corrected KL', fontsize=7)
             else:
@@ -144,7 +148,8 @@ def main():
     p.add_argument('--dims', type=int, nargs='+', default=[2, 10, 20, 50])
     p.add_argument('--refs', nargs='+', default=['brownian', 'ou'], choices=['brownian', 'ou'])
     p.add_argument('--kinds', nargs='+', default=['generation', 'transfer'], choices=['generation', 'transfer'])
-    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact'])
+    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact', 'dsbm'],
+                   help="'dsbm': DSBM (notebook 16) on the Brownian tasks, the re-anchored comparison")
     p.add_argument('--iters', type=int, default=20, help='IPF iterations')
     p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')
     p.add_argument('--n-eval', type=int, default=10_000)

@@ -6,6 +6,13 @@ speed in float32 / bf16 autocast / bf16 + torch.compile measured in the same run
     python bench/mnist.py --cpu-reduced        # what fits on a small CPU: labelled cpu_reduced in the JSON
     python bench/mnist.py --iters 3 --steps 2000 --no-compile-speed
     python bench/mnist.py --speed-steps 0 --time-limit 7   # about 7 minutes of training; rerun to continue
+    python bench/mnist.py --cpu-hour --threads 1 &              # one CPU hour, steps sized from a first speed measurement
+    python bench/mnist.py --cpu-hour --sgm-only --threads 1     # ... side by side: iteration 1 only, for the same time
+
+--cpu-hour: the configuration CPU_HOUR below, with the steps per half chosen at the start from measured training steps/s
+and sampling images/s so that training + sampling + scoring fit --budget minutes of wall time. --sgm-only trains only
+iteration 1's backward half (plain SGM) for the same budget. Each writes bench/results/mnist_cpu_hour_{dsb,sgm}.json;
+whatever parts exist are merged into mnist.json['cpu_hour'] and drawn in mnist_cpu_hour.png (copied to nbs/figs).
 
 Writes bench/results/mnist.json and bench/results/mnist.png (or --out NAME), and copies the PNG to
 nbs/figs/bench_mnist.png for notebook 11. Scores with the MNIST classifier shipped in the package. Checkpoints go to --ckpt (default
@@ -40,6 +47,92 @@ def speed(cfg, x, device, steps, modes):
     for m in modes: out[m]['ratio_vs_fp32'] = out[m]['steps_per_s']/base
     return out
 
+# the one-CPU-hour configuration: the 'tiny' U-net at 16 channels (177k parameters; 4.6 steps/s at batch 64 on 2 cores in
+# fp32, 6.2 in bf16, mnist.json 'speed'), N = 30, lr 1e-3 with the cosine decay within each half, a short EMA for short
+# halves, and a cache small enough to cost ~10% of training. n_steps is a placeholder: `cpu_hour` sizes it from measured speeds.
+CPU_HOUR = dict(N=30, T=1., preset='tiny', unet_kw={'ch': 16}, n_ipf=3, n_steps=1000, bs=64, lr=1e-3, ema_decay=0.995,
+                n_cache=640, cache_every=1000, n_eval=1000, eval_bs=500, ckpt_every=None)
+
+def _size_steps(cfg, x, device, fd, budget_s, spent_s, halves, n_evals):
+    "Steps per half so that `halves` halves + `n_evals` evaluations fit `budget_s` (95% of it), from measured speeds"
+    sps = speed(cfg, x, device, 30, ['bf16' if cfg.amp else 'fp32'])['bf16' if cfg.amp else 'fp32']['steps_per_s']
+    dsb = mnist_dsb(cfg, x, device=device, progress=False)
+    t0 = time.time(); dsb.sample(100); ips = 100/(time.time() - t0)                # full N-step chains, images/s
+    t0 = time.time(); fd(dsb.sample(200)); score_s = (time.time() - t0) - 200/ips      # scoring cost beyond sampling
+    eval_s = cfg.n_eval/ips + 5*max(score_s, 0.)
+    per_step = 1/sps + cfg.n_cache/(ips*cfg.cache_every)                            # a step plus its share of the cache
+    left = 0.95*budget_s - (time.time() - spent_s) - n_evals*eval_s
+    steps = int(left/(halves*per_step))//cfg.cache_every*cfg.cache_every
+    if steps < cfg.cache_every: raise SystemExit(f'--budget too small: {left:.0f}s left for {halves} halves at {sps:.2f} steps/s')
+    return steps, {'steps_per_s': sps, 'images_per_s': ips, 'eval_s_est': eval_s, 'per_step_s_est': per_step}
+
+def cpu_hour(a, device):
+    "One CPU hour of MNIST: DSB (CPU_HOUR, 3 IPF iterations) or, with --sgm-only, iteration 1's backward half alone"
+    t_start = time.time()
+    cfg = MnistConfig(**{**CPU_HOUR, 'amp': not a.no_amp and device.type == 'cpu' and 'bf16' in _cpu_flags()})
+    if a.iters: cfg.n_ipf = a.iters
+    clf, acc = mnist_classifier(device=device); fd = MnistFD(clf)
+    x = load_mnist(True)[0]
+    part = 'sgm' if a.sgm_only else 'dsb'
+    halves, n_evals = (1, 1) if a.sgm_only else (2*cfg.n_ipf, cfg.n_ipf)
+    cfg.n_steps, measured = _size_steps(cfg, x, device, fd, 60*a.budget, t_start, halves, n_evals)
+    print(part, 'steps per half', cfg.n_steps, measured, flush=True)
+    dsb = mnist_dsb(cfg, x, device=device, progress=sys.stderr.isatty())
+    rows, grids = [], {}
+    def evaluate(n, train_s):
+        t0 = time.time(); xs = torch.cat([dsb.sample(cfg.eval_bs) for _ in range(cfg.n_eval//cfg.eval_bs)]); sample_s = time.time() - t0
+        rows.append({'ipf': n, 'train_s': train_s, 'sample_s': sample_s, 'fd': float(fd(xs)), 'floor': float(fd.floor(cfg.n_eval)),
+                     'wall_s': time.time() - t_start}); grids[n] = xs[:36].cpu()
+        print(part, {k: round(v, 2) if isinstance(v, float) else v for k, v in rows[-1].items()}, flush=True)
+    if a.sgm_only:
+        r = dsb._train_half('backward'); evaluate(1, r['train_s'])                 # iteration 1's backward half is SGM
+    else:
+        for n in range(1, cfg.n_ipf + 1):
+            dsb.fit(n); evaluate(n, sum(h['train_s'] for h in dsb.history if h['ipf'] == n - 1))
+    res = {'part': part, 'device': f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads in this process)',
+           'config': {k: v for k, v in cfg.__dict__.items()}, 'measured_at_start': measured, 'n_params_per_net': n_params(dsb.net_b),
+           'gradient_steps': halves*cfg.n_steps, 'budget_min': a.budget, 'rows': rows, 'wall_s': time.time() - t_start,
+           'fd_over_floor': rows[-1]['fd']/rows[-1]['floor'], 'torch': torch.__version__, 'classifier_test_acc': acc}
+    out = root/'bench'/'results'; out.mkdir(parents=True, exist_ok=True)
+    (out/f'mnist_cpu_hour_{part}.json').write_text(json.dumps(res, indent=1)); torch.save(grids, out/f'.mnist_cpu_hour_{part}_grids.pt')
+    merge_cpu_hour()
+
+def _cpu_flags():
+    try: return Path('/proc/cpuinfo').read_text().split('flags')[1].split('\n')[0]
+    except (OSError, IndexError): return ''
+
+def merge_cpu_hour():
+    "Gather the --cpu-hour parts into mnist.json['cpu_hour'] and draw mnist_cpu_hour.png"
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    from dsb_nb.mnist import show_images
+    out = root/'bench'/'results'
+    parts = {p: json.loads((out/f'mnist_cpu_hour_{p}.json').read_text()) for p in ('dsb', 'sgm') if (out/f'mnist_cpu_hour_{p}.json').exists()}
+    if not parts: return
+    f = out/'mnist.json'; res = json.loads(f.read_text()) if f.exists() else {}
+    target = 5.
+    res['cpu_hour'] = {'target': f'FD <= {target:g} x floor at 1,000 images within 60 min wall on the 2-core CPU, falling over IPF iterations',
+                       **{('sgm_only' if p == 'sgm' else p): v for p, v in parts.items()}}
+    if 'dsb' in parts:
+        d = parts['dsb']; res['cpu_hour']['meets_target'] = bool(d['fd_over_floor'] <= target and d['wall_s'] <= 3600 and
+                                                                d['rows'][-1]['fd'] < d['rows'][0]['fd'])
+    f.write_text(json.dumps(res, indent=1))
+    grids = {p: torch.load(out/f'.mnist_cpu_hour_{p}_grids.pt') for p in parts if (out/f'.mnist_cpu_hour_{p}_grids.pt').exists()}
+    panels = [(f"DSB IPF {r['ipf']}\nFD {r['fd']:.1f} ({r['fd']/r['floor']:.1f}x floor)", grids['dsb'][r['ipf']])
+              for r in parts.get('dsb', {}).get('rows', []) if 'dsb' in grids]
+    panels += [(f"SGM only, same time\nFD {r['fd']:.1f} ({r['fd']/r['floor']:.1f}x floor)", grids['sgm'][1])
+               for r in parts.get('sgm', {}).get('rows', []) if 'sgm' in grids]
+    fig, axs = plt.subplots(1, len(panels) + 1, figsize=(2.4*(len(panels) + 1), 2.8), squeeze=False); axs = axs[0]
+    for ax, (title, g) in zip(axs, panels): show_images(g, nrow=6, ax=ax, title=title)
+    ax = axs[-1]
+    for p, v in parts.items():
+        ax.plot([r['wall_s']/60 for r in v['rows']], [r['fd'] for r in v['rows']], 'o-', label='DSB' if p == 'dsb' else 'SGM only')
+    fl = next(iter(parts.values()))['rows'][-1]['floor']
+    ax.axhline(fl, ls=':', c='k', label='floor'); ax.axhline(target*fl, ls='--', c='gray', label=f'{target:g}x floor')
+    ax.set_xlabel('wall time (min)'); ax.set_ylabel('Fréchet distance'); ax.set_yscale('log'); ax.legend(fontsize=7)
+    fig.suptitle('MNIST in one CPU hour (2-core machine; the two runs side by side, one thread each)', fontsize=9)
+    fig.tight_layout(); fig.savefig(out/'mnist_cpu_hour.png', dpi=100); plt.close(fig)
+    publish_fig(out/'mnist_cpu_hour.png'); print('merged', list(parts), 'into', f, flush=True)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--iters', type=int, help='IPF iterations (default: config)')
@@ -56,10 +149,17 @@ def main():
     p.add_argument('--download', action='store_true', help='download MNIST with torchvision if not found')
     p.add_argument('--time-limit', type=float, help='minutes: stop at the next restart point after this long (rerun to continue)')
     p.add_argument('--device', default=None)
+    p.add_argument('--cpu-hour', action='store_true', help='one CPU hour: CPU_HOUR configuration, steps sized to --budget')
+    p.add_argument('--sgm-only', action='store_true', help="with --cpu-hour: only iteration 1's backward half, for the same budget")
+    p.add_argument('--budget', type=float, default=60., help='--cpu-hour: minutes of wall time for training + sampling + scoring')
+    p.add_argument('--threads', type=int, default=None, help='CPU threads (default: all cores)')
+    p.add_argument('--merge-cpu-hour', action='store_true', help='only redo the merge and plot of the --cpu-hour parts')
     a = p.parse_args()
+    if a.merge_cpu_hour: return merge_cpu_hour()
     device = torch.device(a.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    if device.type == 'cpu': torch.set_num_threads(os.cpu_count())
+    if device.type == 'cpu': torch.set_num_threads(a.threads or os.cpu_count())
     if mnist_data_root() is None and a.download: load_mnist(True, download=True); load_mnist(False, download=True)
+    if a.cpu_hour: return cpu_hour(a, device)
     cfg = (MnistConfig(N=30, preset='tiny', unet_kw={'ch': 16}, n_ipf=5, n_steps=400, bs=64, lr=5e-4, ema_decay=0.99,
                        n_cache=256, cache_every=400, n_eval=1000, eval_bs=500, amp=False) if a.cpu_reduced
            else MnistConfig(amp=bf16_native(device)))          # bf16 only where the GPU has it (compute capability >= 8)

@@ -134,11 +134,13 @@ _ERR = ('kl', 'mean_err', 'cov_err', 'cross_err')
 
 def run_gaussian_task(task:dict, # from `random_gaussian_task`
                       n_ipf:int=20, n_eval:int=10_000, # IPF iterations; evaluation pairs per chain and iteration
-                      seed:int=0, **dsb_kw)->dict: # `DSB` options (n_steps, lr, kernel, ...)
+                      seed:int=0, cls:type=DSB, # trainer: `DSB` or a subclass with its signature (e.g. `DSBM`, Brownian tasks only)
+                      **dsb_kw)->dict: # trainer options (n_steps, lr, kernel, ...)
     "Train DSB on a Gaussian task; per IPF iteration and chain: errors of the trained bridge, of DSB's limit (both kernels) and the floor"
     data, prior = gaussian_samplers(task)
     t0, b = time.time(), task['bridge']
-    dsb = DSB(data, prior, task['gammas'], f=task['f'], seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
+    if not (isinstance(cls, type) and issubclass(cls, DSB)): raise TypeError(f"`cls` must be DSB or a subclass of it, got {cls!r}")
+    dsb = cls(data, prior, task['gammas'], f=task['f'], seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
     ideal = {k: ideal_dsb_gaussian(task['mu0'], task['S0'], task['mu1'], task['S1'], task['gammas'], task['f'], n_ipf, kernel=k)
              for k in ('dsb', 'exact')}
     g = torch.Generator().manual_seed(10_000 + seed)
@@ -158,11 +160,13 @@ def run_gaussian_task(task:dict, # from `random_gaussian_task`
     return {'task': task['name'], 'd': task['d'], 'kind': task['kind'], 'ref': task['ref'], 'n_eval': n_eval, 'rows': rows}
 
 def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF iterations, steps
-                     n_x:int=200, m:int=500, seed:int=0, **dsb_kw)->dict: # cbw2_uvp sizes, `DSB` options
+                     n_x:int=200, m:int=500, seed:int=0, cls:type=DSB, # cbw2_uvp sizes, seed, trainer class (as above)
+                     **dsb_kw)->dict: # trainer options
     "Train DSB on a mixture task; cBW2-UVP (%) of the forward chain after each IPF iteration, with the estimator's floor"
     data, prior = mb.samplers()
     t0, rows, train_s = time.time(), [], 0.
-    dsb = DSB(data, prior, make_gammas(N, T=mb.T), seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
+    if not (isinstance(cls, type) and issubclass(cls, DSB)): raise TypeError(f"`cls` must be DSB or a subclass of it, got {cls!r}")
+    dsb = cls(data, prior, make_gammas(N, T=mb.T), seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
     for n in range(1, n_ipf + 1):
         ts = time.time(); dsb.fit(n); train_s += time.time() - ts
         u, floor = cbw2_uvp(lambda x: dsb.sample(direction='forward', x=x.to(dsb.device)), mb, n_x, m, seed)

@@ -138,13 +138,14 @@ def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
               data, prior, # the two ends, in any form `DSB` accepts
               shape:tuple, # (C, H, H) image shape
               device=None, ckpt_dir=None, seed:int=0, progress:bool=True)->DSB:
-    "The `DSB` of an image run: two fresh U-nets `cfg.preset` for `shape`, every trainer setting taken from `cfg`"
-    torch.manual_seed(seed)
-    nets = [UNet.preset(cfg.preset, shape[0], size=shape[1], **cfg.unet_kw) for _ in range(2)]
+    "The `DSB` of an image run: two fresh U-nets `cfg.preset` for `shape` (initialised from `seed`), every trainer setting taken from `cfg` (`cfg.ckpt_every` only with a `ckpt_dir`)"
+    with torch.random.fork_rng(devices=[]):                        # the nets come from `seed`; the caller's generator is untouched
+        torch.manual_seed(seed)
+        nets = [UNet.preset(cfg.preset, shape[0], size=shape[1], **cfg.unet_kw) for _ in range(2)]
     return DSB(data, prior, cfg.gammas(), net_f=nets[0], net_b=nets[1],
                bs=cfg.bs, n_steps=cfg.n_steps, lr=cfg.lr, ema_decay=cfg.ema_decay, grad_clip=cfg.grad_clip,
                n_cache=cfg.n_cache, cache_every=cfg.cache_every, n_eval=min(cfg.n_eval, 1000), device=device, seed=seed,
-               ckpt_dir=ckpt_dir, ckpt_every=cfg.ckpt_every, progress=progress, amp=cfg.amp, compile=cfg.compile)
+               ckpt_dir=ckpt_dir, ckpt_every=cfg.ckpt_every if ckpt_dir is not None else None, progress=progress, amp=cfg.amp, compile=cfg.compile)
 
 # %% ../nbs/11_mnist.ipynb #49747fc6
 def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`
