@@ -62,8 +62,8 @@ def _size_steps(cfg, x, device, fd, budget_s, spent_s, halves, n_evals):
     eval_s = cfg.n_eval/ips + 5*max(score_s, 0.)
     per_step = 1/sps + cfg.n_cache/(ips*cfg.cache_every)                            # a step plus its share of the cache
     left = 0.95*budget_s - (time.time() - spent_s) - n_evals*eval_s
-    steps = int(left/(halves*per_step))//cfg.cache_every*cfg.cache_every
-    if steps < cfg.cache_every: raise SystemExit(f'--budget too small: {left:.0f}s left for {halves} halves at {sps:.2f} steps/s')
+    steps = int(left/(halves*per_step))//50*50                                    # all the budget (a multiple of 50 steps)
+    if steps < 100: raise SystemExit(f'--budget too small: {left:.0f}s left for {halves} halves at {sps:.2f} steps/s')
     return steps, {'steps_per_s': sps, 'images_per_s': ips, 'eval_s_est': eval_s, 'per_step_s_est': per_step}
 
 def cpu_hour(a, device):

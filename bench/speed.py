@@ -69,7 +69,7 @@ def time_steps(net, x, k, cfg, setup, n, amp=False, channels_last=False):
 def steps(args):
     torch.set_num_threads(args.threads)
     vs, setup = variants()
-    cases = ['mlp_128', 'mlp_512', 'unet_tiny', 'unet_mnist']
+    cases = args.cases.split(',')
     res = dict(machine=dict(cpu_count=os.cpu_count(), threads=args.threads, torch=torch.__version__, python=platform.python_version(),
                             processor=platform.processor() or platform.machine()), repeats=args.repeats, cases={})
     for case in cases:
@@ -121,6 +121,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--steps', action='store_true'); p.add_argument('--quality', action='store_true')
     p.add_argument('--threads', type=int, default=2); p.add_argument('--repeats', type=int, default=5)
+    p.add_argument('--cases', default='mlp_128,mlp_512,unet_tiny,unet_mnist', help='--steps: comma-separated cases')
     a = p.parse_args()
     if a.steps: steps(a)
     if a.quality: quality(a)
