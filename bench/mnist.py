@@ -61,7 +61,7 @@ def _size_steps(cfg, x, device, fd, budget_s, spent_s, halves, n_evals):
     t0 = time.time(); fd(dsb.sample(200)); score_s = (time.time() - t0) - 200/ips      # scoring cost beyond sampling
     eval_s = cfg.n_eval/ips + 5*max(score_s, 0.)
     per_step = 1/sps + cfg.n_cache/(ips*cfg.cache_every)                            # a step plus its share of the cache
-    left = 0.95*budget_s - (time.time() - spent_s) - n_evals*eval_s
+    left = 0.95*budget_s - (time.time() - spent_s) - n_evals*eval_s - halves*100/ips   # + each half's 100-chain diagnostics
     steps = int(left/(halves*per_step))//50*50                                    # all the budget (a multiple of 50 steps)
     if steps < 100: raise SystemExit(f'--budget too small: {left:.0f}s left for {halves} halves at {sps:.2f} steps/s')
     return steps, {'steps_per_s': sps, 'images_per_s': ips, 'eval_s_est': eval_s, 'per_step_s_est': per_step}
@@ -78,6 +78,7 @@ def cpu_hour(a, device):
     cfg.n_steps, measured = _size_steps(cfg, x, device, fd, 60*a.budget, t_start, halves, n_evals)
     print(part, 'steps per half', cfg.n_steps, measured, flush=True)
     dsb = mnist_dsb(cfg, x, device=device, progress=sys.stderr.isatty())
+    dsb.n_eval = 100      # the per-half diagnostics (`DSB._diagnose`) would sample cfg.n_eval = 1,000 chains after every half
     rows, grids = [], {}
     def evaluate(n, train_s):
         t0 = time.time(); xs = torch.cat([dsb.sample(cfg.eval_bs) for _ in range(cfg.n_eval//cfg.eval_bs)]); sample_s = time.time() - t0
