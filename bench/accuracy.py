@@ -137,7 +137,11 @@ def merge(args):
                 ax.set_yscale('log'); ax.set_ylabel('cBW2-UVP (%)', fontsize=7)
         ax.set_title(key.replace('gauss_', '').replace('_', ' '), fontsize=8); ax.tick_params(labelsize=6); ax.set_xlabel('IPF iteration', fontsize=7)
     for ax in list(axs.flat)[len(panels):]: ax.axis('off')
-    axs.flat[0].legend(fontsize=5)
+    seen = {}                                   # one legend for every line style used in any panel
+    for ax in list(axs.flat)[:len(panels)]:
+        for h, l in zip(*ax.get_legend_handles_labels()): seen.setdefault(l, h)
+    if len(panels) < nr*nc: axs.flat[-1].legend(list(seen.values()), list(seen), fontsize=7, loc='center')
+    else: axs.flat[0].legend(list(seen.values()), list(seen), fontsize=5)
     fig.suptitle('Accuracy against exact bridges (generative chain for Gaussians, forward conditional for mixtures; CPU run)', fontsize=9)
     fig.tight_layout(); fig.savefig(HERE/'results'/'accuracy.png', dpi=80)
     from _common import publish_fig; publish_fig(HERE/'results'/'accuracy.png')
