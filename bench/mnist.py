@@ -122,15 +122,15 @@ def merge_cpu_hour():
               for r in parts.get('dsb', {}).get('rows', []) if 'dsb' in grids]
     panels += [(f"SGM only, same time\nFD {r['fd']:.1f} ({r['fd']/r['floor']:.1f}x floor)", grids['sgm'][1])
                for r in parts.get('sgm', {}).get('rows', []) if 'sgm' in grids]
-    fig, axs = plt.subplots(1, len(panels) + 1, figsize=(2.4*(len(panels) + 1), 2.8), squeeze=False); axs = axs[0]
+    fig, axs = plt.subplots(1, len(panels) + 1, figsize=(max(6., 2.6*(len(panels) + 1)), 3.), squeeze=False); axs = axs[0]
     for ax, (title, g) in zip(axs, panels): show_images(g, nrow=6, ax=ax, title=title)
     ax = axs[-1]
     for p, v in parts.items():
-        ax.plot([r['wall_s']/60 for r in v['rows']], [r['fd'] for r in v['rows']], 'o-', label='DSB' if p == 'dsb' else 'SGM only')
+        ax.plot([r['wall_s']/60 for r in v['rows']], [r['fd'] for r in v['rows']], 'o-', label=('DSB' + (' (stopped)' if v.get('stopped') else '')) if p == 'dsb' else 'SGM only')
     fl = next(iter(parts.values()))['rows'][-1]['floor']
     ax.axhline(fl, ls=':', c='k', label='floor'); ax.axhline(target*fl, ls='--', c='gray', label=f'{target:g}x floor')
     ax.set_xlabel('wall time (min)'); ax.set_ylabel('Fréchet distance'); ax.set_yscale('log'); ax.legend(fontsize=7)
-    fig.suptitle('MNIST in one CPU hour (2-core machine; the two runs side by side, one thread each)', fontsize=9)
+    fig.suptitle('MNIST, one CPU hour\n(2 cores; runs side by side, 1 thread each)', fontsize=8)
     fig.tight_layout(); fig.savefig(out/'mnist_cpu_hour.png', dpi=100); plt.close(fig)
     publish_fig(out/'mnist_cpu_hour.png'); print('merged', list(parts), 'into', f, flush=True)
 
