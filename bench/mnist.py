@@ -59,7 +59,7 @@ def _size_steps(cfg, x, device, fd, budget_s, spent_s, halves, n_evals):
     dsb = mnist_dsb(cfg, x, device=device, progress=False)
     t0 = time.time(); dsb.sample(100); ips = 100/(time.time() - t0)                # full N-step chains, images/s
     t0 = time.time(); fd(dsb.sample(200)); score_s = (time.time() - t0) - 200/ips      # scoring cost beyond sampling
-    eval_s = cfg.n_eval/ips + 5*max(score_s, 0.)
+    eval_s = cfg.n_eval/ips + cfg.n_eval/200*max(score_s, 0.)                       # scoring scaled from 200 images to n_eval
     per_step = 1/sps + cfg.n_cache/(ips*cfg.cache_every)                            # a step plus its share of the cache
     left = 0.95*budget_s - (time.time() - spent_s) - n_evals*eval_s - halves*100/ips   # + each half's 100-chain diagnostics
     steps = int(left/(halves*per_step))//50*50                                    # all the budget (a multiple of 50 steps)

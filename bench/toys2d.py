@@ -87,6 +87,12 @@ def s_curve_authors(n, seed, stats=None):
     m, s = stats if stats is not None else (x.mean().item(), x.std().item())
     return 7*(x - m)/s, (m, s)
 
+def authors_data(seed):
+    "The authors' 2-D setting: 10,000 training points, N_DRAWS held-out sets of 2,000, and the prior's mean and pooled variance (100 points)"
+    data, stats = s_curve_authors(10_000, seed)
+    held = [s_curve_authors(2_000, seed + 1 + i, stats)[0] for i in range(N_DRAWS)]
+    return data, held, data[:100].mean(0), data[:100].var(0).mean().item()
+
 def authors_config(a):
     """DSB on the authors' 2-D configuration: 10,000 training points, prior N(mean, pooled var I) from 100 data points,
     OU reference towards it (alpha = 1/var), N = 20, gamma = 0.01 (T = 0.2), batch 512. Exact W2 on 2,000 generated points
@@ -95,9 +101,7 @@ def authors_config(a):
     from dsb_nb.dsb import DSB, gaussian_sampler
     from dsb_nb.reference import make_gammas, ou
     from dsb_nb.score_matching import w2
-    data, stats = s_curve_authors(10_000, a.seed)
-    held = [s_curve_authors(2_000, a.seed + 1 + i, stats)[0] for i in range(N_DRAWS)]
-    mean, var = data[:100].mean(0), data[:100].var(0).mean().item()
+    data, held, mean, var = authors_data(a.seed)
     floor = sum(w2(held[i], held[(i + 1) % N_DRAWS]) for i in range(N_DRAWS))/N_DRAWS
     kw = dict(bs=512, n_steps=a.steps or 5000, progress=False, seed=a.seed, device=a.device, **json.loads(a.kw))
     torch.manual_seed(a.seed)
@@ -130,9 +134,7 @@ def it1_probe(a):
     from dsb_nb.dsb import DSB, gaussian_sampler
     from dsb_nb.reference import make_gammas, ou
     from dsb_nb.score_matching import w2, TimeMLP
-    data, stats = s_curve_authors(10_000, 0)
-    held = [s_curve_authors(2_000, 1 + i, stats)[0] for i in range(N_DRAWS)]
-    mean, var = data[:100].mean(0), data[:100].var(0).mean().item()
+    data, held, mean, var = authors_data(0)
     kw = json.loads(a.kw); net = kw.pop('net', None)
     out = []
     for seed in a.it1_seeds:
@@ -157,8 +159,7 @@ def surrogate(a):
     from dsb_nb.continuous import ideal_dsb_gaussian
     from dsb_nb.reference import make_gammas, ou
     from dsb_nb.accuracy import bw2
-    data, _ = s_curve_authors(10_000, a.seed)
-    mean, var = data[:100].mean(0).double(), data[:100].var(0).mean().item()
+    data, _, mean, var = authors_data(a.seed); mean = mean.double()
     m0, S0 = data.double().mean(0), torch.cov(data.double().T)
     out = {}
     for kern in ('dsb', 'exact'):
