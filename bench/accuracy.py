@@ -54,7 +54,6 @@ def run(args):
         if j % n != i: continue
         path = OUT/f'{name(kind, spec, kern)}.json'
         if path.exists() and not args.force: print('done already:', path.name); continue
-        if kern == 'dsbm' and spec.get('ref', 'brownian') != 'brownian' and kind == 'gaussian': continue   # DSBM: Brownian only
         kw = dict(kernel=kern) if kern == 'exact' else {}
         if kern == 'dsbm':
             from dsb_nb.dsbm import DSBM; kw['cls'] = DSBM
@@ -153,7 +152,7 @@ def main():
     p.add_argument('--refs', nargs='+', default=['brownian', 'ou'], choices=['brownian', 'ou'])
     p.add_argument('--kinds', nargs='+', default=['generation', 'transfer'], choices=['generation', 'transfer'])
     p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact', 'dsbm'],
-                   help="'dsbm': DSBM (notebook 16) on the Brownian tasks, the re-anchored comparison")
+                   help="'dsbm': DSBM (notebook 16; Brownian and OU references), the re-anchored comparison")
     p.add_argument('--iters', type=int, default=20, help='IPF iterations')
     p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')
     p.add_argument('--n-eval', type=int, default=10_000)

@@ -6,7 +6,7 @@ and the Swiss roll -> S-curve transfer. Exact W2 (POT emd2) on held-out samples 
     python bench/toys2d.py --authors-config              # the authors' own 2-D configuration (see `authors_config`)
 Writes OUT.json, OUT.png (per dataset: data, SGM, last iteration), nbs/figs/08_transfer.png and nbs/figs/08_explorer.png.
 """
-import argparse, json, platform, time
+import argparse, json, platform, textwrap, time
 from pathlib import Path
 import torch, matplotlib
 matplotlib.use('Agg')
@@ -31,11 +31,14 @@ def main():
     p.add_argument('--surrogate', action='store_true', help="only compute the authors' setting's Gaussian surrogate (ideal IPF on the data's Gaussian fit) into OUT_authors.json")
     p.add_argument('--it1-seeds', type=int, nargs='+', help="authors' setting: train only iteration 1's backward half (SGM) for these seeds "
                    "with --kw's options and record W2 under --label in OUT_authors.json['it1_probe']")
+    p.add_argument('--authors-figure', action='store_true', help="only draw OUT_authors.png (and nbs/figs/bench_toys2d_authors.png) from OUT_authors.json")
+    p.add_argument('--solver', default='dsb', choices=['dsb', 'dsbm'], help="--authors-config: the trainer (dsbm: pass e.g. --kw '{\"coupling\": \"independent\"}')")
     p.add_argument('--kw', default='{}', help='--authors-config: extra DSB options as JSON, e.g. \'{"lr": 3e-3}\'')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     if a.surrogate: return surrogate(a)
     if a.it1_seeds: return it1_probe(a)
+    if a.authors_figure: return authors_figure(a)
     if a.authors_config: return authors_config(a)
     a.steps = a.steps or 1000
     out, figs = Path(a.out), Path(a.figs); out.parent.mkdir(parents=True, exist_ok=True); figs.mkdir(parents=True, exist_ok=True)
@@ -99,20 +102,21 @@ def authors_config(a):
     against 2,000 held-out points, per IPF iteration, with the wall time; runs accumulate in OUT_authors.json by --label."""
     import math
     from dsb_nb.dsb import DSB, gaussian_sampler
+    from dsb_nb.dsbm import DSBM
     from dsb_nb.reference import make_gammas, ou
     from dsb_nb.score_matching import w2
     data, held, mean, var = authors_data(a.seed)
     floor = sum(w2(held[i], held[(i + 1) % N_DRAWS]) for i in range(N_DRAWS))/N_DRAWS
     kw = dict(bs=512, n_steps=a.steps or 5000, progress=False, seed=a.seed, device=a.device, **json.loads(a.kw))
     torch.manual_seed(a.seed)
-    dsb = DSB(data, gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), f=ou(1/var), **kw)
+    dsb = dict(dsb=DSB, dsbm=DSBM)[a.solver](data, gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), f=ou(1/var), **kw)
     path = Path(str(a.out) + '_authors.json')
     info = json.loads(path.read_text()) if path.exists() else dict(
         setting="s-curve (sklearn make_s_curve cols 0, 2, scalar-standardised x7), 10,000 points; prior N(mean, pooled var I) of 100 "
                 "points; OU reference alpha=1/var (centred at 0); N=20, gamma=0.01, T=0.2, batch 512; W2 between 2,000 generated and 2,000 "
                 "held-out points, mean over 5 independent draws (one draw varies by +-0.4 here); floor: the same for data vs data",
         authors=dict(w2=AUTHORS_CURVE, s_per_iter=AUTHORS_S_PER_ITER, threads=2), runs={})
-    run = dict(kw={k: v for k, v in kw.items() if k != 'progress'}, threads=a.threads, floor=floor, w2=[], train_s=[], wall_s=[],
+    run = dict(solver=a.solver, kw={k: v for k, v in kw.items() if k != 'progress'}, threads=a.threads, floor=floor, w2=[], train_s=[], wall_s=[],
                torch=torch.__version__, processor=platform.processor() or platform.machine())
     info['runs'][a.label] = run
     t0, tt = time.time(), 0.
@@ -125,6 +129,26 @@ def authors_config(a):
               f"{run['wall_s'][-1]:.0f}s", flush=True)
     run['samples'] = x[:1000].tolist()
     path.write_text(json.dumps(info, indent=1))
+    authors_figure(a)
+
+def authors_figure(a):
+    "Held-out data and the last generated samples of every run with 20 iterations in OUT_authors.json, side by side"
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    path = Path(str(a.out) + '_authors.json'); info = json.loads(path.read_text())
+    runs = [(k, r) for k, r in info['runs'].items() if 'samples' in r and ('1 thread' not in k)]
+    _, held, _, _ = authors_data(a.seed)
+    fig, axs = plt.subplots(1, len(runs) + 1, figsize=(2.5*(len(runs) + 1), 3.6), sharex=True, sharey=True, squeeze=False); axs = axs[0]
+    axs[0].scatter(*held[0][:1000].T, s=2, c='k'); axs[0].set_title('held-out data (1,000 points)', fontsize=8)
+    for ax, (k, r) in zip(axs[1:], runs):
+        x = torch.tensor(r['samples']); ax.scatter(*x.T, s=2, c='C3' if r.get('solver') == 'dsbm' else 'C0')
+        name = textwrap.fill(k.split(' (2 threads')[0].replace("DSBM(..., coupling='independent'), ", ''), 30)
+        ax.set_title(f"{name}\nit. {len(r['w2'])}: $W_2$ {r['w2'][-1]:.2f} (floor {r['floor']:.2f})", fontsize=7)
+    lo, hi = held[0].min(0).values, held[0].max(0).values; pad = 0.3*(hi - lo)
+    for ax in axs: ax.set_aspect('equal'); ax.set_xlabel('$x_1$'); ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0]); ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+    axs[0].set_ylabel('$x_2$')
+    fig.suptitle("The authors' 2-D configuration: generated samples at each run's last iteration (axes clipped to the data's range)", fontsize=9)
+    fig.tight_layout(); out = Path(str(a.out) + '_authors.png'); fig.savefig(out, dpi=80); plt.close(fig)
+    from _common import publish_fig; publish_fig(out)
 
 def it1_probe(a):
     """Iteration 1 only (the backward half, i.e. SGM) of the authors' setting, for several seeds: its W2 measures how well the

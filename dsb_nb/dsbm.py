@@ -7,12 +7,12 @@ from __future__ import annotations
 import math
 import torch
 from torch import Tensor
-from .reference import check_tensor, check_gammas, sample_chain, LinearDrift
+from .reference import check_tensor, check_gammas, sample_chain, LinearDrift, marginal_coeffs
 from .mean_matching import pad_like
 from .dsb import DSB, patch, check_real, check_choice
 
 # %% auto #0
-__all__ = ['brownian_bridge', 'bridge_drift', 'DSBM']
+__all__ = ['brownian_bridge', 'bridge_drift', 'linear_bridge_coeffs', 'DSBM']
 
 # %% ../nbs/16_dsbm.ipynb #592cf9be
 def brownian_bridge(x0:Tensor, # (batch, *shape) points at time 0
@@ -51,24 +51,65 @@ def bridge_drift(x0:Tensor, x1:Tensor, # (batch, *shape) end points at times 0 a
     t = pad_like(torch.as_tensor(t, dtype=xt.dtype, device=xt.device), xt)
     return (x1 - xt)/(T - t) if direction == 'forward' else (x0 - xt)/t
 
+# %% ../nbs/16_dsbm.ipynb #33eb9e58
+def linear_bridge_coeffs(gammas:Tensor, # (N,) step sizes
+                         alpha:float=0.)->dict: # drift f(x) = -alpha x of eq. (3); 0 is Brownian
+    """Bridge and one-step target coefficients of the chain (3) with a linear drift, float64 tensors (N+1,) indexed by k:
+    X_k | x_0, x_N = u x_0 + w x_N + sd Z (M3'); E[X_{k+1} | x_k, x_N] = fp x_k + fq x_N (k < N); E[X_{k-1} | x_k, x_0] = bp x_k + bq x_0 (k > 0)"""
+    g = check_gammas(gammas).double()
+    if len(g) == 0: raise ValueError("`gammas` is empty: the chain needs N >= 1 steps")
+    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not math.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"`alpha` must be a finite number >= 0, got {alpha!r}")
+    if alpha*g.max().item() >= 1:
+        raise ValueError(f"alpha * gamma must be < 1 at every step, got alpha={alpha:g} and max gamma={g.max().item():.3g}: "
+                         "use smaller steps (more of them) or a smaller alpha")
+    N, r = len(g), 1 - alpha*g
+    a, s = marginal_coeffs(g, alpha)                          # X_k | X_0 ~ N(a_k X_0, s_k)
+    A, V = torch.ones(N + 1, dtype=torch.float64), torch.zeros(N + 1, dtype=torch.float64)
+    for k in range(N - 1, -1, -1): A[k], V[k] = A[k + 1]*r[k], V[k + 1] + A[k + 1]**2*2*g[k]   # X_N | X_k ~ N(A_k X_k, V_k)
+    den = A**2*s + V; K = s*A/den
+    c = dict(u=(1 - K*A)*a, w=K, sd=(s*V/den).clamp_min(0).sqrt(), fp=torch.zeros(N + 1, dtype=torch.float64),
+             fq=torch.zeros(N + 1, dtype=torch.float64), bp=torch.zeros(N + 1, dtype=torch.float64), bq=torch.zeros(N + 1, dtype=torch.float64))
+    Kf = 2*g*A[1:]/(A[1:]**2*2*g + V[1:])                     # forward: X_{k+1} ~ N(r_k x_k, 2 gamma), seen through x_N
+    c['fp'][:N], c['fq'][:N] = (1 - Kf*A[1:])*r, Kf
+    Kb = s[:N]*r/(r**2*s[:N] + 2*g)                           # backward: X_{k-1} ~ N(a x_0, s), seen through x_k
+    c['bp'][1:], c['bq'][1:] = Kb, (1 - Kb*r)*a[:N]
+    return c
+
 # %% ../nbs/16_dsbm.ipynb #b4d77aa3
 def _check_brownian(f, who:str):
     if f is None or (isinstance(f, LinearDrift) and f.alpha == 0): return
     raise ValueError(f"{who} needs a Brownian reference (f=None or brownian()), got f={f!r}: "
                      "its regression targets are the drifts of Brownian bridges")
 
+def _check_linear(f, who:str)->float:
+    "alpha of a linear reference drift f(x) = -alpha x (None is Brownian); anything else is refused"
+    if f is None: return 0.
+    if isinstance(f, LinearDrift): return f.alpha
+    raise ValueError(f"{who} needs a linear reference (f=None, brownian() or ou(alpha)), got f={f!r}: "
+                     "its regression targets come from the reference's Gaussian bridges")
+
 class DSBM(DSB):
-    "Diffusion Schrödinger Bridge Matching (iterative Markovian fitting) between `data` (time 0) and `prior` (time N), Brownian reference"
+    "Diffusion Schrödinger Bridge Matching (iterative Markovian fitting) between `data` (time 0) and `prior` (time N), linear reference"
     def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
                  prior, # p_prior: same forms as `data`
-                 gammas:Tensor, # (N,) step sizes; T = gammas.sum() and the reference noise has variance 2T at time T
-                 f=None, # reference drift: must be Brownian (None or brownian())
+                 gammas:Tensor, # (N,) step sizes; T = gammas.sum()
+                 f=None, # reference drift: None/brownian() (variance 2T at time T) or ou(alpha) with alpha * gamma < 1
+                 coupling:str='reference', # first coupling: 'reference' (DSBM-IPF: the reference's pairs, first half = SGM) or 'independent' (DSBM-IMF)
                  **kw): # every other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, cache_every, ...)
-        _check_brownian(f, type(self).__name__)
+        alpha = _check_linear(f, type(self).__name__)
+        self.coupling = check_choice(coupling, 'coupling', ('reference', 'independent'))
         if kw.get('kernel', 'dsb') != 'dsb': raise ValueError(f"{type(self).__name__} trains by bridge matching with the reference's noise: `kernel` must be 'dsb', got {kw['kernel']!r}")
+        coeffs = linear_bridge_coeffs(check_gammas(gammas), alpha)   # also refuses alpha * gamma >= 1, before any work
         super().__init__(data, prior, gammas, f, **kw)
         t = torch.cat([torch.zeros(1, dtype=torch.float64), self.gammas.double().cumsum(0)])
         self.T, self.ts, self.rest = t[-1].item(), t.float(), (t[-1] - t).float()     # t_k and T - t_k, k = 0..N
+        self.coeffs = {k: v.to(self.device, self.dtype) for k, v in coeffs.items()}   # (M3') and (M4'), computed in float64
+
+@patch
+def _fingerprint(self:DSBM)->dict:
+    "DSB's run fingerprint plus the first coupling, which decides what iteration 1 trains"
+    return {**DSB._fingerprint(self), 'coupling': self.coupling}
 
 # %% ../nbs/16_dsbm.ipynb #19002093
 @patch
@@ -77,7 +118,9 @@ def _cache(self:DSBM, direction):
     F, B = self.maps(ema=True, check=False)
     with torch.no_grad(), self._autocast():
         if direction == 'backward':
-            x0 = self.data(self.n_cache, self.gen); return x0, sample_chain(x0, F, self.gammas, True, self.gen, False)
+            x0 = self.data(self.n_cache, self.gen)
+            if self.coupling == 'independent' and not self.f_trained: return x0, self.prior(self.n_cache, self.gen)   # DSBM-IMF's start
+            return x0, sample_chain(x0, F, self.gammas, True, self.gen, False)
         xN = self.prior(self.n_cache, self.gen); return sample_chain(xN, B, self.gammas, False, self.gen, False), xN
 
 @patch
@@ -89,11 +132,12 @@ def _pairs(self:DSBM, cache):
 
 @patch
 def _batch_loss(self:DSBM, direction, train_map, fixed, cache):
-    "Eq. (M4): regress the mean map onto a Brownian-bridge step between coupled end points (`fixed` is unused: the coupling carries it)"
+    "Eq. (M4'): regress the mean map onto the reference bridge's next-step mean between coupled end points (`fixed` is unused: the coupling carries it)"
     x0, xN = self._pairs(cache)
-    fwd = direction == 'forward'
+    fwd, c = direction == 'forward', self.coeffs
     k = torch.randint(0 if fwd else 1, self.N + (0 if fwd else 1), (self.bs,), generator=self.gen, device=self.gen.device).to(x0.device)
-    xt = brownian_bridge(x0, xN, self.ts[k], self.T, self.gen, check=False)
+    z = torch.randn(x0.shape, generator=self.gen, device=x0.device, dtype=x0.dtype)
+    xt = pad_like(c['u'][k], x0)*x0 + pad_like(c['w'][k], x0)*xN + pad_like(c['sd'][k], x0)*z          # (M3')
+    target = pad_like(c['fp'][k], xt)*xt + pad_like(c['fq'][k], xt)*xN if fwd else pad_like(c['bp'][k], xt)*xt + pad_like(c['bq'][k], xt)*x0
     g = pad_like(self.gammas[k if fwd else k - 1], xt)
-    drift = (xN - xt)/pad_like(self.rest[k], xt) if fwd else (x0 - xt)/pad_like(self.ts[k], xt)
-    return ((train_map(xt, k) - xt - g*drift)**2/(2*g)).mean()
+    return ((train_map(xt, k) - target)**2/(2*g)).mean()

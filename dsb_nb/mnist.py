@@ -126,26 +126,31 @@ class MnistConfig:
 # %% ../nbs/11_mnist.ipynb #57692b81
 def mnist_dsb(cfg:MnistConfig, # the run's configuration
               data:Tensor|None=None, # (n, 1, 28, 28) training images in [-1, 1]; default `load_mnist(True)`
-              device=None, ckpt_dir=None, seed:int=0, progress:bool=True)->DSB:
-    "A `DSB` trainer for MNIST generation configured by `cfg`"
+              device=None, ckpt_dir=None, seed:int=0, progress:bool=True,
+              cls:type=DSB, # the trainer class: `DSB`, or e.g. `DSBM` (notebook 16)
+              **kw)->DSB: # extra arguments of `cls`, e.g. coupling='independent' for DSBM
+    "A `DSB` trainer (or `cls`) for MNIST generation configured by `cfg`"
     if not isinstance(cfg, MnistConfig): raise TypeError(f"`cfg` must be an MnistConfig, got {type(cfg).__name__}")
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     x = load_mnist(True)[0] if data is None else check_tensor(data, 'data', 4)
     x = x[:cfg.n_data].to(device)
-    return image_dsb(cfg, x, gaussian_sampler(x.shape[1:], std=cfg.prior_std), x.shape[1:], device, ckpt_dir, seed, progress)
+    return image_dsb(cfg, x, gaussian_sampler(x.shape[1:], std=cfg.prior_std), x.shape[1:], device, ckpt_dir, seed, progress, cls, **kw)
 
 def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
               data, prior, # the two ends, in any form `DSB` accepts
               shape:tuple, # (C, H, H) image shape
-              device=None, ckpt_dir=None, seed:int=0, progress:bool=True)->DSB:
-    "The `DSB` of an image run: two fresh U-nets `cfg.preset` for `shape` (initialised from `seed`), every trainer setting taken from `cfg` (`cfg.ckpt_every` only with a `ckpt_dir`)"
+              device=None, ckpt_dir=None, seed:int=0, progress:bool=True,
+              cls:type=DSB, # the trainer class: `DSB` or a subclass such as `DSBM`
+              **kw)->DSB: # extra arguments of `cls` (not `cfg` settings), e.g. coupling='independent' for DSBM
+    "The `DSB` (or `cls`) of an image run: two fresh U-nets `cfg.preset` for `shape` (initialised from `seed`), every trainer setting taken from `cfg` (`cfg.ckpt_every` only with a `ckpt_dir`)"
     with torch.random.fork_rng(devices=[]):                        # the nets come from `seed`; the caller's generator is untouched
         torch.manual_seed(seed)
         nets = [UNet.preset(cfg.preset, shape[0], size=shape[1], **cfg.unet_kw) for _ in range(2)]
-    return DSB(data, prior, cfg.gammas(), net_f=nets[0], net_b=nets[1],
+    if not (isinstance(cls, type) and issubclass(cls, DSB)): raise TypeError(f"`cls` must be DSB or a subclass of it, got {cls!r}")
+    return cls(data, prior, cfg.gammas(), net_f=nets[0], net_b=nets[1],
                bs=cfg.bs, n_steps=cfg.n_steps, lr=cfg.lr, ema_decay=cfg.ema_decay, grad_clip=cfg.grad_clip,
                n_cache=cfg.n_cache, cache_every=cfg.cache_every, n_eval=min(cfg.n_eval, 1000), device=device, seed=seed,
-               ckpt_dir=ckpt_dir, ckpt_every=cfg.ckpt_every if ckpt_dir is not None else None, progress=progress, amp=cfg.amp, compile=cfg.compile)
+               ckpt_dir=ckpt_dir, ckpt_every=cfg.ckpt_every if ckpt_dir is not None else None, progress=progress, amp=cfg.amp, compile=cfg.compile, **kw)
 
 # %% ../nbs/11_mnist.ipynb #49747fc6
 def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from .reference import check_tensor
 from .dsb import patch, check_int, check_real, check_bool, check_choice
-from .dsbm import DSBM
+from .dsbm import DSBM, _check_brownian
 
 # %% auto #0
 __all__ = ['OT_METHODS', 'ot_plan', 'sample_plan', 'SBCFM']
@@ -68,6 +68,7 @@ class SBCFM(DSBM):
                  ot_bs:int|None=None, # samples of each end per OT problem (default `bs`); at most 4096
                  ot_method:str='sinkhorn_log', ot_iter:int=100, ot_tol:float=1e-4, # Sinkhorn solver (see `ot_plan`)
                  **kw): # every other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, ...); n_cache/cache_every are unused
+        _check_brownian(f, type(self).__name__)               # reg = 4T is the Brownian reference's; DSBM alone also takes ou(alpha)
         ot_bs, ot_iter = check_int(ot_bs, 'ot_bs', 1, 4096, none_ok=True), check_int(ot_iter, 'ot_iter', 1)   # checked before any work
         ot_method, ot_tol = check_choice(ot_method, 'ot_method', OT_METHODS), check_real(ot_tol, 'ot_tol', 0, min_open=True)
         super().__init__(data, prior, gammas, f, **kw)
