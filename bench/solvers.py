@@ -72,10 +72,13 @@ def run_one(task, method, a):
     from dsb_nb.solvers import SOLVERS
     from dsb_nb.score_matching import TimeMLP
     spec, cache = task_spec(task), {}
-    torch.manual_seed(a.seed)                                   # identical initial weights for every method
-    nets = {k: TimeMLP.preset(spec['d'], 'small') for k in ('net_f', 'net_b')}
-    model = SOLVERS[method](spec['data'], spec['prior'], spec['gammas'], n_steps=a.steps, seed=a.seed, device=a.device,
-                            progress=False, **nets, **spec['kw'])
+    cls, extra = (SOLVERS['dsbm'], dict(coupling='independent')) if method == 'dsbm-imf' else (SOLVERS[method], {})
+    if a.defaults:      # the library's defaults: default nets (initialised from `seed`, so identical across methods) and settings
+        kw = dict(n_eval=spec['kw']['n_eval'])
+    else:
+        torch.manual_seed(a.seed)                               # identical initial weights for every method
+        kw = {**{k: TimeMLP.preset(spec['d'], 'small') for k in ('net_f', 'net_b')}, **spec['kw']}
+    model = cls(spec['data'], spec['prior'], spec['gammas'], n_steps=a.steps, seed=a.seed, device=a.device, progress=False, **kw, **extra)
     curve, t0 = [], time.time()
     for it in range(1, a.iters + 1):
         model.fit(it)
@@ -90,7 +93,8 @@ def main():
     p.add_argument('--iters', type=int, default=5, help='iterations per solver (each = backward + forward block)')
     p.add_argument('--steps', type=int, default=1000, help='gradient steps per half-iteration')
     p.add_argument('--tasks', default=','.join(TASKS), help=f'comma-separated subset of {TASKS}')
-    p.add_argument('--methods', default='dsb,dsbm,sbcfm')
+    p.add_argument('--methods', default='dsb,dsbm,sbcfm', help="comma-separated: dsb, dsbm, dsbm-imf (DSBM from the independent coupling), sbcfm")
+    p.add_argument('--defaults', action='store_true', help="every solver with the library's defaults (default nets, lr, cache...) instead of the fixed 'small' net and settings")
     p.add_argument('--n-eval', type=int, default=10_000, help='pairs per chain for the Gaussian statistics')
     p.add_argument('--n-eval-2d', type=int, default=2000, help='samples per exact W2 on the 2-D tasks')
     p.add_argument('--device', default='cpu')
@@ -115,15 +119,16 @@ def main():
     if a.plot_only: return plot(json.loads(out.with_suffix('.json').read_text()))
     tasks, methods = a.tasks.split(','), a.methods.split(',')
     dev = torch.device(a.device)
-    res = dict(experiment='DSB vs DSBM vs SB-CFM, same network (TimeMLP small, skip) and gradient-step budget', cpu_reduced=a.cpu_reduced,
+    res = dict(experiment=f"{' vs '.join(methods)}, same network ({'the defaults' if a.defaults else 'TimeMLP small, skip'}) and gradient-step budget", cpu_reduced=a.cpu_reduced,
                machine=dict(platform=platform.platform(), processor=platform.processor() or platform.machine(), cpu_count=os.cpu_count(),
                             torch_threads=a.threads, torch=torch.__version__, python=platform.python_version(), device=str(dev),
                             gpu=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None),
                settings=dict(iters=a.iters, steps=a.steps, grad_steps=2*a.iters*a.steps, N=20, seed=a.seed, n_eval=a.n_eval, n_eval_2d=a.n_eval_2d,
-                             net="TimeMLP.preset(d, 'small') (skip=True)", n_params={d: n_params(TimeMLP.preset(d, 'small')) for d in (2, 5, 20, 50)},
-                             gaussian=dict(T=0.5, a=0.1, reference='brownian', trainer=task_spec('gauss5')['kw']),
+                             defaults=a.defaults, net=("TimeMLP.preset(d, 'auto') (the default)" if a.defaults else "TimeMLP.preset(d, 'small') (skip=True)"),
+                             n_params={d: n_params(TimeMLP.preset(d, 'auto' if a.defaults else 'small')) for d in (2, 5, 20, 50)},
+                             gaussian=dict(T=0.5, a=0.1, reference='brownian', trainer='library defaults' if a.defaults else task_spec('gauss5')['kw']),
                              toy2d=dict(generation='toy -> N(0, I), T=0.5', transfer='swiss_roll -> s_curve, T=1', reference='brownian',
-                                        trainer=task_spec('transfer')['kw']),
+                                        trainer='library defaults' if a.defaults else task_spec('transfer')['kw']),
                              sbcfm=dict(reg='4T', ot_bs='= bs', ot_method='sinkhorn_log', ot_iter=100, ot_tol=1e-4)),
                rows=[])
     t_all = time.time()
