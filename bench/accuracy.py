@@ -103,7 +103,7 @@ def ablation(args):
                             'kl_corrected': [r['kl_corrected'] for r in rows], 'kl_ideal': [r['kl_ideal'] for r in rows],
                             'kl_ideal_exact': [r['kl_ideal_exact'] for r in rows], 'cross_err': [r['cross_err'] for r in rows],
                             'cross_err_ideal': [r['cross_err_ideal'] for r in rows], 'kl_floor': rows[0]['kl_floor']})
-        path.write_text(json.dumps(res, indent=0))
+        path.write_text(json.dumps(res, indent=0)); from _common import publish_json; publish_json(path)
         print(task['name'], label, f"{time.time() - t0:.0f}s", [round(r['kl_corrected'], 4) for r in rows], flush=True)
 
 def merge(args):
@@ -111,6 +111,7 @@ def merge(args):
     import matplotlib.pyplot as plt
     res = {p.stem: json.loads(p.read_text()) for p in sorted(OUT.glob('*.json'))}
     (HERE/'results'/'accuracy.json').write_text(json.dumps({'cpu_reduced': True, 'results': res}, indent=0))
+    from _common import publish_json; publish_json(HERE/'results'/'accuracy.json')
     gauss = sorted({k.rsplit('_', 1)[0] for k in res if k.startswith('gauss_')})
     mix = sorted({k.rsplit('_', 1)[0] for k in res if k.startswith('mix_')})
     panels = gauss + mix

@@ -30,7 +30,7 @@ from dsb_nb.metrics import load_mnist, mnist_data_root
 from dsb_nb.score_matching import n_params
 from dsb_nb.setup import bf16_native
 
-from _common import publish_fig
+from _common import publish_fig, use_local_data
 
 def speed(cfg, x, device, steps, modes, solver=None):
     "Training steps per second of the backward half in each mode, excluding the (separately timed) cache build"
@@ -164,7 +164,7 @@ def main():
     p.add_argument('--budget', type=float, default=60., help='--cpu-hour: minutes of wall time for training + sampling + scoring')
     p.add_argument('--threads', type=int, default=None, help='CPU threads (default: all cores)')
     p.add_argument('--merge-cpu-hour', action='store_true', help='only redo the merge and plot of the --cpu-hour parts')
-    a = p.parse_args()
+    a = p.parse_args(); use_local_data()
     if a.merge_cpu_hour: return merge_cpu_hour()
     device = torch.device(a.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     if device.type == 'cpu': torch.set_num_threads(a.threads or os.cpu_count())

@@ -26,7 +26,7 @@ import torch
 
 root = Path(__file__).resolve().parent.parent
 
-from _common import publish_fig
+from _common import publish_fig, publish_json
 
 TASKS = ['gauss5', 'gauss20', 'gauss50', 'gen_eight_gaussians', 'gen_moons', 'transfer']
 
@@ -137,6 +137,7 @@ def main():
             row = run_one(task, method, a); res['rows'].append(row)
             res['total_wall_s'] = time.time() - t_all
             out.with_suffix('.json').write_text(json.dumps(res, indent=1))
+            publish_json(out.with_suffix('.json'))
             e, f = row['errors'], row['floors']
             msg = (f"kl {e['kl']:.4f} (floor {f['kl']:.4f}) cov {e['cov_err']:.3f} var {e['var_err']:.3f} mean {e['mean_err']:.3f}"
                    if row['kind'] == 'gaussian' else f"w2 data {e['w2_data']:.3f} (floor {f['w2_data']:.3f}) prior {e['w2_prior']:.3f} (floor {f['w2_prior']:.3f})")

@@ -38,7 +38,7 @@ def to_unit(x:Tensor)->Tensor: # uint8 images 0..255 -> floats in [-1, 1]; float
 # %% ../nbs/13_celeba.ipynb #c1e5ace3
 _SPLITS = ('train', 'valid', 'test', 'all')
 
-def celeba_root(candidates=('../shared/data', '../../shared/data', 'data')) -> str|None:
+def celeba_root(candidates=('data',)) -> str|None:
     "A directory holding `celeba/img_align_celeba`: `$DSB_NB_CELEBA`, `$DSB_NB_DATA` or the first candidate that has it, else None"
     for c in (os.environ.get('DSB_NB_CELEBA'), os.environ.get('DSB_NB_DATA'), *candidates):
         if c and os.path.isdir(os.path.join(c, 'celeba', 'img_align_celeba')): return c

@@ -18,7 +18,7 @@ __all__ = ['mnist_data_root', 'load_mnist', 'gaussian_frechet', 'frechet_distanc
            'net_features', 'fd_score', 'inception_fid']
 
 # %% ../nbs/10_metrics.ipynb #ef36ed65
-def mnist_data_root(candidates=('../shared/data', '../../shared/data')) -> str|None:
+def mnist_data_root(candidates=('data',)) -> str|None:
     "A directory holding `MNIST/raw`: `$DSB_NB_DATA` if set, else the first existing candidate, else None"
     env = os.environ.get('DSB_NB_DATA')
     if env: return env

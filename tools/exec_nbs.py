@@ -73,6 +73,7 @@ def main():
     if missing := [str(f) for f in files if not f.exists()]: sys.exit(f"not found: {', '.join(missing)}")
     flags = set(get_config(path=root).tst_flags.split()) - set(a.flags.split())
     os.environ['MPLBACKEND'] = 'Agg'
+    from test_nbs import use_local_data; use_local_data(root)      # the same datasets as the test runner
     os.chdir(root/'nbs')
     for f in files:
         try: exec_nb(f, flags)

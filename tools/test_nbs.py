@@ -11,13 +11,18 @@ one notebook at a time so that torch may use every core, and counts notebooks.
 import argparse, os, sys, time
 from pathlib import Path
 
+def use_local_data(root:Path):
+    "Point DSB_NB_DATA at the project's local dataset copy (../shared/data beside the clone) unless it is set already"
+    shared = root.parent/'shared'/'data'
+    if 'DSB_NB_DATA' not in os.environ and (shared/'MNIST'/'raw').is_dir(): os.environ['DSB_NB_DATA'] = str(shared)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('paths', nargs='*', help='notebooks to test (default: every nbs/*.ipynb not starting with _)')
     p.add_argument('--flags', default='', help='space-separated test flags to run that are skipped by default (slow, gpu)')
     args = p.parse_args()
     root = Path(__file__).resolve().parent.parent
-    os.environ.setdefault('MPLBACKEND', 'Agg')
+    os.environ.setdefault('MPLBACKEND', 'Agg'); use_local_data(root)
     from nbdev.config import get_config
     from nbdev.test import test_nb
     cfg = get_config(path=root)
