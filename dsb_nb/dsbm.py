@@ -102,8 +102,7 @@ class DSBM(DSB):
         if kw.get('kernel', 'dsb') != 'dsb': raise ValueError(f"{type(self).__name__} trains by bridge matching with the reference's noise: `kernel` must be 'dsb', got {kw['kernel']!r}")
         coeffs = linear_bridge_coeffs(check_gammas(gammas), alpha)   # also refuses alpha * gamma >= 1, before any work
         super().__init__(data, prior, gammas, f, **kw)
-        t = torch.cat([torch.zeros(1, dtype=torch.float64), self.gammas.double().cumsum(0)])
-        self.T, self.ts, self.rest = t[-1].item(), t.float(), (t[-1] - t).float()     # t_k and T - t_k, k = 0..N
+        self.T = self.gammas.double().sum().item()                                    # horizon (SBCFM's regulariser is 4T)
         self.coeffs = {k: v.to(self.device, self.dtype) for k, v in coeffs.items()}   # (M3') and (M4'), computed in float64
 
 @patch

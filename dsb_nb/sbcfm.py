@@ -69,6 +69,7 @@ class SBCFM(DSBM):
                  ot_method:str='sinkhorn_log', ot_iter:int=100, ot_tol:float=1e-4, # Sinkhorn solver (see `ot_plan`)
                  **kw): # every other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, ...); n_cache/cache_every are unused
         _check_brownian(f, type(self).__name__)               # reg = 4T is the Brownian reference's; DSBM alone also takes ou(alpha)
+        if 'coupling' in kw: raise ValueError("SBCFM draws every pair from a minibatch OT plan: it takes no `coupling` (that is DSBM's option)")
         ot_bs, ot_iter = check_int(ot_bs, 'ot_bs', 1, 4096, none_ok=True), check_int(ot_iter, 'ot_iter', 1)   # checked before any work
         ot_method, ot_tol = check_choice(ot_method, 'ot_method', OT_METHODS), check_real(ot_tol, 'ot_tol', 0, min_open=True)
         super().__init__(data, prior, gammas, f, **kw)
