@@ -4,7 +4,10 @@ and the Swiss roll -> S-curve transfer. Exact W2 (POT emd2) on held-out samples 
     python bench/toys2d.py                               # CPU-reduced default (~15-20 min on one core)
     python bench/toys2d.py --iters 20 --steps 5000       # closer to the paper
     python bench/toys2d.py --authors-config              # the authors' own 2-D configuration (see `authors_config`)
-Writes OUT.json, OUT.png (per dataset: data, SGM, last iteration), nbs/figs/08_transfer.png and nbs/figs/08_explorer.png.
+    python bench/toys2d.py --defaults                    # the library's DSB defaults instead of TOY_DSB_KW (OUT: results/toys2d_defaults)
+    python bench/toys2d.py --defaults --solver dsbm      # the same with DSBM (OUT: results/toys2d_defaults_dsbm)
+Writes OUT.json, OUT.png (per dataset: data, SGM, last iteration), nbs/figs/08_transfer.png and nbs/figs/08_explorer.png
+(with --solver dsbm: 08_transfer_dsbm.png, 08_explorer_dsbm.png).
 """
 import argparse, json, platform, textwrap, time
 from pathlib import Path
@@ -24,7 +27,8 @@ def main():
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--out', default='bench/results/toys2d', help='output path without extension')
+    p.add_argument('--out', default=None, help='output path without extension (default bench/results/toys2d, toys2d_defaults[_dsbm] with --defaults)')
+    p.add_argument('--defaults', action='store_true', help="train with DSB's own defaults (batch, steps, lr and schedule, EMA, cache) instead of TOY_DSB_KW")
     p.add_argument('--figs', default='nbs/figs', help='folder for the transfer and explorer figures')
     p.add_argument('--authors-config', action='store_true', help="the authors' 2-D setting: s-curve x7, N=20, gamma=0.01, batch 512")
     p.add_argument('--label', default='defaults', help='--authors-config: name of this run in the JSON (several runs accumulate)')
@@ -32,21 +36,31 @@ def main():
     p.add_argument('--it1-seeds', type=int, nargs='+', help="authors' setting: train only iteration 1's backward half (SGM) for these seeds "
                    "with --kw's options and record W2 under --label in OUT_authors.json['it1_probe']")
     p.add_argument('--authors-figure', action='store_true', help="only draw OUT_authors.png (and nbs/figs/bench_toys2d_authors.png) from OUT_authors.json")
-    p.add_argument('--solver', default='dsb', choices=['dsb', 'dsbm'], help="--authors-config: the trainer (dsbm: pass e.g. --kw '{\"coupling\": \"independent\"}')")
-    p.add_argument('--kw', default='{}', help='--authors-config: extra DSB options as JSON, e.g. \'{"lr": 3e-3}\'')
+    p.add_argument('--solver', default='dsb', choices=['dsb', 'dsbm'], help="the trainer (dsbm: pass e.g. --kw '{\"coupling\": \"independent\"}')")
+    p.add_argument('--kw', default='{}', help='extra trainer options as JSON, e.g. \'{"lr": 3e-3}\'')
     a = p.parse_args()
+    a.out = a.out or ('bench/results/toys2d' + ('_defaults' if a.defaults else '') + ('_dsbm' if a.defaults and a.solver == 'dsbm' else ''))
     torch.set_num_threads(a.threads)
     if a.surrogate: return surrogate(a)
     if a.it1_seeds: return it1_probe(a)
     if a.authors_figure: return authors_figure(a)
     if a.authors_config: return authors_config(a)
-    a.steps = a.steps or 1000
+    import inspect
+    from dsb_nb.dsb import DSB
+    from dsb_nb.dsbm import DSBM
+    cls, tag = dict(dsb=DSB, dsbm=DSBM)[a.solver], ('' if a.solver == 'dsb' else f'_{a.solver}')
+    if a.defaults:   # DSB's own defaults for every key TOY_DSB_KW sets (the steps too, unless --steps)
+        sig = inspect.signature(DSB.__init__).parameters
+        dsb_kw = {k: sig[k].default for k in TOY_DSB_KW if k not in ('progress', 'n_eval')}   # n_eval: the runners' own (W2 samples)
+        a.steps = a.steps or dsb_kw['n_steps']
+    else: a.steps = a.steps or 1000; dsb_kw = {k: v for k, v in TOY_DSB_KW.items() if k not in ('progress', 'n_eval')}
+    dsb_kw = {**dsb_kw, 'n_steps': a.steps, **json.loads(a.kw)}
     out, figs = Path(a.out), Path(a.figs); out.parent.mkdir(parents=True, exist_ok=True); figs.mkdir(parents=True, exist_ok=True)
     names = a.datasets.split(',')
-    dsb_kw = {**TOY_DSB_KW, 'n_steps': a.steps}
     info = dict(device=a.device if a.device == 'cpu' else torch.cuda.get_device_name(a.device), torch=torch.__version__, python=platform.python_version(), processor=platform.processor() or platform.machine(),
-                threads=a.threads, cpu_reduced=True,
-                note=f'paper: 20 IPF iterations; here {a.iters} iterations of {a.steps} steps per half, TimeMLP small preset, one CPU thread',
+                threads=a.threads, cpu_reduced=True, solver=a.solver, defaults=a.defaults,
+                note=f'paper: 20 IPF iterations; here {a.iters} iterations of {a.steps} steps per half, '
+                     f"{'the library defaults (TimeMLP auto)' if a.defaults else 'TOY_DSB_KW (TimeMLP auto)'}, {a.solver.upper()}, {a.threads} CPU thread(s)",
                 settings=dict(iters=a.iters, steps=a.steps, n_eval=a.n_eval, seed=a.seed, generation=dict(N=20, gamma=0.01, T=0.2,
                               reference='OU f(x)=-x/sigma2_data', prior='N(0, sigma2_data I)'), dsb_kw=dsb_kw),
                 generation={}, transfer=None)
@@ -54,26 +68,27 @@ def main():
     fig, axs = plt.subplots(len(names), 3, figsize=(8, 2.7*len(names)), squeeze=False)
     for row, name in zip(axs, names):
         t0 = time.time()
-        dsb, res = run_generation(name, n_ipf=a.iters, n_eval=a.n_eval, seed=a.seed, n_steps=a.steps, device=a.device,
-                                  keep_traj=500 if name == names[0] else 0)
+        dsb, res = run_generation(name, n_ipf=a.iters, n_eval=a.n_eval, seed=a.seed, device=a.device, cls=cls,
+                                  keep_traj=500 if name == names[0] else 0, **dsb_kw)
         info['generation'][name] = dict(sigma2_data=res['sigma2'], floor=res['floor'], w2=res['w2'], cum_time_s=res['time_s'],
                                         wall_s=time.time() - t0, w2_first_over_floor=res['w2'][0]/res['floor'],
                                         w2_last_over_floor=res['w2'][-1]/res['floor'])
         plot_generation(res, axs=row); save()
+        if a.solver != 'dsb': row[2].set_title(row[2].get_title().replace('(DSB)', f'({a.solver.upper()})'), fontsize=8)
         if name == names[0]:
             ex = explorer_grid(dsb, iters=sorted({0, 1, a.iters - 1}), ks=[dsb.N, dsb.N//2, 0])
-            ex.savefig(figs/'08_explorer.png', dpi=70); plt.close(ex)
+            ex.savefig(figs/f'08_explorer{tag}.png', dpi=70); plt.close(ex)
         print(name, [round(w, 3) for w in res['w2']], 'floor', round(res['floor'], 3), f'{time.time() - t0:.0f}s', flush=True)
     fig.tight_layout(); fig.savefig(out.with_suffix('.png'), dpi=70); plt.close(fig)
     from _common import publish_fig; publish_fig(out.with_suffix('.png'))     # the book shows figs/bench_NAME.png
     if not a.no_transfer:
         t0, L = time.time(), a.transfer_iters or a.iters
-        dsb, res = run_transfer(n_ipf=L, n_eval=a.n_eval, seed=a.seed, n_steps=a.steps, device=a.device)
+        dsb, res = run_transfer(n_ipf=L, n_eval=a.n_eval, seed=a.seed, device=a.device, cls=cls, **dsb_kw)
         info['transfer'] = dict(src='swiss_roll', dst='s_curve', N=50, T=1., reference='Brownian', iters=L,
                                 w2_fwd=res['w2_fwd'], floor_fwd=res['floor_fwd'], w2_bwd=res['w2_bwd'], floor_bwd=res['floor_bwd'],
                                 cum_time_s=res['time_s'], wall_s=time.time() - t0)
-        f2 = plot_snapshots(res['traj'], T=1.); f2.suptitle(f'Swiss roll -> S-curve, forward chain after iteration {L}', fontsize=8)
-        f2.tight_layout(); f2.savefig(figs/'08_transfer.png', dpi=70); plt.close(f2); save()
+        f2 = plot_snapshots(res['traj'], T=1.); f2.suptitle(f'Swiss roll -> S-curve, {a.solver.upper()} forward chain after iteration {L}', fontsize=8)
+        f2.tight_layout(); f2.savefig(figs/f'08_transfer{tag}.png', dpi=70); plt.close(f2); save()
         print('transfer fwd', [round(w, 3) for w in res['w2_fwd']], 'floor', round(res['floor_fwd'], 3),
               'bwd', [round(w, 3) for w in res['w2_bwd']], 'floor', round(res['floor_bwd'], 3), f'{time.time() - t0:.0f}s', flush=True)
     info['total_wall_s'] = sum(v['wall_s'] for v in info['generation'].values()) + (info['transfer'] or {}).get('wall_s', 0)

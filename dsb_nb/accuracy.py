@@ -8,7 +8,7 @@ import math, numbers, time
 import torch
 from torch import Tensor
 from .reference import *
-from .dsb import DSB
+from .dsb import DSB, check_trainer
 from .gaussian import gaussian_bridge, gaussian_coupling_errors, sample_gaussian_bridge, kl_floor, _sym, _psd_sqrt
 from .continuous import ideal_dsb_gaussian
 
@@ -139,7 +139,7 @@ def run_gaussian_task(task:dict, # from `random_gaussian_task`
     "Train DSB on a Gaussian task; per IPF iteration and chain: errors of the trained bridge, of DSB's limit (both kernels) and the floor"
     data, prior = gaussian_samplers(task)
     t0, b = time.time(), task['bridge']
-    if not (isinstance(cls, type) and issubclass(cls, DSB)): raise TypeError(f"`cls` must be DSB or a subclass of it, got {cls!r}")
+    check_trainer(cls)
     dsb = cls(data, prior, task['gammas'], f=task['f'], seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
     ideal = {k: ideal_dsb_gaussian(task['mu0'], task['S0'], task['mu1'], task['S1'], task['gammas'], task['f'], n_ipf, kernel=k)
              for k in ('dsb', 'exact')}
@@ -165,7 +165,7 @@ def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF itera
     "Train DSB on a mixture task; cBW2-UVP (%) of the forward chain after each IPF iteration, with the estimator's floor"
     data, prior = mb.samplers()
     t0, rows, train_s = time.time(), [], 0.
-    if not (isinstance(cls, type) and issubclass(cls, DSB)): raise TypeError(f"`cls` must be DSB or a subclass of it, got {cls!r}")
+    check_trainer(cls)
     dsb = cls(data, prior, make_gammas(N, T=mb.T), seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
     for n in range(1, n_ipf + 1):
         ts = time.time(); dsb.fit(n); train_s += time.time() - ts

@@ -19,7 +19,7 @@ from .mean_matching import MeanNet, cond_mean_loss, sample_pairs, backward_loss,
 
 # %% auto #0
 __all__ = ['check_int', 'check_real', 'check_bool', 'check_choice', 'check_device', 'check_dir', 'as_sampler', 'gaussian_sampler',
-           'DSB', 'CheckpointError', 'gaussian_sb_cross_cov']
+           'DSB', 'CheckpointError', 'gaussian_sb_cross_cov', 'check_trainer']
 
 # %% ../nbs/06_dsb.ipynb #c9c5aeb6
 def _range(lo, hi, lo_open=False, hi_open=False)->str:
@@ -896,3 +896,9 @@ def gaussian_sb_cross_cov(T:float)->float:
     "Cross-covariance c of the static SB between N(a, I) and N(-a, I) for a Brownian reference of variance 2T"
     eps = 2*check_real(T, 'T', 0, min_open=True)
     return (math.sqrt(4 + eps**2) - eps)/2
+
+# %% ../nbs/06_dsb.ipynb #c347fcdf
+def check_trainer(cls, name:str='cls')->type: # the class to check, and the argument's name for the message
+    "Return `cls` if it is `DSB` or a subclass of it, else raise a `TypeError` naming the argument"
+    if not (isinstance(cls, type) and issubclass(cls, DSB)): raise TypeError(f"`{name}` must be DSB or a subclass of it, got {cls!r}")
+    return cls

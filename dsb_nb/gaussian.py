@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 from .reference import *
 from .score_matching import TimeMLP, n_params
-from .dsb import DSB, gaussian_sampler, gaussian_sb_cross_cov
+from .dsb import DSB, gaussian_sampler, gaussian_sb_cross_cov, check_trainer
 
 # %% auto #0
 __all__ = ['gaussian_task', 'gaussian_sb_joint', 'gaussian_bridge', 'sample_gaussian_bridge', 'gauss_kl', 'coupling_stats',
@@ -149,17 +149,18 @@ def sample_sb_joint(n:int, d:int, T:float=0.5, a:float=0.1, gen=None)->tuple[Ten
     return a + z0, -a + c*z0 + math.sqrt(1 - c**2)*z1
 
 # %% ../nbs/07_gaussian.ipynb #996c5305
-def run_gaussian(d:int=5, size:str='small', # dimension and TimeMLP preset ('small', 'large', 'xl')
+def run_gaussian(d:int=5, size:str='small', # dimension and TimeMLP preset ('small', 'large', 'xl'; 'auto' = DSB's default)
                  n_ipf:int=20, n_steps:int=2000, # IPF iterations L, and gradient steps per half-iteration
                  N:int=20, T:float=0.5, a:float=0.1, n_eval:int=10_000, # chain, task, and eval sample size
                  chains=('backward', 'forward'), seed:int=0, device='cpu',
                  skip:bool=True, # TimeMLP's linear skip path; False gives the paper's architecture
+                 cls=DSB, # the trainer: `DSB` or a subclass (e.g. `DSBM` of notebook 16)
                  **dsb_kw)->tuple[list, DSB]: # extra `DSB` arguments (lr, ema_decay, bs, cache_every, ...)
     "Run DSB on the Gaussian task for `n_ipf` iterations; return per-iteration coupling errors and the trainer"
-    torch.manual_seed(seed)
+    check_trainer(cls); torch.manual_seed(seed)
     data, prior = gaussian_task(d, a)
     nets = {k: TimeMLP.preset(d, size, skip=skip) for k in ('net_f', 'net_b')}
-    dsb = DSB(data, prior, make_gammas(N, T=T), device=device, seed=seed, progress=False, n_steps=n_steps, **{**nets, **dsb_kw})
+    dsb = cls(data, prior, make_gammas(N, T=T), device=device, seed=seed, progress=False, n_steps=n_steps, **{**nets, **dsb_kw})
     rows, t0 = [], time.time()
     for n in range(1, n_ipf + 1):
         dsb.fit(n)

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from .setup import bf16_native
 from .reference import make_gammas, check_tensor
-from .dsb import DSB, gaussian_sampler
+from .dsb import DSB, gaussian_sampler, check_trainer
 from .unet import UNet
 from .metrics import (load_mnist, mnist_data_root, MnistNet, train_classifier, net_features, frechet_distance)
 
@@ -146,7 +146,7 @@ def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
     with torch.random.fork_rng(devices=[]):                        # the nets come from `seed`; the caller's generator is untouched
         torch.manual_seed(seed)
         nets = [UNet.preset(cfg.preset, shape[0], size=shape[1], **cfg.unet_kw) for _ in range(2)]
-    if not (isinstance(cls, type) and issubclass(cls, DSB)): raise TypeError(f"`cls` must be DSB or a subclass of it, got {cls!r}")
+    check_trainer(cls)
     return cls(data, prior, cfg.gammas(), net_f=nets[0], net_b=nets[1],
                bs=cfg.bs, n_steps=cfg.n_steps, lr=cfg.lr, ema_decay=cfg.ema_decay, grad_clip=cfg.grad_clip,
                n_cache=cfg.n_cache, cache_every=cfg.cache_every, n_eval=min(cfg.n_eval, 1000), device=device, seed=seed,

@@ -10,7 +10,7 @@ from torch import Tensor
 import matplotlib.pyplot as plt
 from .reference import *
 from .score_matching import w2
-from .dsb import DSB, gaussian_sampler
+from .dsb import DSB, gaussian_sampler, check_trainer
 
 # %% auto #0
 __all__ = ['TOYS', 'TOY_DSB_KW', 'swiss_roll', 'moons', 'circles', 'eight_gaussians', 'checkerboard', 's_curve', 'make_toy',
@@ -78,13 +78,15 @@ def _eval_sets(sample, n_eval, seed):
 
 def run_generation(name:str, # dataset in TOYS (or pass `data` to use your own sampler)
                    n_ipf:int=20, N:int=20, gamma:float=0.01, # IPF iterations, steps and step size (T = N*gamma)
-                   n_eval:int=2000, seed:int=0, data=None, **dsb_kw)->tuple: # dsb_kw override TOY_DSB_KW
+                   n_eval:int=2000, seed:int=0, data=None, cls=DSB, # the trainer: `DSB` or a subclass (e.g. `DSBM`, notebook 16)
+                   **dsb_kw)->tuple: # dsb_kw override TOY_DSB_KW
     "Figure 3: DSB with OU reference f(x) = -x/sigma2 and prior N(0, sigma2 I); returns (dsb, results dict)"
+    check_trainer(cls)
     sample = data if data is not None else make_toy(name)
     sigma2 = sample(10_000, torch.Generator().manual_seed(seed)).var(0).mean().item()
     ref, floor = _eval_sets(sample, n_eval, seed)
     torch.manual_seed(seed)
-    dsb = DSB(sample, gaussian_sampler(2, std=math.sqrt(sigma2)), make_gammas(N, T=N*gamma), f=ou(1/sigma2),
+    dsb = cls(sample, gaussian_sampler(2, std=math.sqrt(sigma2)), make_gammas(N, T=N*gamma), f=ou(1/sigma2),
               seed=seed, **{**TOY_DSB_KW, **dsb_kw})
     res = dict(dataset=name, sigma2=sigma2, alpha=1/sigma2, N=N, T=N*gamma, floor=floor, w2=[], time_s=[], samples={})
     t0 = time.time()
@@ -113,12 +115,14 @@ def plot_generation(res:dict, # results of `run_generation`
 # %% ../nbs/08_toys_2d.ipynb #20c93e45
 def run_transfer(src:str='swiss_roll', dst:str='s_curve', # datasets at t = 0 and at t = T
                  n_ipf:int=10, N:int=50, T:float=1., f=None, # IPF iterations, steps, horizon, reference drift (None: Brownian)
-                 n_eval:int=2000, seed:int=0, **dsb_kw)->tuple:
+                 n_eval:int=2000, seed:int=0, cls=DSB, # the trainer: `DSB` or a subclass (e.g. `DSBM`, notebook 16)
+                 **dsb_kw)->tuple:
     "Figure 7 (top): DSB between two datasets; returns (dsb, results with forward/backward W2 per iteration)"
+    check_trainer(cls)
     s0, s1 = make_toy(src), make_toy(dst)
     (ref0, floor0), (ref1, floor1) = _eval_sets(s0, n_eval, seed), _eval_sets(s1, n_eval, seed + 1)
     torch.manual_seed(seed)
-    dsb = DSB(s0, s1, make_gammas(N, T=T), f=f, seed=seed, **{**TOY_DSB_KW, **dsb_kw})
+    dsb = cls(s0, s1, make_gammas(N, T=T), f=f, seed=seed, **{**TOY_DSB_KW, **dsb_kw})
     res = dict(src=src, dst=dst, N=N, T=T, floor_fwd=floor1, floor_bwd=floor0, w2_fwd=[], w2_bwd=[], time_s=[])
     t0 = time.time()
     for it in range(1, n_ipf + 1):
