@@ -7,17 +7,21 @@ from __future__ import annotations
 import math
 import numpy as np
 import torch
-from .reference import make_gammas
+from .reference import make_gammas, LinearDrift
 import inspect
 from .dsb import DSB, check_int, check_choice, _Table
 from .dsbm import DSBM
 from .sbcfm import SBCFM
 
 # %% auto #0
-__all__ = ['SOLVERS', 'bridge', 'check_results', 'solvers_table', 'plot_solvers']
+__all__ = ['SOLVERS', 'auto_method', 'bridge', 'check_results', 'solvers_table', 'plot_solvers']
 
 # %% ../nbs/18_solvers.ipynb #9699529f
 SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}
+
+def auto_method(f=None, kernel:str='dsb')->str:
+    "The solver `bridge(method='auto')` picks: 'dsbm' for a linear reference (f None, `brownian()`, `ou(alpha)`) and the paper's kernel, else 'dsb'"
+    return 'dsbm' if (f is None or isinstance(f, LinearDrift)) and kernel == 'dsb' else 'dsb'
 
 def _solver_args(cls)->set:
     "Keyword arguments a solver's constructor accepts, its parents' included (subclasses pass **kw up)"
@@ -27,11 +31,13 @@ def _solver_args(cls)->set:
 def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
            prior, # samples at time T: same forms (a second dataset, or e.g. `gaussian_sampler(shape)`)
            gammas=None, # (N,) step sizes; default `make_gammas(20, T=0.5)`
-           method:str='dsb', # one of SOLVERS: 'dsb' (IPF, Algorithm 1), 'dsbm' (Markovian fitting), 'sbcfm' (minibatch OT)
+           method:str='auto', # 'auto' (see `auto_method`) or one of SOLVERS: 'dsb' (IPF, Algorithm 1), 'dsbm' (Markovian fitting), 'sbcfm' (minibatch OT)
            n_ipf:int=5, # iterations to train (each = a backward and a forward block of `n_steps`); 0: build only
            **kw): # any other argument of the solver: net_f, net_b, bs, n_steps, lr, ema_decay, device, ckpt_dir, ...
     "Fit a Schrödinger bridge between two sample sets with the solver `method`; returns the trained solver"
-    cls, n_ipf = SOLVERS[check_choice(method, 'method', SOLVERS)], check_int(n_ipf, 'n_ipf', 0)
+    method = check_choice(method, 'method', ['auto', *SOLVERS])
+    if method == 'auto': method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'))
+    cls, n_ipf = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0)
     if bad := [k for k in kw if k not in _solver_args(cls)]:
         raise TypeError(f"Unknown argument(s) {bad} for {cls.__name__}: expected some of {sorted(_solver_args(cls))}")
     model = cls(data, prior, make_gammas(20, T=0.5) if gammas is None else gammas, **kw)
