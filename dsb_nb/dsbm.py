@@ -77,11 +77,6 @@ def linear_bridge_coeffs(gammas:Tensor, # (N,) step sizes
     return c
 
 # %% ../nbs/16_dsbm.ipynb #b4d77aa3
-def _check_brownian(f, who:str):
-    if f is None or (isinstance(f, LinearDrift) and f.alpha == 0): return
-    raise ValueError(f"{who} needs a Brownian reference (f=None or brownian()), got f={f!r}: "
-                     "its regression targets are the drifts of Brownian bridges")
-
 def _check_linear(f, who:str)->float:
     "alpha of a linear reference drift f(x) = -alpha x (None is Brownian); anything else is refused"
     if f is None: return 0.

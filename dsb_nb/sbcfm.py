@@ -7,9 +7,9 @@ from __future__ import annotations
 import math, warnings
 import torch
 from torch import Tensor
-from .reference import check_tensor
+from .reference import check_tensor, LinearDrift
 from .dsb import patch, check_int, check_real, check_bool, check_choice
-from .dsbm import DSBM, _check_brownian
+from .dsbm import DSBM
 
 # %% auto #0
 __all__ = ['OT_METHODS', 'ot_plan', 'sample_plan', 'SBCFM']
@@ -59,6 +59,12 @@ def sample_plan(plan:Tensor, # (n0, n1) nonnegative plan, e.g. from `ot_plan`
     return ij // plan.shape[1], ij % plan.shape[1]
 
 # %% ../nbs/17_sbcfm.ipynb #81b4ac4c
+def _check_brownian(f, who:str):
+    "Refuse any reference but the Brownian one (f None or `brownian()`): SB-CFM's regulariser 4T is the Brownian reference's"
+    if f is None or (isinstance(f, LinearDrift) and f.alpha == 0): return
+    raise ValueError(f"{who} needs a Brownian reference (f=None or brownian()), got f={f!r}: "
+                     "its regularisation 4T and its regression targets are those of Brownian bridges")
+
 class SBCFM(DSBM):
     "Simulation-free Schrödinger bridge: bridge matching on pairs from minibatch entropic OT plans (reg = 4T), Brownian reference"
     def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
