@@ -19,7 +19,15 @@ def publish_json(path:Path)->Path:
     return dest
 
 def use_local_data():
-    "Point DSB_NB_DATA at the project's local dataset copy (../shared/data beside the clone) unless it is set already"
-    import os
-    shared = root.parent/'shared'/'data'
-    if 'DSB_NB_DATA' not in os.environ and (shared/'MNIST'/'raw').is_dir(): os.environ['DSB_NB_DATA'] = str(shared)
+    "The test runner's `use_local_data` (tools/test_nbs.py) for this clone: the same datasets as the tests"
+    import sys
+    sys.path.insert(0, str(root/'tools'))
+    from test_nbs import use_local_data as _use
+    _use(root)
+
+def dsb_defaults(keys)->dict:
+    "`DSB`'s own default of each argument in `keys`, read from its signature (so a benchmark records what it ran)"
+    import inspect
+    from dsb_nb.dsb import DSB
+    sig = inspect.signature(DSB.__init__).parameters
+    return {k: sig[k].default for k in keys}

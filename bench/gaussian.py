@@ -57,17 +57,14 @@ def main():
                     lr=args.lr, ema_decay=args.ema, cache_every=args.cache_every, n_cache=args.n_cache, n_eval=args.n_eval,
                     seed=args.seed, warm_start=True, c_closed_form=gaussian_sb_cross_cov(0.5), skip=not args.no_skip)
     if args.defaults:    # nothing but the task and the steps: the rest is whatever DSB's signature says
-        import inspect
-        from dsb_nb.dsb import DSB
-        sig = inspect.signature(DSB.__init__).parameters
-        settings.update(defaults=True, net="TimeMLP 'auto'", **{k: sig[k].default for k in ('lr', 'lr_schedule', 'ema_decay', 'cache_every', 'n_cache', 'grad_clip')})
+        from _common import dsb_defaults
+        settings.update(defaults=True, net="TimeMLP 'auto'", **dsb_defaults(('lr', 'lr_schedule', 'ema_decay', 'cache_every', 'n_cache', 'grad_clip')))
     res = dict(experiment='DSB paper Figure 2 (Gaussian example)', cpu_reduced=args.cpu_reduced, settings=settings,
                machine=dict(device=args.device if args.device == 'cpu' else torch.cuda.get_device_name(args.device), cpu_count=os.cpu_count(), torch_threads=args.threads, torch=torch.__version__,
                             python=platform.python_version(), platform=platform.platform()),
                targets='paper: d=5 small and d=50 large reach errors <= 0.05 by iteration 20; d=50 small fails on var/cov',
                configs={}, references={})
-    from dsb_nb.dsb import DSB
-    from dsb_nb.dsbm import DSBM
+    from dsb_nb.solvers import SOLVERS
     for d in args.dims:
         if args.defaults: res['references'][f'd={d}'] = references(d, args)
         for size in args.sizes:
@@ -76,7 +73,7 @@ def main():
             t0 = time.time()
             kw = {} if args.defaults else dict(lr=args.lr, ema_decay=args.ema, cache_every=args.cache_every, n_cache=args.n_cache)
             rows, _ = run_gaussian(d, size, n_ipf=args.iters, n_steps=args.steps, n_eval=args.n_eval, seed=args.seed, bs=128,
-                                   skip=not args.no_skip, device=args.device, cls=dict(dsb=DSB, dsbm=DSBM)[method], **kw)
+                                   skip=not args.no_skip, device=args.device, cls=SOLVERS[method], **kw)
             res['configs'][label] = dict(d=d, size=size, method=method, n_params=n_params(TimeMLP.preset(d, size, skip=not args.no_skip)),
                                          wall_s=time.time() - t0, rows=rows)
             out.with_suffix('.json').write_text(json.dumps(res, indent=1))

@@ -45,13 +45,11 @@ def main():
     if a.it1_seeds: return it1_probe(a)
     if a.authors_figure: return authors_figure(a)
     if a.authors_config: return authors_config(a)
-    import inspect
-    from dsb_nb.dsb import DSB
-    from dsb_nb.dsbm import DSBM
-    cls, tag = dict(dsb=DSB, dsbm=DSBM)[a.solver], ('' if a.solver == 'dsb' else f'_{a.solver}')
+    from dsb_nb.solvers import SOLVERS
+    from _common import dsb_defaults
+    cls, tag = SOLVERS[a.solver], ('' if a.solver == 'dsb' else f'_{a.solver}')
     if a.defaults:   # DSB's own defaults for every key TOY_DSB_KW sets (the steps too, unless --steps)
-        sig = inspect.signature(DSB.__init__).parameters
-        dsb_kw = {k: sig[k].default for k in TOY_DSB_KW if k not in ('progress', 'n_eval')}   # n_eval: the runners' own (W2 samples)
+        dsb_kw = dsb_defaults(k for k in TOY_DSB_KW if k not in ('progress', 'n_eval'))   # n_eval: the runners' own (W2 samples)
         a.steps = a.steps or dsb_kw['n_steps']
     else: a.steps = a.steps or 1000; dsb_kw = {k: v for k, v in TOY_DSB_KW.items() if k not in ('progress', 'n_eval')}
     dsb_kw = {**dsb_kw, 'n_steps': a.steps, **json.loads(a.kw)}
@@ -74,9 +72,8 @@ def main():
                                         wall_s=time.time() - t0, w2_first_over_floor=res['w2'][0]/res['floor'],
                                         w2_last_over_floor=res['w2'][-1]/res['floor'])
         plot_generation(res, axs=row); save()
-        if a.solver != 'dsb': row[2].set_title(row[2].get_title().replace('(DSB)', f'({a.solver.upper()})'), fontsize=8)
         if name == names[0]:
-            ex = explorer_grid(dsb, iters=sorted({0, 1, a.iters - 1}), ks=[dsb.N, dsb.N//2, 0])
+            ex = explorer_grid(dsb, iters=sorted({0, min(1, a.iters - 1), a.iters - 1}), ks=[dsb.N, dsb.N//2, 0])
             ex.savefig(figs/f'08_explorer{tag}.png', dpi=70); plt.close(ex)
         print(name, [round(w, 3) for w in res['w2']], 'floor', round(res['floor'], 3), f'{time.time() - t0:.0f}s', flush=True)
     fig.tight_layout(); fig.savefig(out.with_suffix('.png'), dpi=70); plt.close(fig)
@@ -116,15 +113,15 @@ def authors_config(a):
     OU reference towards it (alpha = 1/var), N = 20, gamma = 0.01 (T = 0.2), batch 512. Exact W2 on 2,000 generated points
     against 2,000 held-out points, per IPF iteration, with the wall time; runs accumulate in OUT_authors.json by --label."""
     import math
-    from dsb_nb.dsb import DSB, gaussian_sampler
-    from dsb_nb.dsbm import DSBM
+    from dsb_nb.dsb import gaussian_sampler
+    from dsb_nb.solvers import SOLVERS
     from dsb_nb.reference import make_gammas, ou
     from dsb_nb.score_matching import w2
     data, held, mean, var = authors_data(a.seed)
     floor = sum(w2(held[i], held[(i + 1) % N_DRAWS]) for i in range(N_DRAWS))/N_DRAWS
     kw = dict(bs=512, n_steps=a.steps or 5000, progress=False, seed=a.seed, device=a.device, **json.loads(a.kw))
     torch.manual_seed(a.seed)
-    dsb = dict(dsb=DSB, dsbm=DSBM)[a.solver](data, gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), f=ou(1/var), **kw)
+    dsb = SOLVERS[a.solver](data, gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), f=ou(1/var), **kw)
     path = Path(str(a.out) + '_authors.json')
     info = json.loads(path.read_text()) if path.exists() else dict(
         setting="s-curve (sklearn make_s_curve cols 0, 2, scalar-standardised x7), 10,000 points; prior N(mean, pooled var I) of 100 "

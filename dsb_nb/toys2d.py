@@ -88,7 +88,7 @@ def run_generation(name:str, # dataset in TOYS (or pass `data` to use your own s
     torch.manual_seed(seed)
     dsb = cls(sample, gaussian_sampler(2, std=math.sqrt(sigma2)), make_gammas(N, T=N*gamma), f=ou(1/sigma2),
               seed=seed, **{**TOY_DSB_KW, **dsb_kw})
-    res = dict(dataset=name, sigma2=sigma2, alpha=1/sigma2, N=N, T=N*gamma, floor=floor, w2=[], time_s=[], samples={})
+    res = dict(dataset=name, solver=cls.__name__, sigma2=sigma2, alpha=1/sigma2, N=N, T=N*gamma, floor=floor, w2=[], time_s=[], samples={})
     t0 = time.time()
     for it in range(1, n_ipf + 1):
         dsb.fit(it); x = dsb.sample(n_eval).cpu()
@@ -104,12 +104,12 @@ def _scatter(ax, x, title, lim=2.8, **kw):
 
 def plot_generation(res:dict, # results of `run_generation`
                     axs=None)->plt.Figure: # optional 3 axes to draw into (e.g. a row of a bigger grid)
-    "Data vs SGM (iteration 1) vs DSB (last iteration) samples, with W2 and its floor in the titles"
+    "Data vs SGM (iteration 1) vs the trainer's last iteration: samples, with W2 and its floor in the titles"
     if axs is None: fig, axs = plt.subplots(1, 3, figsize=(8, 2.8))
     L = len(res['w2'])
     _scatter(axs[0], res['ref'], f"{res['dataset']}: data (floor $W_2$={res['floor']:.3f})", c='k')
     _scatter(axs[1], res['samples'][1], f"iteration 1 (SGM): $W_2$={res['w2'][0]:.3f}", c='C1')
-    _scatter(axs[2], res['samples'][L], f"iteration {L} (DSB): $W_2$={res['w2'][-1]:.3f}", c='C0')
+    _scatter(axs[2], res['samples'][L], f"iteration {L} ({res.get('solver', 'DSB')}): $W_2$={res['w2'][-1]:.3f}", c='C0')
     return axs[0].figure
 
 # %% ../nbs/08_toys_2d.ipynb #20c93e45
