@@ -4,15 +4,15 @@
 
 # %% ../nbs/16_dsbm.ipynb #a5043af0
 from __future__ import annotations
-import math
+import math, warnings
 import torch
 from torch import Tensor
 from .reference import check_tensor, check_gammas, sample_chain, LinearDrift, marginal_coeffs
 from .mean_matching import pad_like
-from .dsb import DSB, patch, check_real, check_choice
+from .dsb import DSB, patch, check_int, check_real, check_bool, check_choice
 
 # %% auto #0
-__all__ = ['brownian_bridge', 'bridge_drift', 'linear_bridge_coeffs', 'DSBM']
+__all__ = ['OT_METHODS', 'brownian_bridge', 'bridge_drift', 'linear_bridge_coeffs', 'ot_plan', 'sample_plan', 'ot_pairs', 'DSBM']
 
 # %% ../nbs/16_dsbm.ipynb #592cf9be
 def brownian_bridge(x0:Tensor, # (batch, *shape) points at time 0
@@ -76,6 +76,75 @@ def linear_bridge_coeffs(gammas:Tensor, # (N,) step sizes
     c['bp'][1:], c['bq'][1:] = Kb, (1 - Kb*r)*a[:N]
     return c
 
+# %% ../nbs/16_dsbm.ipynb #5268182e
+OT_METHODS = ('auto', 'emd', 'sinkhorn_log', 'sinkhorn')
+_EMD_BELOW = 0.05          # method='auto': exact OT when reg is below this fraction of the median cost
+
+def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
+            x1:Tensor, # (n1, *shape) samples at time T
+            reg:float, # entropic regulariser, POT's convention exp(-M/reg); the SB of eq. (3) uses reg = 2 s_N (4T if Brownian), eq. (S2)
+            method:str='sinkhorn_log', # 'sinkhorn_log', 'sinkhorn', 'emd' (exact OT, ignores reg) or 'auto' (emd when reg < 5% of the median cost)
+            n_iter:int=100, tol:float=1e-4, # Sinkhorn iterations and stopping threshold (POT's numItermax, stopThr)
+            log:bool=False, # also return {'err': L1 error of the column sums, 'fallback': bool, 'method': the solver used}
+            a:float=1.): # cost M_ij = |x1_j - a x0_i|^2, a = a_N of the reference (1 if Brownian, below 1 for OU)
+    "Entropic OT plan (n0, n1), summing to 1, between two minibatches with uniform weights (eq. S2)"
+    import ot
+    check_choice(method, 'method', OT_METHODS); x0, x1 = check_tensor(x0, 'x0', 2), check_tensor(x1, 'x1', 2)
+    if x0.shape[1:] != x1.shape[1:]:
+        raise ValueError(f"`x0` and `x1` must have the same trailing shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
+    if not (len(x0) and len(x1)): raise ValueError(f"`x0` and `x1` must hold at least one sample each, got {len(x0)} and {len(x1)}")
+    reg, n_iter = check_real(reg, 'reg', 0, min_open=True), check_int(n_iter, 'n_iter', 1)
+    tol, a = check_real(tol, 'tol', 0, min_open=True), check_real(a, 'a', 0, min_open=True)
+    check_bool(log, 'log')
+    M = torch.cdist(a*x0.flatten(1).double(), x1.flatten(1).double())**2
+    wa = torch.full((len(x0),), 1/len(x0), dtype=torch.float64, device=M.device)
+    wb = torch.full((len(x1),), 1/len(x1), dtype=torch.float64, device=M.device)
+    if method == 'auto': method = 'emd' if reg < _EMD_BELOW*M.median().item() else 'sinkhorn_log'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')          # POT's overflow and iteration-limit messages: the plan is judged below instead
+        if method == 'emd': P = ot.emd(wa, wb, M, numItermax=10_000_000)
+        else: P = ot.sinkhorn(wa, wb, M, reg, method=method, numItermax=n_iter, stopThr=tol, warn=False)
+    mass = P.sum()
+    fallback = not bool(torch.isfinite(P).all() and mass > 0)
+    if fallback:
+        warnings.warn(f"ot_plan: degenerate plan (non-finite or no mass) with method='{method}', reg={reg:g}; "
+                      "using the independent coupling. Use method='sinkhorn_log' or 'emd', or a larger `reg`")
+        P, mass = wa[:, None]*wb[None], 1.
+    P = P/mass
+    return (P, {'err': (P.sum(0) - wb).abs().sum().item(), 'fallback': fallback, 'method': method}) if log else P
+
+# %% ../nbs/16_dsbm.ipynb #5361508d
+def sample_plan(plan:Tensor, # (n0, n1) nonnegative plan, e.g. from `ot_plan`
+                n:int, # number of pairs
+                gen:torch.Generator|None=None)->tuple[Tensor, Tensor]: # row indices i (n,), column indices j (n,)
+    "Draw n index pairs (i, j) with replacement, with probability proportional to plan[i, j]"
+    if not isinstance(plan, Tensor) or plan.dim() != 2: raise ValueError(f"`plan` must be a 2-D tensor, got {getattr(plan, 'shape', type(plan).__name__)}")
+    if plan.numel() > 2**24: raise ValueError(f"`plan` has {plan.numel()} cells; torch.multinomial allows at most 2**24")
+    n = check_int(n, 'n', 1)
+    if not plan.is_floating_point() or not torch.isfinite(plan).all() or (plan < 0).any() or plan.sum() <= 0:
+        raise ValueError("`plan` must be a finite, nonnegative floating tensor with positive mass")
+    ij = torch.multinomial(plan.flatten(), n, replacement=True, generator=gen)
+    return ij // plan.shape[1], ij % plan.shape[1]
+
+# %% ../nbs/16_dsbm.ipynb #892143ad
+def ot_pairs(x0:Tensor, x1:Tensor, # (n, *shape) samples of each end, as many of one as of the other
+             reg:float, # regulariser of (S2): 2 s_N, i.e. 4T for the Brownian reference
+             block:int=1024, # samples of each end per OT problem (at most 4096)
+             gen:torch.Generator|None=None, # draws each start point's partner (on the samples' device)
+             method:str='auto', n_iter:int=200, tol:float=1e-4, # solver, see `ot_plan`
+             a:float=1.)->tuple[Tensor, Tensor]: # cost |x1 - a x0|^2; returns (x0, partners), both (n, *shape)
+    "Couple x0 and x1 by minibatch OT: each x0[i] gets one partner drawn from its row of the plan of its block"
+    x0, x1, block = check_tensor(x0, 'x0', 2), check_tensor(x1, 'x1', 2), check_int(block, 'block', 1, 4096)
+    if x0.shape != x1.shape: raise ValueError(f"`x0` and `x1` must have the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
+    if len(x0) == 0: raise ValueError("`x0` and `x1` are empty")
+    out = []
+    for idx in torch.arange(len(x0)).tensor_split(-(-len(x0)//block)):       # equal blocks of at most `block`
+        xa, xb = x0[idx.to(x0.device)], x1[idx.to(x1.device)]
+        P = ot_plan(xa, xb, reg, method, n_iter, tol, a=a)
+        j = torch.multinomial(P, 1, generator=gen)[:, 0]                      # a row need not sum to 1: multinomial normalises
+        out.append(xb[j.to(xb.device)])
+    return x0, torch.cat(out)
+
 # %% ../nbs/16_dsbm.ipynb #b4d77aa3
 def _check_linear(f, who:str)->float:
     "alpha of a linear reference drift f(x) = -alpha x (None is Brownian); anything else is refused"
@@ -90,20 +159,27 @@ class DSBM(DSB):
                  prior, # p_prior: same forms as `data`
                  gammas:Tensor, # (N,) step sizes; T = gammas.sum()
                  f=None, # reference drift: None/brownian() (variance 2T at time T) or ou(alpha) with alpha * gamma < 1
-                 coupling:str='reference', # first coupling: 'reference' (DSBM-IPF: the reference's pairs, first half = SGM) or 'independent' (DSBM-IMF)
+                 coupling:str='reference', # first coupling: 'reference' (DSBM-IPF, first half = SGM), 'independent' (DSBM-IMF) or 'ot' (minibatch OT, eq. S2)
+                 ot_bs:int=1024, # coupling='ot': samples of each end per OT problem (blocks of the cache), at most 4096
+                 ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # coupling='ot': the solver of each block (see `ot_plan`)
                  **kw): # every other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, cache_every, ...)
         alpha = _check_linear(f, type(self).__name__)
-        self.coupling = check_choice(coupling, 'coupling', ('reference', 'independent'))
+        self.coupling = check_choice(coupling, 'coupling', ('reference', 'independent', 'ot'))
+        self.ot_bs, self.ot_kw = check_int(ot_bs, 'ot_bs', 1, 4096), dict(method=check_choice(ot_method, 'ot_method', OT_METHODS),
+                                 n_iter=check_int(ot_iter, 'ot_iter', 1), tol=check_real(ot_tol, 'ot_tol', 0, min_open=True))
         if kw.get('kernel', 'dsb') != 'dsb': raise ValueError(f"{type(self).__name__} trains by bridge matching with the reference's noise: `kernel` must be 'dsb', got {kw['kernel']!r}")
         coeffs = linear_bridge_coeffs(check_gammas(gammas), alpha)   # also refuses alpha * gamma >= 1, before any work
         super().__init__(data, prior, gammas, f, **kw)
-        self.T = self.gammas.double().sum().item()                                    # horizon (SBCFM's regulariser is 4T)
+        self.T = self.gammas.double().sum().item()                                    # horizon
         self.coeffs = {k: v.to(self.device, self.dtype) for k, v in coeffs.items()}   # (M3') and (M4'), computed in float64
+        aN, sN = (v[-1].item() for v in marginal_coeffs(self.gammas.double().cpu(), alpha))
+        self.ot_a, self.ot_reg = aN, 2*sN                                             # (S2): cost |x_N - a x_0|^2, reg = 2 s_N
 
 @patch
 def _fingerprint(self:DSBM)->dict:
-    "DSB's run fingerprint plus the first coupling, which decides what iteration 1 trains"
-    return {**DSB._fingerprint(self), 'coupling': self.coupling}
+    "DSB's run fingerprint plus the first coupling, which decides what iteration 1 trains (and the OT settings that shape it)"
+    ot = {'ot_bs': self.ot_bs, **{f'ot_{k}': v for k, v in self.ot_kw.items()}} if self.coupling == 'ot' else {}
+    return {**DSB._fingerprint(self), 'coupling': self.coupling, **ot}
 
 # %% ../nbs/16_dsbm.ipynb #19002093
 @patch
@@ -112,10 +188,17 @@ def _cache(self:DSBM, direction):
     F, B = self.maps(ema=True, check=False)
     with torch.no_grad(), self._autocast():
         if direction == 'backward':
+            if self.coupling == 'ot' and not self.f_trained: return self._ot_cache()                              # the OT start
             x0 = self.data(self.n_cache, self.gen)
             if self.coupling == 'independent' and not self.f_trained: return x0, self.prior(self.n_cache, self.gen)   # DSBM-IMF's start
             return x0, sample_chain(x0, F, self.gammas, True, self.gen, False)
         xN = self.prior(self.n_cache, self.gen); return sample_chain(xN, B, self.gammas, False, self.gen, False), xN
+
+@patch
+def _ot_cache(self:DSBM):
+    "Pairs (X_0, X_N) from minibatch OT (S2): `n_cache` fresh samples of each end, coupled within blocks of `ot_bs`"
+    x0, x1 = self.data(self.n_cache, self.gen), self.prior(self.n_cache, self.gen)
+    return ot_pairs(x0, x1, self.ot_reg, self.ot_bs, self.gen, a=self.ot_a, **self.ot_kw)
 
 @patch
 def _pairs(self:DSBM, cache):
