@@ -31,3 +31,11 @@ def dsb_defaults(keys)->dict:
     from dsb_nb.dsb import DSB
     sig = inspect.signature(DSB.__init__).parameters
     return {k: sig[k].default for k in keys}
+
+def machine(device:str='cpu', threads:int|None=None)->dict:
+    "The machine record every results JSON carries: where and with what the numbers were measured"
+    import os, platform, torch
+    dev = device if not str(device).startswith('cuda') else torch.cuda.get_device_name(device)
+    return dict(device=dev, processor=platform.processor() or platform.machine(), cpu_count=os.cpu_count(),
+                torch_threads=threads if threads is not None else torch.get_num_threads(), torch=torch.__version__,
+                python=platform.python_version(), platform=platform.platform())

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from tqdm.std import tqdm as _text_tqdm
 from .reference import *
 from .setup import bf16_native
-from .score_matching import TimeMLP, EMA, w2
+from .score_matching import TimeMLP, EMA, w2, energy_distance
 from .mean_matching import MeanNet, cond_mean_loss, sample_pairs, backward_loss, forward_loss
 
 # %% auto #0
@@ -119,6 +119,7 @@ class _Source:
     "Samples `(n, gen) -> (n, *shape)` from a user's source, checked on every draw and named in every error"
     def __init__(self, draw, name:str, device, check:bool=True):
         self.draw, self.name, self.device, self.check, self.shape, self.dtype = draw, name, device, check, None, None
+        self.shift, self.scale = None, 1.             # standardize=True: draws become (x - shift)/scale
     def __call__(self, n:int, gen:torch.Generator|None=None)->Tensor:
         x = self.draw(n, gen)
         if self.check:
@@ -128,7 +129,8 @@ class _Source:
         elif tuple(x.shape[1:]) != self.shape:
             raise ValueError(f"`{self.name}` gave samples of shape {tuple(x.shape[1:])} after samples of shape {self.shape}: "
                              "the data source must give samples of one shape")
-        return x.to(device=self.device, dtype=self.dtype)
+        x = x.to(device=self.device, dtype=self.dtype)
+        return x if self.shift is None else (x - self.shift)/self.scale
     def __repr__(self): return f"_Source({self.name}, shape={self.shape}, dtype={self.dtype})"
 
 def _n_args(src, name:str)->int:
@@ -229,11 +231,12 @@ class DSB:
                  check_every:int=50, # test losses, gradients and weights for nan/inf every this many steps (each test makes a GPU wait)
                  kernel:str='dsb', # 'dsb': the paper's targets (12)-(13) and noise variance 2 gamma; 'exact': conditional-mean targets and learned noise covariances (see below)
                  noise:str='auto', # kernel='exact': 'full' (d x d per step), 'diag' or 'scalar'; 'auto' = full for vectors of d <= 64, else diag
-                 n_noise:int=10_000): # kernel='exact': fresh trajectories that estimate the noise covariances after each half
+                 n_noise:int=10_000, # kernel='exact': fresh trajectories that estimate the noise covariances after each half
+                 standardize:bool=False): # train in standardised units: `gammas` and `f` are then read in those units (see `encode`)
         vars(self).update(_check_settings(bs=bs, n_steps=n_steps, lr=lr, ema_decay=ema_decay, grad_clip=grad_clip, n_cache=n_cache,
             cache_every=cache_every, n_eval=n_eval, metrics=metrics, keep_traj=keep_traj, device=device, seed=seed,
             ckpt_dir=ckpt_dir, progress=progress, ckpt_every=ckpt_every, amp=amp, compile=compile, check_every=check_every,
-            lr_schedule=lr_schedule, kernel=kernel, noise=noise, n_noise=n_noise))
+            lr_schedule=lr_schedule, kernel=kernel, noise=noise, n_noise=n_noise, standardize=standardize))
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
         if self.amp and self.device.type == 'cuda' and not bf16_native(self.device):
             warnings.warn("amp=True on a GPU without native bf16 (compute capability < 8.0, e.g. a T4): bf16 is emulated there and slower "
@@ -246,6 +249,8 @@ class DSB:
             self.shape = self._check_shapes()
             self.net_f, self.net_b = self._make_nets(net_f, net_b)
             self.dtype = self._check_nets()
+            self.shift, self.scale = None, 1.
+            if self.standardize: self._fit_scale()
             self.gammas = gammas.to(self.device, self.dtype); self.N = len(self.gammas)
             self._probe_extras()
             if self.kernel == 'exact': self._noise_kind()     # e.g. noise='full' with images fails here
@@ -257,7 +262,7 @@ class DSB:
         self._partial, self._last_ckpt, self._trajs_saved = None, None, None   # position inside a half (see `fit`); checkpoint bookkeeping
 
 # %% ../nbs/06_dsb.ipynb #3bd6034f
-_ROW_KEYS = ('ipf', 'direction', 'loss', 'train_s', 'cache_s', 'mean_err', 'var_ratio', 'w2')   # built-in columns of the history
+_ROW_KEYS = ('ipf', 'direction', 'loss', 'train_s', 'cache_s', 'mean_err', 'var_ratio', 'w2', 'energy', 'energy_floor')   # history columns
 _PROBE_SALT, _GLOBAL_SALT, _DIAG_SALT = 0x51ED, 0x9E3779B9, 0x7F4A7C15      # offsets of seeds derived from `seed`
 _NOISE_REFRESH = 99_991                                                    # `_reseed` index of the noise fit's random stream
 
@@ -267,7 +272,7 @@ def _adam(net:nn.Module, lr:float)->torch.optim.Adam:
     except (RuntimeError, TypeError, ValueError): return torch.optim.Adam(net.parameters(), lr=lr)
 
 def _check_settings(bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every, n_eval, metrics, keep_traj, device, seed,
-                    ckpt_dir, progress, ckpt_every, amp, compile, check_every, lr_schedule, kernel, noise, n_noise)->dict:
+                    ckpt_dir, progress, ckpt_every, amp, compile, check_every, lr_schedule, kernel, noise, n_noise, standardize)->dict:
     "`DSB`'s settings, validated and normalised before any work: each error names the argument and what it must be"
     s = dict(bs=check_int(bs, 'bs', 1), n_steps=check_int(n_steps, 'n_steps', 1), n_cache=check_int(n_cache, 'n_cache', 1),
              cache_every=check_int(cache_every, 'cache_every', 1), n_eval=check_int(n_eval, 'n_eval', 2),
@@ -277,7 +282,8 @@ def _check_settings(bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every,
              grad_clip=check_real(grad_clip, 'grad_clip', 0, min_open=True, none_ok=True), progress=check_bool(progress, 'progress', none_ok=True),
              amp=check_bool(amp, 'amp'), compile=check_bool(compile, 'compile'), device=check_device(device),
              lr_schedule=check_choice(lr_schedule, 'lr_schedule', ('cosine', 'constant')), kernel=check_choice(kernel, 'kernel', ('dsb', 'exact')),
-             noise_kind=check_choice(noise, 'noise', ('auto', 'full', 'diag', 'scalar')), n_noise=check_int(n_noise, 'n_noise', 2))
+             noise_kind=check_choice(noise, 'noise', ('auto', 'full', 'diag', 'scalar')), n_noise=check_int(n_noise, 'n_noise', 2),
+             standardize=check_bool(standardize, 'standardize'))
     metrics = {} if metrics is None else metrics
     if not isinstance(metrics, dict): raise TypeError(f"`metrics` must be a dict {{name: fn(x_gen, x_ref) -> float}}, got {type(metrics).__name__}")
     for k, fn in metrics.items():
@@ -450,22 +456,53 @@ def sample(self:DSB, n:int=1000, # number of samples (ignored if `x` is given)
            direction:str='backward', # 'backward': prior -> data (generation); 'forward': data -> prior
            x:Tensor|None=None, # optional start points (n, *shape); converted to the trainer's device and dtype
            return_traj:bool=False, ema:bool=True)->Tensor: # end points (n, *shape), or trajectory (N+1, n, *shape)
-    "Sample the learned bridge: backward from the prior (X_N -> X_0) or forward from the data (X_0 -> X_N)"
+    "Sample the learned bridge: backward from the prior (X_N -> X_0) or forward from the data (X_0 -> X_N), in the user's units"
     check_choice(direction, 'direction', ('backward', 'forward')); check_bool(return_traj, 'return_traj')
-    F, B = self.maps(ema, check=False)                     # x is checked once here and the result once at the end
-    x = (self.prior if direction == 'backward' else self.data)(check_int(n, 'n', 1), self.gen) if x is None else self._check_x(x)
+    x = check_int(n, 'n', 1) if x is None else self.encode(self.check_x(x))   # x is checked once here, the result once at the end
+    return self.decode(self._sample(x, direction, return_traj, ema))
+
+@patch
+def _sample(self:DSB, x, direction:str, return_traj:bool=False, ema:bool=True)->Tensor:
+    "`sample` in the trainer's units, from start points `x` or, for an int, that many fresh draws of the start marginal"
+    F, B = self.maps(ema, check=False)
+    if isinstance(x, int): x = (self.prior if direction == 'backward' else self.data)(x, self.gen)
     with self._autocast(): out = sample_chain(x, B if direction == 'backward' else F, self.gammas, direction == 'forward', self.gen, return_traj,
                                               self._noise_fn(direction))
     if not torch.isfinite(out).all(): raise FloatingPointError(f"the {direction} chain produced non-finite values; the networks have diverged")
     return out
 
 @patch
-def _check_x(self:DSB, x, name:str='x')->Tensor:
+def check_x(self:DSB, x, name:str='x')->Tensor:
     "Start points given by the user: a non-empty float tensor (n, *shape), moved to the trainer's device and dtype"
     x = check_tensor(x, name, 2)
     if tuple(x.shape[1:]) != self.shape or len(x) == 0:
         raise ValueError(f"`{name}` must have shape (n, {', '.join(map(str, self.shape))}) with n >= 1, got {tuple(x.shape)}")
     return x.to(self.device, self.dtype)
+
+@patch
+def encode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
+    "Samples in the trainer's units: (x - shift)/scale with `standardize=True`, else x itself"
+    return x if self.shift is None else (x - self.shift)/self.scale
+
+@patch
+def decode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
+    "Samples (or trajectories) back in the user's units: x*scale + shift with `standardize=True`, else x itself"
+    return x if self.shift is None else x*self.scale + self.shift
+
+@patch
+def _fit_scale(self:DSB, n:int=2000):
+    "standardize=True: one shift (the pooled mean of both ends, per coordinate) and one scale (their pooled standard deviation)"
+    x0, x1 = self.data(n, self.gen).double(), self.prior(n, self.gen).double()
+    m = (x0.mean(0) + x1.mean(0))/2
+    s = torch.cat([x0 - m, x1 - m]).pow(2).mean().sqrt().item()
+    if not (math.isfinite(s) and s > 0): raise ValueError("standardize=True, but the samples of both ends are all equal: no spread to scale by")
+    self._set_scale(m.to(self.dtype), s)
+
+@patch
+def _set_scale(self:DSB, shift:Tensor|None, scale:float):
+    "Install a shift and scale in the trainer and in both sample sources (every draw is then in the trainer's units)"
+    self.shift, self.scale = shift, float(scale)
+    for src in (self.data, self.prior): src.shift, src.scale = shift, self.scale
 
 # %% ../nbs/06_dsb.ipynb #3e0e03b2
 @patch
@@ -601,12 +638,14 @@ def _diagnose(self:DSB, direction):
     "Statistics of the chain just trained against the marginal it must hit: the data after a backward half, the prior after a forward one"
     with self._rng_scope():
         self._seed_global(self._seed(direction, 0) ^ _DIAG_SALT)
-        x_gen = self.sample(max(self.n_eval, self.keep_traj), direction, return_traj=self.keep_traj > 0)
+        x_gen = self.decode(self._sample(max(self.n_eval, self.keep_traj), direction, return_traj=self.keep_traj > 0))
         if self.keep_traj: self.trajs[(self.n, direction)] = x_gen[:, :self.keep_traj].cpu(); x_gen = x_gen[0 if direction == 'backward' else -1]
         x_gen = x_gen[:self.n_eval]                            # statistics on n_eval samples, even when more paths are kept
-        x_ref = (self.data if direction == 'backward' else self.prior)(self.n_eval, self.gen)
+        target = self.data if direction == 'backward' else self.prior
+        x_ref, x_ref2 = self.decode(target(self.n_eval, self.gen)), self.decode(target(self.n_eval, self.gen))   # the 2nd: the floor
         g, r = x_gen.flatten(1).double(), x_ref.flatten(1).double()
-        out = {'mean_err': (g.mean(0) - r.mean(0)).abs().max().item(), 'var_ratio': (g.var(0).mean()/r.var(0).mean()).item()}
+        out = {'mean_err': (g.mean(0) - r.mean(0)).abs().max().item(), 'var_ratio': (g.var(0).mean()/r.var(0).mean()).item(),
+               'energy': energy_distance(g, r), 'energy_floor': energy_distance(x_ref2.flatten(1).double(), r)}
         if g.shape[1] <= 16 and self.n_eval <= 4000: out['w2'] = w2(g, r)
         out.update({name: _metric_value(name, fn(x_gen, x_ref)) for name, fn in self.metrics.items()})
     return out
@@ -623,7 +662,7 @@ def _fingerprint(self:DSB)->dict:
     "What a checkpoint must share with this trainer to continue its run. A subclass or a new option adds a field in one line: `return {**super()._fingerprint(), 'kernel': repr(self.kernel)}`"
     return {'class': type(self).__name__, 'gammas': self.gammas.tolist(), 'f': _describe(self.f), 'shape': list(self.shape),
             'n_steps': self.n_steps, 'bs': self.bs, 'cache_every': self.cache_every, 'n_cache': self.n_cache, 'seed': self.seed,
-            'lr_schedule': self.lr_schedule, 'kernel': self.kernel, 'noise': self._noise_kind() if self.kernel == 'exact' else None,
+            'lr_schedule': self.lr_schedule, 'kernel': self.kernel, 'standardize': self.standardize, 'noise': self._noise_kind() if self.kernel == 'exact' else None,
             'nets': {f'{k}.{n}': list(t.shape) for k in ('net_f', 'net_b') for n, t in getattr(self, k).state_dict().items()}}
 
 # %% ../nbs/06_dsb.ipynb #4fee245b
@@ -715,7 +754,8 @@ def save(self:DSB, path=None)->Path: # default ckpt_dir/dsb.pt
     tp = _trajs_path(path)                              # kept trajectories go to their own file, so the checkpoint stays small
     if self.trajs and self._trajs_saved != (tp, frozenset(self.trajs)): _atomic_save(self.trajs, tp); self._trajs_saved = (tp, frozenset(self.trajs))
     state = {'format': _CKPT_FORMAT, 'fingerprint': self._fingerprint(), 'n': self.n, 'half': self.half, 'history': self.history,
-             'f_trained': self.f_trained, 'partial': self._partial, 'trajs_file': tp.name if self.trajs else None, 'noise': self.noise, **sd}
+             'f_trained': self.f_trained, 'partial': self._partial, 'trajs_file': tp.name if self.trajs else None, 'noise': self.noise,
+             'scale': {'shift': self.shift, 'scale': self.scale}, **sd}
     _atomic_save(state, path, keep_prev=True)
     self._last_ckpt = (path, self._where())
     if self.world > 1: dist.barrier()
@@ -776,6 +816,8 @@ def load(self:DSB, path=None, # default ckpt_dir/dsb.pt
     for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b'): getattr(self, k).load_state_dict(state[k])
     self.n, self.half, self.history, self.f_trained = state['n'], state['half'], state['history'], state['f_trained']
     self._partial, self.trajs, self.noise = state.get('partial'), self._read_trajs(state, p), noise
+    if self.standardize and state.get('scale', {}).get('shift') is not None:     # the run's own units, not a fresh estimate
+        self._set_scale(state['scale']['shift'].to(self.device, self.dtype), state['scale']['scale'])
     self._last_ckpt = (p, self._where())
     return self
 
@@ -815,6 +857,7 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
         if direction == 'backward': self.half = 'forward'
         else: self.half, self.n = 'backward', self.n + 1
         if self.ckpt_dir: self.save()
+    if trained: self._warn_stalled()                 # only after training something in this call
     return self.history
 
 # %% ../nbs/06_dsb.ipynb #a5aba25a
@@ -832,6 +875,26 @@ def _stopped(self:DSB):
     warnings.warn(f"time limit reached: stopped at {at}; " + ("the checkpoint is saved: call `fit(..., resume=True)` to continue"
                   if self.ckpt_dir else "call `fit` again to continue"), stacklevel=3)
     return self.history
+
+_STALL_RATIO, _STALL_GAIN = 3., 0.1     # warn when an end is above 3x its floor and its energy fell by less than 10% in an iteration
+
+@patch
+def _advice(self:DSB)->str:
+    "What to try when a run stalls; a subclass may add its own first"
+    return ("more `n_steps` or a larger network; if the reference's noise is small against the distance the samples travel, "
+            "`bridge(..., method='dsbm', coupling='ot')` (notebook 18); if the data's spread is far from 1, `standardize=True`")
+
+@patch
+def _warn_stalled(self:DSB):
+    "Warn, naming the end and what to change, if an end is still well above its sampling floor and stopped improving"
+    for direction, end in (('backward', 'data'), ('forward', 'prior')):
+        rows = [h for h in self.history if h['direction'] == direction and 'energy' in h]
+        if len(rows) < 2: continue
+        (prev, last), fl = rows[-2:], max(rows[-1]['energy_floor'], 1e-12)
+        if last['energy'] > _STALL_RATIO*fl and last['energy'] > (1 - _STALL_GAIN)*prev['energy']:
+            warnings.warn(f"after {last['ipf'] + 1} IPF iterations the {end} end is still {last['energy']/fl:.1f}x its sampling floor "
+                          f"(energy distance {last['energy']:.3g}, floor {fl:.3g}) and improved by less than {_STALL_GAIN:.0%} in the last "
+                          f"iteration: more iterations will not help much. Try {self._advice()}", stacklevel=3)
 
 # %% ../nbs/06_dsb.ipynb #a1972ba5
 @patch

@@ -78,12 +78,12 @@ def linear_bridge_coeffs(gammas:Tensor, # (N,) step sizes
 
 # %% ../nbs/16_dsbm.ipynb #5268182e
 OT_METHODS = ('auto', 'emd', 'sinkhorn_log', 'sinkhorn')
-_EMD_BELOW = 0.05          # method='auto': exact OT when reg is below this fraction of the median cost
+_EMD_BELOW, _EXP_SAFE = 0.05, 500.   # method='auto': exact OT when reg < 5% of the median cost; plain Sinkhorn when max cost/reg < 500
 
 def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
             x1:Tensor, # (n1, *shape) samples at time T
             reg:float, # entropic regulariser, POT's convention exp(-M/reg); the SB of eq. (3) uses reg = 2 s_N (4T if Brownian), eq. (S2)
-            method:str='sinkhorn_log', # 'sinkhorn_log', 'sinkhorn', 'emd' (exact OT, ignores reg) or 'auto' (emd when reg < 5% of the median cost)
+            method:str='sinkhorn_log', # 'sinkhorn_log', 'sinkhorn', 'emd' (exact OT, ignores reg) or 'auto' (see the text)
             n_iter:int=100, tol:float=1e-4, # Sinkhorn iterations and stopping threshold (POT's numItermax, stopThr)
             log:bool=False, # also return {'err': L1 error of the column sums, 'fallback': bool, 'method': the solver used}
             a:float=1.): # cost M_ij = |x1_j - a x0_i|^2, a = a_N of the reference (1 if Brownian, below 1 for OU)
@@ -99,7 +99,8 @@ def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
     M = torch.cdist(a*x0.flatten(1).double(), x1.flatten(1).double())**2
     wa = torch.full((len(x0),), 1/len(x0), dtype=torch.float64, device=M.device)
     wb = torch.full((len(x1),), 1/len(x1), dtype=torch.float64, device=M.device)
-    if method == 'auto': method = 'emd' if reg < _EMD_BELOW*M.median().item() else 'sinkhorn_log'
+    if method == 'auto':
+        method = ('emd' if reg < _EMD_BELOW*M.median().item() else 'sinkhorn' if M.max().item() < _EXP_SAFE*reg else 'sinkhorn_log')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')          # POT's overflow and iteration-limit messages: the plan is judged below instead
         if method == 'emd': P = ot.emd(wa, wb, M, numItermax=10_000_000)

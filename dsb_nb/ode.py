@@ -55,7 +55,7 @@ class DSBVelocity:
 # %% ../nbs/14_ode.ipynb #270b0a75
 def dsb_velocity(dsb:DSB, # a trained trainer
                  ema:bool=True)->DSBVelocity: # use the EMA networks (what `DSB.sample` uses) or the raw ones
-    "Probability-flow velocity v(x, t) of the bridge held by `dsb`: the pair (F^{n+1}, B^n), or (reference, B^n) before any forward half"
+    "Probability-flow velocity v(x, t) of the bridge held by `dsb`: the pair (F^{n+1}, B^n), or (reference, B^n) before any forward half; in the trainer's units (`dsb.encode`)"
     if not isinstance(dsb, DSB): raise TypeError(f"`dsb` must be a DSB trainer, got {type(dsb).__name__}")
     if getattr(dsb, 'kernel', 'dsb') != 'dsb': raise ValueError("the probability-flow ODE is derived for the paper's kernel (noise variance 2 gamma): `dsb.kernel` must be 'dsb', got " + repr(dsb.kernel))
     if not dsb.history: warnings.warn("`dsb` has not been trained: its backward net is zero and the velocity is the reference drift f")
@@ -263,10 +263,10 @@ def ode_sample(dsb:DSB, # a trained trainer
                x:Tensor|None=None, # optional start points (n, *shape)
                method:str='rk4', # fixed-step method on the trainer's grid ('euler', 'heun', 'rk4')
                return_traj:bool=False, ema:bool=True)->Tensor: # end points, or (N+1, n, *shape) in time order
-    "Deterministic samples of the bridge in `dsb`: the probability-flow ODE integrated over the trainer's time grid"
+    "Deterministic samples of the bridge in `dsb`: the probability-flow ODE integrated over the trainer's time grid (user's units)"
     check_choice(direction, 'direction', ('backward', 'forward')); check_choice(method, 'method', _TABLEAUS); check_bool(return_traj, 'return_traj')
     v = dsb_velocity(dsb, ema)
-    x = (dsb.prior if direction == 'backward' else dsb.data)(check_int(n, 'n', 1), dsb.gen) if x is None else dsb._check_x(x)
+    x = (dsb.prior if direction == 'backward' else dsb.data)(check_int(n, 'n', 1), dsb.gen) if x is None else dsb.encode(dsb.check_x(x))
     ts = list(v.ts)
     out = odeint_fixed(v, x, ts[::-1] if direction == 'backward' else ts, method, return_traj)
-    return out.flip(0) if return_traj and direction == 'backward' else out
+    return dsb.decode(out.flip(0) if return_traj and direction == 'backward' else out)

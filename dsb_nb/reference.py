@@ -32,7 +32,7 @@ def check_gammas(gammas) -> Tensor:
 
 # %% ../nbs/01_reference.ipynb #6b00adb8
 def make_gammas(N:int, # number of steps, N >= 1
-                T:float=1., # total time, sum of the step sizes
+                T:float=1., # total time, sum of the step sizes; the Brownian reference adds variance 2T per coordinate, in the data's units
                 schedule:str='constant', # 'constant' or 'linear' (symmetric ramp up then down)
                 ratio:float=10., # gamma_max / gamma_min for the 'linear' schedule
                 dtype=torch.float32)->Tensor: # (N,) step sizes; `gammas[k]` is the paper's gamma_{k+1}

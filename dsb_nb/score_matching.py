@@ -13,7 +13,7 @@ from .reference import *
 from .time_reversal import *
 
 # %% auto #0
-__all__ = ['step_embedding', 'TimeMLP', 'n_params', 'dsm_loss', 'EMA', 'train_score', 'sgm_sample', 'w2']
+__all__ = ['step_embedding', 'TimeMLP', 'n_params', 'dsm_loss', 'EMA', 'train_score', 'sgm_sample', 'w2', 'energy_distance']
 
 # %% ../nbs/03_score_matching.ipynb #a62f617c
 def step_embedding(k, # step indices: int, or (batch,) tensor
@@ -155,3 +155,13 @@ def w2(x:Tensor, # (n, d) samples
     M = torch.cdist(x, y)**2
     return math.sqrt(max(ot.emd2(torch.full((len(x),), 1/len(x), dtype=torch.float64),
                                  torch.full((len(y),), 1/len(y), dtype=torch.float64), M, numItermax=1_000_000).item(), 0.))
+
+# %% ../nbs/03_score_matching.ipynb #d04051f8
+def energy_distance(x:Tensor, # (n, *shape) samples
+                    y:Tensor)->float: # (m, *shape) samples
+    "Energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| between the empirical measures of x and y (all pairs: >= 0, in the units of x)"
+    x, y = check_tensor(x, 'x', 2), check_tensor(y, 'y', 2)
+    if x.shape[1:] != y.shape[1:]: raise ValueError(f"`x` and `y` must have the same trailing shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if not (len(x) and len(y)): raise ValueError(f"`x` and `y` must hold at least one sample each, got {len(x)} and {len(y)}")
+    x, y = x.detach().double().flatten(1), y.detach().double().flatten(1).to(x.device)
+    return max(2*torch.cdist(x, y).mean().item() - torch.cdist(x, x).mean().item() - torch.cdist(y, y).mean().item(), 0.)
