@@ -117,9 +117,10 @@ except ImportError: patch = _patch_to_annotated             # the same for a run
 # %% ../nbs/06_dsb.ipynb #d1d1ce17
 class _Source:
     "Samples `(n, gen) -> (n, *shape)` from a user's source, checked on every draw and named in every error"
-    def __init__(self, draw, name:str, device, check:bool=True):
+    def __init__(self, draw, name:str, device, check:bool=True, stateless:bool=True):
         self.draw, self.name, self.device, self.check, self.shape, self.dtype = draw, name, device, check, None, None
         self.shift, self.scale = None, 1.             # standardize=True: draws become (x - shift)/scale
+        self.stateless = stateless                    # False for an iterable: a draw consumes its batches
     def __call__(self, n:int, gen:torch.Generator|None=None)->Tensor:
         x = self.draw(n, gen)
         if self.check:
@@ -179,7 +180,7 @@ def as_sampler(src, # tensor (n, *shape), callable f(n) / f(n, gen), or re-itera
             while m < n: buf.append(next(batches)); m += len(buf[-1])
             x = torch.cat(buf); buf[:] = [x[n:]] if m > n else []
             return x[:n]
-        return _Source(draw, name, device, check=False)
+        return _Source(draw, name, device, check=False, stateless=False)
     fix = {np.ndarray: " (convert it: torch.as_tensor(x, dtype=torch.float32))", list: " (stack it into one tensor)",
            tuple: " (stack it into one tensor)"}.get(type(src), " (wrap a Dataset in a DataLoader)" if hasattr(src, '__getitem__') else "")
     raise TypeError(f"`{name}` must be a tensor of samples, a callable f(n) or an iterable of batches, got {type(src).__name__}{fix}")
@@ -218,7 +219,7 @@ class DSB:
                  bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998, # batch, steps per half, Adam's lr, EMA decay in [0, 1)
                  grad_clip:float|None=1., # clip the gradient norm to this (> 0); None: no clipping
                  lr_schedule:str='cosine', # lr within each half: 'cosine' (from `lr` down to 0, restarted every half) or 'constant' (the paper)
-                 n_cache:int=4000, cache_every:int=250, # trajectories per cache, and steps between cache refreshes
+                 n_cache:int=4000, cache_every:int|None=250, # trajectories per cache, and steps between cache refreshes (None: one per half)
                  n_eval:int=1000, metrics:dict|None=None, # eval sample size (>= 2); extra metrics {name: fn(x_gen, x_ref) -> float}
                  keep_traj:int=0, # store this many trajectories of each half-iteration (for plots/explorers; saved apart, in dsb.trajs.pt)
                  device=None, # 'cpu', 'cuda', 'cuda:1' or a torch.device; None: CUDA if available
@@ -252,7 +253,7 @@ class DSB:
             self.shift, self.scale = None, 1.
             if self.standardize: self._fit_scale()
             self.gammas = gammas.to(self.device, self.dtype); self.N = len(self.gammas)
-            self._probe_extras()
+            self._probe_extras(); self._check_grid()
             if self.kernel == 'exact': self._noise_kind()     # e.g. noise='full' with images fails here
         self._train_nets = {'forward': self._wrap(self.net_f, self.compile), 'backward': self._wrap(self.net_b, self.compile)}
         self.ema_f, self.ema_b = EMA(self.net_f, self.ema_decay), EMA(self.net_b, self.ema_decay)
@@ -275,7 +276,7 @@ def _check_settings(bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every,
                     ckpt_dir, progress, ckpt_every, amp, compile, check_every, lr_schedule, kernel, noise, n_noise, standardize)->dict:
     "`DSB`'s settings, validated and normalised before any work: each error names the argument and what it must be"
     s = dict(bs=check_int(bs, 'bs', 1), n_steps=check_int(n_steps, 'n_steps', 1), n_cache=check_int(n_cache, 'n_cache', 1),
-             cache_every=check_int(cache_every, 'cache_every', 1), n_eval=check_int(n_eval, 'n_eval', 2),
+             cache_every=check_int(cache_every, 'cache_every', 1, none_ok=True), n_eval=check_int(n_eval, 'n_eval', 2),
              check_every=check_int(check_every, 'check_every', 1), keep_traj=check_int(keep_traj, 'keep_traj', 0),
              ckpt_every=check_int(ckpt_every, 'ckpt_every', 1, none_ok=True), seed=check_int(seed, 'seed', 0, 2**32 - 1),
              lr=check_real(lr, 'lr', 0, min_open=True), ema_decay=check_real(ema_decay, 'ema_decay', 0, 1, max_open=True),
@@ -284,6 +285,7 @@ def _check_settings(bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every,
              lr_schedule=check_choice(lr_schedule, 'lr_schedule', ('cosine', 'constant')), kernel=check_choice(kernel, 'kernel', ('dsb', 'exact')),
              noise_kind=check_choice(noise, 'noise', ('auto', 'full', 'diag', 'scalar')), n_noise=check_int(n_noise, 'n_noise', 2),
              standardize=check_bool(standardize, 'standardize'))
+    if s['cache_every'] is None: s['cache_every'] = s['n_steps']
     metrics = {} if metrics is None else metrics
     if not isinstance(metrics, dict): raise TypeError(f"`metrics` must be a dict {{name: fn(x_gen, x_ref) -> float}}, got {type(metrics).__name__}")
     for k, fn in metrics.items():
@@ -386,6 +388,18 @@ def _probe_extras(self:DSB):
         except Exception as e: raise ValueError(f"metric '{name}' failed on a probe call fn(x_gen, x_ref) with two batches of {m} samples: "
                                                 f"{type(e).__name__}: {e}") from e
         _metric_value(name, v)
+
+@patch
+def _check_grid(self:DSB, n:int=1000):
+    "Warn if the last step of a chain adds more variance (2 gamma) than the end it must reach has per coordinate: no chain on this grid hits it"
+    if self.kernel == 'exact' or not (self.data.stateless and self.prior.stateless): return   # learned noise; or draws would consume data
+    g = torch.Generator(device=self.device).manual_seed(self.seed + _PROBE_SALT)
+    for end, src, gam in (('data', self.data, self.gammas[0]), ('prior', self.prior, self.gammas[-1])):
+        v = src(n, g).flatten(1).double().var(0).mean().item()
+        if 2*gam.item() > v:
+            warnings.warn(f"the chain's last step towards the {end} adds noise of variance 2*gamma = {2*gam.item():.3g} per coordinate, more than "
+                          f"the {end}'s own mean variance {v:.3g}: no chain on this grid can end at the {end}. Use more steps "
+                          "(make_gammas(N, T) with a larger N) or smaller steps at the ends (schedule='linear')", stacklevel=4)
 
 def _metric_value(name:str, v)->float:
     "A metric's result as a float: a number or a one-element tensor; anything else is a TypeError naming the metric"

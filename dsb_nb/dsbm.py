@@ -78,7 +78,15 @@ def linear_bridge_coeffs(gammas:Tensor, # (N,) step sizes
 
 # %% ../nbs/16_dsbm.ipynb #5268182e
 OT_METHODS = ('auto', 'emd', 'sinkhorn_log', 'sinkhorn')
-_EMD_BELOW, _EXP_SAFE = 0.05, 500.   # method='auto': exact OT when reg < 5% of the median cost; plain Sinkhorn when max cost/reg < 500
+_EMD_BELOW, _EXP_SAFE = 0.1, 500.   # method='auto': exact OT when reg < 0.1 x the x1 spacing (squared); plain Sinkhorn when costs/reg < 500
+
+def _auto_method(M:Tensor, x1:Tensor, reg:float)->str:
+    "method='auto': 'emd' when reg is below a tenth of the typical squared spacing of the x1 points (the entropic plan is then a permutation"
+    " in all but name), else plain Sinkhorn on row-shifted costs when those stay below 500 reg, else the log domain"
+    y = x1.flatten(1).double()
+    nn = torch.cdist(y, y).fill_diagonal_(float('inf')).min(1).values**2 if len(y) > 1 else torch.full((1,), float('inf'))
+    if reg < _EMD_BELOW*nn.median().item(): return 'emd'
+    return 'sinkhorn' if (M - M.min(1, keepdim=True).values).max().item() < _EXP_SAFE*reg else 'sinkhorn_log'
 
 def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
             x1:Tensor, # (n1, *shape) samples at time T
@@ -99,16 +107,16 @@ def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
     M = torch.cdist(a*x0.flatten(1).double(), x1.flatten(1).double())**2
     wa = torch.full((len(x0),), 1/len(x0), dtype=torch.float64, device=M.device)
     wb = torch.full((len(x1),), 1/len(x1), dtype=torch.float64, device=M.device)
-    if method == 'auto':
-        method = ('emd' if reg < _EMD_BELOW*M.median().item() else 'sinkhorn' if M.max().item() < _EXP_SAFE*reg else 'sinkhorn_log')
+    if method == 'auto': method = _auto_method(M, x1, reg)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')          # POT's overflow and iteration-limit messages: the plan is judged below instead
         if method == 'emd': P = ot.emd(wa, wb, M, numItermax=10_000_000)
-        else: P = ot.sinkhorn(wa, wb, M, reg, method=method, numItermax=n_iter, stopThr=tol, warn=False)
+        else:                                    # each row's smallest cost taken out: the same plan, no row underflows
+            P = ot.sinkhorn(wa, wb, M - M.min(1, keepdim=True).values, reg, method=method, numItermax=n_iter, stopThr=tol, warn=False)
     mass = P.sum()
-    fallback = not bool(torch.isfinite(P).all() and mass > 0)
+    fallback = not bool(torch.isfinite(P).all() and mass > 0 and (P.sum(0)/mass - wb).abs().sum() < 0.5)
     if fallback:
-        warnings.warn(f"ot_plan: degenerate plan (non-finite or no mass) with method='{method}', reg={reg:g}; "
+        warnings.warn(f"ot_plan: degenerate plan (non-finite, no mass, or columns off by half the mass) with method='{method}', reg={reg:g}; "
                       "using the independent coupling. Use method='sinkhorn_log' or 'emd', or a larger `reg`")
         P, mass = wa[:, None]*wb[None], 1.
     P = P/mass
