@@ -14,7 +14,7 @@ from .setup import need
 from .reference import check_tensor
 from .dsb import DSB, as_sampler, gaussian_sampler
 from .unet import UNet
-from .metrics import frechet_distance, inception_fid
+from .metrics import frechet_distance, inception_fid, fetch_dataset
 from .mnist import MnistConfig, image_dsb
 
 # %% auto #0
@@ -54,8 +54,8 @@ def celeba_dataset(root:str|None=None, # directory holding celeba/; default `cel
     if root is None:
         if not download: raise FileNotFoundError("CelebA not found: set DSB_NB_CELEBA, pass `root`, or use download=True")
         root = 'data'
-    try: return CelebA(root, split=split, target_type='identity', transform=celeba_transform(crop, size), download=download)
-    except RuntimeError as e: raise FileNotFoundError(f"CelebA not found under `root`={root!r} (expected celeba/img_align_celeba and the annotation files); pass download=True") from e
+    return fetch_dataset(lambda: CelebA(root, split=split, target_type='identity', transform=celeba_transform(crop, size), download=download),
+                         'CelebA', root, download, ' (expected celeba/img_align_celeba and the annotation files)')
 
 # %% ../nbs/13_celeba.ipynb #fd978547
 def load_celeba(root:str|None=None, split:str='train', download:bool=False, # as in `celeba_dataset`

@@ -78,14 +78,11 @@ def linear_bridge_coeffs(gammas:Tensor, # (N,) step sizes
 
 # %% ../nbs/16_dsbm.ipynb #5268182e
 OT_METHODS = ('auto', 'emd', 'sinkhorn_log', 'sinkhorn')
-_EMD_BELOW, _EXP_SAFE = 0.1, 500.   # method='auto': exact OT when reg < 0.1 x the x1 spacing (squared); plain Sinkhorn when costs/reg < 500
+_EMD_BELOW, _EXP_SAFE = 0.05, 500.   # method='auto': exact OT when reg < 5% of the median cost; plain Sinkhorn when costs/reg < 500
 
-def _auto_method(M:Tensor, x1:Tensor, reg:float)->str:
-    "method='auto': 'emd' when reg is below a tenth of the typical squared spacing of the x1 points (the entropic plan is then a permutation"
-    " in all but name), else plain Sinkhorn on row-shifted costs when those stay below 500 reg, else the log domain"
-    y = x1.flatten(1).double()
-    nn = torch.cdist(y, y).fill_diagonal_(float('inf')).min(1).values**2 if len(y) > 1 else torch.full((1,), float('inf'))
-    if reg < _EMD_BELOW*nn.median().item(): return 'emd'
+def _auto_method(M:Tensor, reg:float)->str:
+    "method='auto': 'emd' when reg is below 5% of the median cost, else plain Sinkhorn on row-shifted costs when those stay below 500 reg, else the log domain"
+    if reg < _EMD_BELOW*M.median().item(): return 'emd'
     return 'sinkhorn' if (M - M.min(1, keepdim=True).values).max().item() < _EXP_SAFE*reg else 'sinkhorn_log'
 
 def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
@@ -107,7 +104,7 @@ def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
     M = torch.cdist(a*x0.flatten(1).double(), x1.flatten(1).double())**2
     wa = torch.full((len(x0),), 1/len(x0), dtype=torch.float64, device=M.device)
     wb = torch.full((len(x1),), 1/len(x1), dtype=torch.float64, device=M.device)
-    if method == 'auto': method = _auto_method(M, x1, reg)
+    if method == 'auto': method = _auto_method(M, reg)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')          # POT's overflow and iteration-limit messages: the plan is judged below instead
         if method == 'emd': P = ot.emd(wa, wb, M, numItermax=10_000_000)

@@ -14,8 +14,8 @@ from .dsb import check_int, check_real, check_bool, check_device
 from .setup import need
 
 # %% auto #0
-__all__ = ['mnist_data_root', 'load_mnist', 'gaussian_frechet', 'frechet_distance', 'MnistNet', 'train_classifier',
-           'net_features', 'fd_score', 'inception_fid']
+__all__ = ['mnist_data_root', 'fetch_dataset', 'load_mnist', 'gaussian_frechet', 'frechet_distance', 'MnistNet',
+           'train_classifier', 'net_features', 'fd_score', 'inception_fid']
 
 # %% ../nbs/10_metrics.ipynb #ef36ed65
 def mnist_data_root(candidates=('data',)) -> str|None:
@@ -25,6 +25,28 @@ def mnist_data_root(candidates=('data',)) -> str|None:
     for c in candidates:
         if os.path.isdir(os.path.join(c, 'MNIST', 'raw')): return c
     return None
+
+def _why(e:BaseException)->str:
+    "An exception's type and message, followed by those of the exceptions it came from"
+    msgs = []
+    while e is not None and len(msgs) < 4:
+        m = f"{type(e).__name__}: {e}".strip()
+        if m not in msgs: msgs.append(m)
+        e = e.__cause__ or e.__context__
+    return '; from '.join(msgs)
+
+def fetch_dataset(make, # make() -> the torchvision dataset, e.g. `lambda: MNIST(root, download=download)`
+                  what:str, # the dataset's name, for the messages
+                  root, download:bool, # where its files are (or go), and whether `make` may download them
+                  expect:str=''): # what the files look like, added to the "not found" message
+    "Build a torchvision dataset; missing files are a FileNotFoundError saying how to get them, a failed download a RuntimeError naming its cause"
+    try: return make()
+    except (RuntimeError, OSError) as e:          # torchvision: RuntimeError for missing files; a download adds urllib's URLError (an OSError)
+        if not download and isinstance(e, RuntimeError):
+            raise FileNotFoundError(f"{what} not found under `root`={str(root)!r}{expect}; pass download=True") from e
+        if not download: raise
+        raise RuntimeError(f"{what}: the download into `root`={str(root)!r} failed ({_why(e)}); "
+                           "check the network connection, or put the files there by hand") from e
 
 def load_mnist(train:bool=True, # training split (else test)
                root:str|None=None, # data directory; default `mnist_data_root()`
@@ -38,8 +60,7 @@ def load_mnist(train:bool=True, # training split (else test)
     if root is None:
         if not download: raise FileNotFoundError("MNIST not found: set DSB_NB_DATA, pass `root`, or use download=True")
         root = 'data'
-    try: ds = MNIST(root=root, train=train, download=download)
-    except RuntimeError as e: raise FileNotFoundError(f"MNIST not found under `root`={root!r}; pass download=True") from e
+    ds = fetch_dataset(lambda: MNIST(root=root, train=train, download=download), 'MNIST', root, download)
     x = ds.data.float().div(127.5).sub(1.).unsqueeze(1)
     return x, ds.targets.long()
 

@@ -21,13 +21,13 @@ class SBCFM(DSBM):
                  gammas:Tensor, # (N,) step sizes; T = gammas.sum()
                  f=None, # reference drift: None/brownian() (reg = 4T) or ou(alpha) (reg = 2 s_N, see `DSBM`)
                  ot_bs:int|None=1024, # samples of each end per OT problem (None: `bs`); at most 4096
-                 ot_method:str='auto', ot_iter:int=1000, ot_tol:float=1e-4, # the solver of each block (see `ot_plan`)
-                 n_cache:int=8192, cache_every:int|None=None, # pairs per OT cache, and steps between caches (None: one per half)
+                 ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # the solver of each block (see `ot_plan`)
+                 n_cache:int=4096, # pairs per OT cache (4 blocks), redrawn every `cache_every` steps
                  **kw): # every other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, cache_every, ...)
         if 'coupling' in kw: raise ValueError("SBCFM draws every pair from minibatch OT plans: it takes no `coupling` (that is DSBM's option)")
         ot_bs = check_int(ot_bs, 'ot_bs', 1, 4096, none_ok=True)
         super().__init__(data, prior, gammas, f, coupling='ot', ot_bs=check_int(kw.get('bs', 128), 'bs', 1) if ot_bs is None else ot_bs,
-                         ot_method=ot_method, ot_iter=ot_iter, ot_tol=ot_tol, n_cache=n_cache, cache_every=cache_every, **kw)
+                         ot_method=ot_method, ot_iter=ot_iter, ot_tol=ot_tol, n_cache=n_cache, **kw)
         self.reg = self.ot_reg                                     # the plans' regulariser (S2): 4T for the Brownian reference
 
 # %% ../nbs/17_sbcfm.ipynb #c082e98f

@@ -4,13 +4,14 @@
 
 # %% ../nbs/00_setup.ipynb #b67728ac
 from __future__ import annotations
-import importlib, os, warnings
+import importlib, os, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['EXTRAS', 'need', 'bf16_native', 'pick_precision', 'in_colab', 'drive_consent', 'RunEnv', 'colab_setup']
+__all__ = ['EXTRAS', 'need', 'torchvision_fix', 'bf16_native', 'pick_precision', 'in_colab', 'drive_consent', 'RunEnv',
+           'colab_setup']
 
 # %% ../nbs/00_setup.ipynb #d421dd34
 EXTRAS = {'torchvision': ('torchvision', 'images'), 'sklearn': ('scikit-learn', 'images'),
@@ -19,7 +20,7 @@ EXTRAS = {'torchvision': ('torchvision', 'images'), 'sklearn': ('scikit-learn', 
 def need(module:str, # dotted module name, e.g. 'torchvision.datasets'
          what:str|None=None, # what needs it, for the error message
         ):
-    "Import an optional dependency; if it is missing, an ImportError naming the `pip install` that provides it"
+    "Import an optional dependency; if it is missing or cannot load, an ImportError naming the `pip install` that fixes it"
     try: return importlib.import_module(module)
     except ModuleNotFoundError as e:
         top = module.split('.')[0]
@@ -27,6 +28,23 @@ def need(module:str, # dotted module name, e.g. 'torchvision.datasets'
         pkg, extra = EXTRAS.get(top, (top, None))
         hint = f'pip install "dsb_nb[{extra}]"' if extra else f'pip install {pkg}'
         raise ImportError(f"{what or module} needs the optional package {pkg}: {hint}") from e
+    except Exception as e:                                              # present but broken: for torchvision, built for another torch
+        if module.split('.')[0] != 'torchvision': raise
+        raise ImportError(f"{what or module} needs torchvision, which is installed but does not load with torch {torch.__version__} "
+                          f"({type(e).__name__}: {e}): install the torchvision built for this torch, `{torchvision_fix()}`, then restart Python") from e
+
+# %% ../nbs/00_setup.ipynb #ae81d21b
+_TORCH_BUILDS = re.compile(r'cpu|cu\d+|rocm[\d.]+|xpu')              # local version tags with an index at download.pytorch.org
+
+def torchvision_fix(torch_version:str|None=None, # e.g. '2.13.0+cpu'; default the running torch's
+                   )->str:
+    "The pip command that installs the torchvision built for this torch: 0.(x+15) for torch 2.x, from PyTorch's index for a +cpu/+cuNNN build"
+    v = torch_version or torch.__version__
+    base, _, build = v.partition('+')
+    major, minor = (int(re.match(r'\d+', p)[0]) for p in base.split('.')[:2])
+    if major != 2: raise ValueError(f"no torchvision known for torch {v}: see https://pytorch.org/get-started/previous-versions/")
+    index = f' --index-url https://download.pytorch.org/whl/{build}' if _TORCH_BUILDS.fullmatch(build) else ''
+    return f'pip install --force-reinstall --no-deps "torchvision==0.{minor + 15}.*"{index}'
 
 # %% ../nbs/00_setup.ipynb #eba56af6
 def bf16_native(device=None)->bool:
@@ -77,8 +95,13 @@ def colab_setup(drive:bool|None=None, # mount Drive on Colab: True/False, None: 
                 ask=input, # how to ask for consent: ask(prompt) -> answer
                 set_env:bool=True, # export DSB_NB_CKPT and DSB_NB_CACHE
                 base:str='/content', # Colab's working folder (Drive is mounted at base/drive)
+                extras=(), # the extras the notebook needs, e.g. ['images']: their packages are imported now (`need`)
                )->RunEnv:
-    "The first cell of a training notebook: detect Colab, mount Drive with consent, choose folders and precision"
+    "The first cell of a training notebook: check the extras it needs, detect Colab, mount Drive with consent, choose folders and precision"
+    known = sorted({x for _, x in EXTRAS.values()})
+    if isinstance(extras, str) or not all(x in known for x in extras): raise ValueError(f"`extras` must be a list of names from {known}, got {extras!r}")
+    for mod, (_, x) in EXTRAS.items():
+        if x in extras: need(mod, f'dsb_nb[{x}]')   # a missing or broken package stops "Run all" here, with the command that fixes it
     colab = in_colab()
     mounted = colab and drive_consent(drive, ask)
     if mounted: importlib.import_module('google.colab.drive').mount(f'{base}/drive')

@@ -9,12 +9,27 @@ import numpy as np
 import torch
 from .reference import make_gammas, LinearDrift
 import inspect
-from .dsb import DSB, check_int, check_choice, _Table
+from .dsb import DSB, check_int, check_choice, _Table, as_sampler
+from .reference import marginal_coeffs
+from .score_matching import w2
 from .dsbm import DSBM
 from .sbcfm import SBCFM
 
 # %% auto #0
-__all__ = ['SOLVERS', 'auto_method', 'bridge', 'check_results', 'solvers_table', 'plot_solvers']
+__all__ = ['SOLVERS', 'regime', 'auto_method', 'bridge', 'check_results', 'solvers_table', 'plot_solvers']
+
+# %% ../nbs/18_solvers.ipynb #c7c95afb
+def regime(data, prior, # the two ends, in any form `DSB` accepts
+           gammas, f=None, # step sizes and reference drift of the chain (3)
+           n:int=1000, seed:int=0)->float: # samples of each end, and their seed
+    "rho = d s_N / W2^2(p_data, p_prior): the reference's noise against the squared distance the samples travel"
+    n, g = check_int(n, 'n', 2), torch.Generator().manual_seed(check_int(seed, 'seed', 0))
+    x0, x1 = (as_sampler(s, name)(n, g).flatten(1).double() for s, name in ((data, 'data'), (prior, 'prior')))
+    if x0.shape[1:] != x1.shape[1:]: raise ValueError(f"`data` and `prior` samples must have the same shape, got {tuple(x0.shape[1:])} and {tuple(x1.shape[1:])}")
+    alpha = f.alpha if isinstance(f, LinearDrift) else 0.
+    s = marginal_coeffs(torch.as_tensor(gammas).double(), alpha)[1][-1].item()
+    d2 = w2(x0, x1)**2
+    return math.inf if d2 == 0 else x0.shape[1]*s/d2
 
 # %% ../nbs/18_solvers.ipynb #9699529f
 SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}

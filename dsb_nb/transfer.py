@@ -13,7 +13,7 @@ from .setup import need
 from .reference import check_tensor, check_gammas
 from .dsb import DSB
 from .unet import UNet
-from .metrics import load_mnist, mnist_data_root
+from .metrics import load_mnist, mnist_data_root, fetch_dataset
 from .mnist import MnistConfig, show_images, image_dsb
 
 # %% auto #0
@@ -37,8 +37,7 @@ def load_emnist_letters(root:str|None=None, # data directory holding EMNIST/raw;
     if root is None:
         if not download: raise FileNotFoundError("EMNIST not found: set DSB_NB_DATA, pass `root`, or use download=True")
         root = 'data'
-    try: ds = EMNIST(root=root, split='letters', train=train, download=download)
-    except RuntimeError as e: raise FileNotFoundError(f"EMNIST letters not found under `root`={root!r}; pass download=True") from e
+    ds = fetch_dataset(lambda: EMNIST(root=root, split='letters', train=train, download=download), 'EMNIST letters', root, download)
     return emnist_images(ds.data), ds.targets.long()
 
 # %% ../nbs/12_transfer.ipynb #49be1aba
