@@ -966,7 +966,11 @@ def summary(self:DSB, keys:list|None=None)->_Table: # columns to show (default: 
     if not self.history: return _Table('(no iterations yet)')
     cols = list(dict.fromkeys(k for h in self.history for k in h))
     if keys is not None and (bad := [k for k in keys if k not in cols]): raise ValueError(f"Unknown `keys` {bad}: the history has columns {cols}")
-    return _markdown_table(cols if keys is None else list(keys), self.history)
+    table = _markdown_table(cols if keys is None else list(keys), self.history)
+    c = getattr(self, 'choice', None)                          # set by `bridge` (notebook 18)
+    if not c: return table
+    how = f"chosen by bridge(method='auto'): {c['why']}" if c['auto'] else c['why']
+    return _Table(f"{type(self).__name__}, {how}; regime rho = {c['rho']:.3g}\n\n" + table)
 
 # %% ../nbs/06_dsb.ipynb #67fc378b
 def gaussian_sb_cross_cov(T:float)->float:

@@ -24,7 +24,8 @@ def regime(data, prior, # the two ends, in any form `DSB` accepts
            n:int=1000, seed:int=0)->float: # samples of each end, and their seed
     "rho = d s_N / W2^2(p_data, p_prior): the reference's noise against the squared distance the samples travel"
     n, g = check_int(n, 'n', 2), torch.Generator().manual_seed(check_int(seed, 'seed', 0))
-    x0, x1 = (as_sampler(s, name)(n, g).flatten(1).double() for s, name in ((data, 'data'), (prior, 'prior')))
+    with torch.random.fork_rng():                            # a sampler f(n) may draw from the global generator: leave it alone
+        x0, x1 = (as_sampler(s, name)(n, g).flatten(1).double().cpu() for s, name in ((data, 'data'), (prior, 'prior')))
     if x0.shape[1:] != x1.shape[1:]: raise ValueError(f"`data` and `prior` samples must have the same shape, got {tuple(x0.shape[1:])} and {tuple(x1.shape[1:])}")
     alpha = f.alpha if isinstance(f, LinearDrift) else 0.
     s = marginal_coeffs(torch.as_tensor(gammas).double(), alpha)[1][-1].item()
@@ -35,8 +36,8 @@ def regime(data, prior, # the two ends, in any form `DSB` accepts
 SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}
 
 def auto_method(f=None, kernel:str='dsb')->str:
-    "The solver `bridge(method='auto')` picks: 'dsbm' for a linear reference (f None, `brownian()`, `ou(alpha)`) and the paper's kernel, else 'dsb'"
-    return 'dsbm' if (f is None or isinstance(f, LinearDrift)) and kernel == 'dsb' else 'dsb'
+    "The solver `bridge(method='auto')` picks: 'sbcfm' for a linear reference (f None, `brownian()`, `ou(alpha)`) and the paper's kernel, else 'dsb'"
+    return 'sbcfm' if (f is None or isinstance(f, LinearDrift)) and kernel == 'dsb' else 'dsb'
 
 def _solver_args(cls)->set:
     "Keyword arguments a solver's constructor accepts, its parents' included (subclasses pass **kw up)"
@@ -46,18 +47,23 @@ def _solver_args(cls)->set:
 def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
            prior, # samples at time T: same forms (a second dataset, or e.g. `gaussian_sampler(shape)`)
            gammas=None, # (N,) step sizes; default `make_gammas(20, T=0.5)`
-           method:str='auto', # 'auto' (see `auto_method`) or one of SOLVERS: 'dsb' (IPF, Algorithm 1), 'dsbm' (Markovian fitting), 'sbcfm' (minibatch OT)
+           method:str='auto', # 'auto' (see `auto_method`; recorded in `.choice`) or one of SOLVERS: 'dsb', 'dsbm', 'sbcfm'
            n_ipf:int=5, # iterations to train (each = a backward and a forward block of `n_steps`); 0: build only
            **kw): # any other argument of the solver: net_f, net_b, bs, n_steps, lr, ema_decay, device, ckpt_dir, ...
-    "Fit a Schrödinger bridge between two sample sets with the solver `method`; returns the trained solver"
-    method = check_choice(method, 'method', ['auto', *SOLVERS])
-    if method == 'auto': method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'))
+    "Fit a Schrödinger bridge between two sample sets with the solver `method`; returns the trained solver (its `.choice` says which and why)"
+    method, auto = check_choice(method, 'method', ['auto', *SOLVERS]), method == 'auto'
+    if auto: method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'))
     cls, n_ipf = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0)
     if bad := [k for k in kw if k not in _solver_args(cls)]:
         raise TypeError(f"Unknown argument(s) {bad} for {cls.__name__}: expected some of {sorted(_solver_args(cls))}")
     model = cls(data, prior, make_gammas(20, T=0.5) if gammas is None else gammas, **kw)
+    model.choice = dict(method=method, auto=auto, rho=regime(data, prior, model.gammas.cpu(), model.f),
+                        why=_WHY[method] if auto else "asked for by `method`")
     if n_ipf: model.fit(n_ipf)
     return model
+
+_WHY = {'sbcfm': "a linear reference and the paper's kernel: minibatch-OT pairs were the best or within noise of it on every regime "
+                 "of notebook 18's benchmark", 'dsb': "a nonlinear reference drift or kernel='exact', which only DSB handles"}
 
 # %% ../nbs/18_solvers.ipynb #9bbf12c3
 _ROW_KEYS = ('task', 'kind', 'method', 'errors', 'floors', 'train_s', 'wall_s', 'grad_steps', 'curve')

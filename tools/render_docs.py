@@ -6,11 +6,12 @@ link, optionally screenshot a page. Exits 1 if an image is missing or an interna
     python tools/render_docs.py --screenshot /tmp/docs.png        # + a screenshot of the index page
     python tools/render_docs.py --nbs /tmp/copy --page 01_reference --screenshot /tmp/docs.png
 
-Steps: tools/sync_quarto.py; `nbdev_proc_nbs` (nbdev's processing into _proc/: frontmatter, show_doc, hidden cells,
-directives); nbconvert's HTMLExporter (what `jupyter nbconvert --to html` runs) on each processed notebook into
-_html/ (both gitignored); a screenshot in headless Chromium. The published site is built by Quarto in CI
-(.github/workflows/deploy.yaml); this only checks that pages, figures and maths come out right. Notebooks need
-stored outputs to show figures: see tools/exec_nbs.py.
+Steps: a check that nbs/_quarto.yml (committed) is the project's docs config, not nbdev's default; `nbdev_proc_nbs`
+(nbdev's processing into _proc/: frontmatter, show_doc, hidden cells, directives); nbconvert's HTMLExporter (what
+`jupyter nbconvert --to html` runs) on each processed notebook into _html/ (both gitignored); a screenshot in headless
+Chromium. The published site is built by `nbdev_docs` (Quarto) in CI (.github/workflows/deploy.yaml); this only
+checks that pages, figures and maths come out right. Notebooks need stored outputs to show figures: see
+tools/exec_nbs.py.
 
 Pages are named as on the published site: nbdev's front matter gives each notebook an `output-file` without its
 number prefix (`06_dsb.ipynb` -> `dsb.html`). Links are rewritten as Quarto does: a link to a notebook
@@ -77,6 +78,18 @@ def rewrite_links(md:str, site:str)->str:
             for rx in (_md_link, _html_ref): line = rx.sub(lambda m: m[1] + rewrite_target(m[2], site), line)
         out.append(line)
     return ''.join(out)
+
+def check_quarto_yml()->str:
+    "The text of nbs/_quarto.yml, the docs config every nbdev docs command reads; exit if it is missing or nbdev's default"
+    import nbdev.quarto
+    f = root/'nbs'/'_quarto.yml'
+    if not f.exists(): sys.exit("nbs/_quarto.yml is missing: restore it (git restore nbs/_quarto.yml); nbdev would write its default")
+    import yaml
+    text = f.read_text()
+    css = (yaml.safe_load(text).get('format') or {}).get('html', {}).get('css')
+    if text == nbdev.quarto._quarto_yml or (css and not (f.parent/css).exists()):
+        sys.exit(f"nbs/_quarto.yml is nbdev's default (its css: {css} is missing), not the project's: restore it from git")
+    return text
 
 def proc_nbs(nbs:Path):
     "nbdev_proc_nbs without its Quarto install and _modidx rebuild; returns the _proc folder"
@@ -202,14 +215,14 @@ def main():
     p.add_argument('--height', type=int, default=1600, help='screenshot height in pixels (window width is 1200)')
     p.add_argument('--chromium', default='/usr/bin/chromium')
     a = p.parse_args()
-    from sync_quarto import sync
-    sync()
     os.chdir(root)                                       # nbdev finds settings.ini from the cwd
+    qy = check_quarto_yml()
     nbs = Path(a.nbs).resolve()
     names = sorted(str(f.relative_to(nbs)) for f in nbs.rglob('*.ipynb')
                    if not any(part.startswith(('_', '.')) for part in f.relative_to(nbs).parts))
     if not names: sys.exit(f"no notebooks in {nbs}")
     proc = proc_nbs(nbs)
+    if (root/'nbs'/'_quarto.yml').read_text() != qy: sys.exit("nbdev changed nbs/_quarto.yml while processing the notebooks")
     out = root/'_html'
     pages = to_html(proc, names, out, mathjax_dir(a.mathjax))
     n_assets = copy_assets(proc, out)
