@@ -4,12 +4,12 @@
 
 # %% ../nbs/07_gaussian.ipynb #cba35143
 from __future__ import annotations
-import json, math, numbers, platform, time
+import math, numbers, time
 import numpy as np
 import torch
 from torch import Tensor
 from .reference import *
-from .score_matching import TimeMLP, n_params
+from .score_matching import TimeMLP
 from .dsb import DSB, gaussian_sampler, gaussian_sb_cross_cov, check_trainer
 
 # %% auto #0
@@ -56,25 +56,34 @@ def gaussian_bridge(mu0:Tensor, S0:Tensor, # (d,), (d, d): p_data = N(mu0, S0) a
     M = _psd_sqrt(Ah@S1@Ah + sN**2/4*I) - sN/2*I
     C = Ah@M@torch.linalg.inv(Ah)/aN                                # Cov(X_0, X_N)
     cov = _sym(torch.cat([torch.cat([S0, C], 1), torch.cat([C.T, S1], 1)]))
-    w = (aN/a)*s/sN; u = a - w*aN; v = (s*(1 - (aN/a)**2*s/sN)).clamp_min(0)
+    w = (aN/a)*s/sN
+    u = a - w*aN
+    v = (s*(1 - (aN/a)**2*s/sN)).clamp_min(0)
     means = u[:, None]*mu0 + w[:, None]*mu1                        # X_k = u_k X_0 + w_k X_N + sqrt(v_k) Z
     covs = _sym(u[:, None, None]**2*S0 + w[:, None, None]**2*S1 + (u*w)[:, None, None]*(C + C.T) + v[:, None, None]*I)
-    return {'mean': torch.cat([mu0, mu1]), 'cov': cov, 'means': means, 'covs': covs, 'a': aN.item(), 's': sN.item(), 'd': d}
+    return {'mean': torch.cat([mu0, mu1]), 'cov': cov, 'means': means, 'covs': covs,
+            'a': aN.item(), 's': sN.item(), 'd': d}
 
 # %% ../nbs/07_gaussian.ipynb #77389f98
 def _check_gauss_task(mu0, S0, mu1, S1, f):
     "Validate a Gaussian task; returns float64 copies and the drift's alpha"
     out = []
     for name, m, S in (('mu0', mu0, S0), ('mu1', mu1, S1)):
-        m, S = check_tensor(torch.as_tensor(m), name).double(), check_tensor(torch.as_tensor(S), 'S' + name[-1]).double()
+        m, S = (check_tensor(torch.as_tensor(m), name).double(),
+                check_tensor(torch.as_tensor(S), 'S' + name[-1]).double())
         if m.dim() != 1: raise ValueError(f"`{name}` must be a vector of shape (d,), got shape {tuple(m.shape)}")
-        if S.shape != (len(m), len(m)): raise ValueError(f"`S{name[-1]}` must have shape ({len(m)}, {len(m)}) to match `{name}`, got {tuple(S.shape)}")
-        if not torch.allclose(S, S.T, atol=1e-8*S.abs().max().item()): raise ValueError(f"`S{name[-1]}` must be symmetric")
+        if S.shape != (len(m), len(m)):
+            raise ValueError(f"`S{name[-1]}` must have shape ({len(m)}, {len(m)}) to match `{name}`, "
+                             f"got {tuple(S.shape)}")
+        if not torch.allclose(S, S.T, atol=1e-8*S.abs().max().item()):
+            raise ValueError(f"`S{name[-1]}` must be symmetric")
         if torch.linalg.eigvalsh(S).min() <= 0: raise ValueError(f"`S{name[-1]}` must be positive definite")
         out += [m, S]
-    if len(out[0]) != len(out[2]): raise ValueError(f"`mu0` and `mu1` must have the same length, got {len(out[0])} and {len(out[2])}")
+    if len(out[0]) != len(out[2]):
+        raise ValueError(f"`mu0` and `mu1` must have the same length, got {len(out[0])} and {len(out[2])}")
     if f is not None and not isinstance(f, LinearDrift):
-        raise TypeError(f"`f` must be None (Brownian) or a LinearDrift such as ou(alpha): the closed form needs a linear drift, got {type(f).__name__}")
+        raise TypeError("`f` must be None (Brownian) or a LinearDrift such as ou(alpha): the closed form needs a "
+                        f"linear drift, got {type(f).__name__}")
     return (*out, 0. if f is None else f.alpha)
 
 # %% ../nbs/07_gaussian.ipynb #abc4b72d
@@ -82,7 +91,8 @@ def sample_gaussian_bridge(n:int, # number of pairs
                            bridge:dict, # from `gaussian_bridge`
                            gen:torch.Generator|None=None)->tuple[Tensor, Tensor]: # X_0, X_N: each (n, d), float64
     "n exact draws of (X_0, X_N) from the static Schrödinger bridge"
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1: raise ValueError(f"`n` must be an integer >= 1, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"`n` must be an integer >= 1, got {n!r}")
     L = torch.linalg.cholesky(bridge['cov'])
     z = bridge['mean'] + torch.randn(int(n), len(L), generator=gen, dtype=torch.float64)@L.T
     return z[:, :bridge['d']], z[:, bridge['d']:]
@@ -102,7 +112,8 @@ def coupling_stats(x0:Tensor, # (n, d) samples of X_0 (data end)
                    T:float=0.5, a:float=0.1)->dict: # reference total time and the task's shift
     "Errors of an empirical coupling (X_0, X_N) against the closed-form Gaussian SB"
     x0, xN = check_tensor(x0, 'x0', 2).double(), check_tensor(xN, 'xN', 2).double()
-    if x0.shape != xN.shape or x0.dim() != 2: raise ValueError(f"`x0` and `xN` must both be (n, d), got {tuple(x0.shape)} and {tuple(xN.shape)}")
+    if x0.shape != xN.shape or x0.dim() != 2:
+        raise ValueError(f"`x0` and `xN` must both be (n, d), got {tuple(x0.shape)} and {tuple(xN.shape)}")
     n, d = x0.shape
     if n <= 2*d: raise ValueError(f"need more than 2d = {2*d} pairs to fit a {2*d}-dim covariance, got n = {n}")
     z = torch.cat([x0, xN], 1).cpu()
@@ -128,7 +139,8 @@ def gaussian_moment_errors(mean:Tensor, cov:Tensor, # (2d,), (2d, 2d): moments o
     d, m, S = bridge['d'], mean.double().cpu(), cov.double().cpu()
     E = S - bridge['cov']
     return {'kl': gauss_kl(m, S, bridge['mean'], bridge['cov']), 'mean_err': (m - bridge['mean']).abs().max().item(),
-            'cov_err': max(E[:d, :d].abs().max().item(), E[d:, d:].abs().max().item()), 'cross_err': E[:d, d:].abs().max().item()}
+            'cov_err': max(E[:d, :d].abs().max().item(), E[d:, d:].abs().max().item()),
+            'cross_err': E[:d, d:].abs().max().item()}
 
 def gaussian_coupling_errors(x0:Tensor, xN:Tensor, # (n, d) paired samples of X_0 and X_N
                              bridge:dict)->dict: # from `gaussian_bridge`
@@ -138,7 +150,8 @@ def gaussian_coupling_errors(x0:Tensor, xN:Tensor, # (n, d) paired samples of X_
         raise ValueError(f"`x0` and `xN` must both be (n, {bridge['d']}), got {tuple(x0.shape)} and {tuple(xN.shape)}")
     z = torch.cat([x0, xN], 1).double().cpu()
     out = gaussian_moment_errors(z.mean(0), torch.cov(z.T), bridge)
-    out['kl_floor'] = kl_floor(z.shape[1], len(z)); out['kl_corrected'] = out['kl'] - out['kl_floor']
+    out['kl_floor'] = kl_floor(z.shape[1], len(z))
+    out['kl_corrected'] = out['kl'] - out['kl_floor']
     return out
 
 # %% ../nbs/07_gaussian.ipynb #bc5d16ac
@@ -149,7 +162,7 @@ def sample_sb_joint(n:int, d:int, T:float=0.5, a:float=0.1, gen=None)->tuple[Ten
     return a + z0, -a + c*z0 + math.sqrt(1 - c**2)*z1
 
 # %% ../nbs/07_gaussian.ipynb #996c5305
-def run_gaussian(d:int=5, size:str='small', # dimension and TimeMLP preset ('small', 'large', 'xl'; 'auto' = DSB's default)
+def run_gaussian(d:int=5, size:str='small', # dimension, TimeMLP preset ('small', 'large', 'xl'; 'auto' = DSB's default)
                  n_ipf:int=20, n_steps:int=2000, # IPF iterations L, and gradient steps per half-iteration
                  N:int=20, T:float=0.5, a:float=0.1, n_eval:int=10_000, # chain, task, and eval sample size
                  chains=('backward', 'forward'), seed:int=0, device='cpu',
@@ -157,10 +170,12 @@ def run_gaussian(d:int=5, size:str='small', # dimension and TimeMLP preset ('sma
                  cls=DSB, # the trainer: `DSB` or a subclass (e.g. `DSBM` of notebook 16)
                  **dsb_kw)->tuple[list, DSB]: # extra `DSB` arguments (lr, ema_decay, bs, cache_every, ...)
     "Run DSB on the Gaussian task for `n_ipf` iterations; return per-iteration coupling errors and the trainer"
-    check_trainer(cls); torch.manual_seed(seed)
+    check_trainer(cls)
+    torch.manual_seed(seed)
     data, prior = gaussian_task(d, a)
     nets = {k: TimeMLP.preset(d, size, skip=skip) for k in ('net_f', 'net_b')}
-    dsb = cls(data, prior, make_gammas(N, T=T), device=device, seed=seed, progress=False, n_steps=n_steps, **{**nets, **dsb_kw})
+    dsb = cls(data, prior, make_gammas(N, T=T), device=device, seed=seed, progress=False, n_steps=n_steps,
+              **{**nets, **dsb_kw})
     rows, t0 = [], time.time()
     for n in range(1, n_ipf + 1):
         dsb.fit(n)
@@ -176,13 +191,17 @@ def plot_convergence(results:dict, # {label: rows from `run_gaussian`}
                      keys=('mean_err', 'var_err', 'cov_err'), chain:str='backward', level:float=0.05, figsize=(7, 7)):
     "Per-IPF-iteration errors, one panel per statistic and one line per configuration"
     import matplotlib.pyplot as plt
-    names = {'mean_err': 'max |mean error|', 'var_err': 'max |var - 1|', 'cov_err': 'max |cross-cov - c|', 'kl': 'Gaussian KL'}
+    names = {'mean_err': 'max |mean error|', 'var_err': 'max |var - 1|', 'cov_err': 'max |cross-cov - c|',
+             'kl': 'Gaussian KL'}
     fig, axs = plt.subplots(len(keys), 1, figsize=figsize, sharex=True)
     for ax, key in zip(np.atleast_1d(axs), keys):
         for label, rows in results.items():
             r = [x for x in rows if x['chain'] == chain]
             ax.plot([x['ipf'] for x in r], [x[key] for x in r], 'o-', ms=3, label=label)
-        if key != 'kl': ax.axhline(level, c='k', ls='--', lw=1)   # the KL's floor depends on d and n_eval: no common level
-        ax.set_ylabel(names.get(key, key)); ax.set_yscale('log')
-    ax.set_xlabel('IPF iteration'); np.atleast_1d(axs)[0].legend(fontsize=7)
+        if key != 'kl':  # the KL's floor depends on d and n_eval: no common level
+            ax.axhline(level, c='k', ls='--', lw=1)
+        ax.set_ylabel(names.get(key, key))
+        ax.set_yscale('log')
+    ax.set_xlabel('IPF iteration')
+    np.atleast_1d(axs)[0].legend(fontsize=7)
     return fig

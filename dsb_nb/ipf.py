@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_ipf.ipynb #dfc87473
 from __future__ import annotations
-import math, warnings
+import math, warnings  # noqa: F401  # math: used by the notebook's tests
 from dataclasses import dataclass
 from functools import reduce
 import torch
@@ -23,17 +23,20 @@ def check_prob(p, name:str, S:int|None=None)->Tensor:
     if p.dim() != 1: raise ValueError(f"`{name}` must be 1-D with shape (S,), got shape {tuple(p.shape)}")
     if S is not None and len(p) != S: raise ValueError(f"`{name}` has {len(p)} states but the grid/kernels have S={S}")
     if (p < 0).any(): raise ValueError(f"`{name}` has negative entries (min {p.min().item():.3g})")
-    if abs(p.sum().item() - 1) > 1e-9: raise ValueError(f"`{name}` must sum to 1 (tolerance 1e-9), got {p.sum().item():.12g}")
+    if abs(p.sum().item() - 1) > 1e-9:
+        raise ValueError(f"`{name}` must sum to 1 (tolerance 1e-9), got {p.sum().item():.12g}")
     return p
 
 def check_kernels(K, name:str='kernels', S:int|None=None)->Tensor:
     "Validate N row-stochastic matrices (N, S, S); returns them as float64"
     K = check_tensor(K, name).double()
-    if K.dim() != 3 or K.shape[1] != K.shape[2]: raise ValueError(f"`{name}` must have shape (N, S, S), got {tuple(K.shape)}")
+    if K.dim() != 3 or K.shape[1] != K.shape[2]:
+        raise ValueError(f"`{name}` must have shape (N, S, S), got {tuple(K.shape)}")
     if S is not None and K.shape[-1] != S: raise ValueError(f"`{name}` act on S={K.shape[-1]} states, expected S={S}")
     if (K < 0).any(): raise ValueError(f"`{name}` has negative entries (min {K.min().item():.3g})")
     err = (K.sum(-1) - 1).abs().max().item()
-    if err > 1e-9: raise ValueError(f"every row of `{name}` must sum to 1 (tolerance 1e-9), worst row is off by {err:.3g}")
+    if err > 1e-9:
+        raise ValueError(f"every row of `{name}` must sum to 1 (tolerance 1e-9), worst row is off by {err:.3g}")
     return K
 
 # %% ../nbs/04_ipf.ipynb #1535597b
@@ -42,13 +45,15 @@ def grid_kernels(grid:Tensor, # (S,) strictly increasing grid points
                  f=None)->Tensor: # (N, S, S) with K[k, i, j] = P(X_{k+1} = grid[j] | X_k = grid[i])
     "Transition matrices of eq. (3) restricted to a 1-D grid (rows renormalised), float64"
     x = check_tensor(grid, 'grid').double()
-    if x.dim() != 1 or len(x) < 2: raise ValueError(f"`grid` must be 1-D with at least 2 points, got shape {tuple(x.shape)}")
+    if x.dim() != 1 or len(x) < 2:
+        raise ValueError(f"`grid` must be 1-D with at least 2 points, got shape {tuple(x.shape)}")
     if not (x.diff() > 0).all(): raise ValueError("`grid` must be strictly increasing")
     g = check_gammas(gammas).double()
     f = brownian() if f is None else f
     if not callable(f): raise TypeError(f"`f` must be callable (a drift), got {type(f).__name__}")
     fx = f(x)
-    if not isinstance(fx, Tensor) or fx.shape != x.shape: raise ValueError(f"drift `f` must map the grid (S,) to shape (S,), got {getattr(fx, 'shape', type(fx))}")
+    if not isinstance(fx, Tensor) or fx.shape != x.shape:
+        raise ValueError(f"drift `f` must map the grid (S,) to shape (S,), got {getattr(fx, 'shape', type(fx))}")
     mean = x + g[:, None]*fx.double()                          # (N, S): x_i + gamma_{k+1} f(x_i)
     return torch.softmax(-(x - mean[..., None])**2/(4*g[:, None, None]), dim=-1)
 
@@ -59,7 +64,8 @@ def grid_density(grid:Tensor, # (S,) grid points
     x = check_tensor(grid, 'grid').double()
     if x.dim() != 1: raise ValueError(f"`grid` must be 1-D, got shape {tuple(x.shape)}")
     lp = log_density(x)
-    if not isinstance(lp, Tensor) or lp.shape != x.shape: raise ValueError(f"`log_density` must map the grid (S,) to shape (S,), got {getattr(lp, 'shape', type(lp))}")
+    if not isinstance(lp, Tensor) or lp.shape != x.shape:
+        raise ValueError(f"`log_density` must map the grid (S,) to shape (S,), got {getattr(lp, 'shape', type(lp))}")
     return torch.softmax(lp.double(), 0)
 
 def kernel_product(kernels:Tensor)->Tensor: # (S, S) with P[i, j] = P(X_N = j | X_0 = i)
@@ -91,10 +97,12 @@ def path_marginals(path:GridPath)->Tensor: # (N+1, S), row k is the law of X_k
 # %% ../nbs/04_ipf.ipynb #8affea96
 def path_joint(path:GridPath, max_paths:int=10**6)->Tensor: # (S,)*(N+1): entry [x_0, ..., x_N] = pi(x_{0:N})
     "Dense joint law over all `S**(N+1)` paths (tiny grids only, for brute-force checks)"
-    if path.S**(path.N + 1) > max_paths: raise ValueError(f"S**(N+1) = {path.S**(path.N + 1)} paths exceeds `max_paths`={max_paths}")
+    if path.S**(path.N + 1) > max_paths:
+        raise ValueError(f"S**(N+1) = {path.S**(path.N + 1)} paths exceeds `max_paths`={max_paths}")
     J = path.marg
     ks = path.kernels if path.forward else path.kernels.flip(0)
-    for K in ks: J = J[..., None]*K                 # K broadcasts over the earlier axes: last axis is the conditioning state
+    for K in ks:  # K broadcasts over the earlier axes: last axis is the conditioning state
+        J = J[..., None]*K
     return J if path.forward else J.permute(*range(path.N, -1, -1))
 
 # %% ../nbs/04_ipf.ipynb #cccb5b44
@@ -102,7 +110,8 @@ def reverse_path(path:GridPath)->GridPath:
     "The same path measure described in the other time direction, by Bayes' rule (2); unvisited states get uniform rows"
     m = path_marginals(path)                                          # (N+1, S)
     start = m[:-1] if path.forward else m[1:]                         # law of the state each kernel conditions on
-    joint_t = (start[:, :, None]*path.kernels).transpose(1, 2)        # (N, S, S): rows now index the other end of the step
+    # (N, S, S): rows now index the other end of the step
+    joint_t = (start[:, :, None]*path.kernels).transpose(1, 2)
     rs = joint_t.sum(-1, keepdim=True)
     new = torch.where(rs > 0, joint_t/rs.clamp_min(torch.finfo(rs.dtype).tiny), 1./path.S)
     return GridPath(m[-1] if path.forward else m[0], new, not path.forward)
@@ -115,7 +124,9 @@ def discrete_kl(p:Tensor, # (..., S) probability vectors
 
 def path_kl(p:GridPath, q:GridPath)->Tensor: # scalar KL(p | q) over all S**(N+1) paths
     "KL between two Markov path measures on the grid, by the chain rule (no enumeration of paths)"
-    if p.kernels.shape != q.kernels.shape: raise ValueError(f"`p` and `q` must have the same (N, S, S), got {tuple(p.kernels.shape)} and {tuple(q.kernels.shape)}")
+    if p.kernels.shape != q.kernels.shape:
+        raise ValueError(f"`p` and `q` must have the same (N, S, S), got {tuple(p.kernels.shape)} and "
+                         f"{tuple(q.kernels.shape)}")
     if q.forward != p.forward: p = reverse_path(p)                      # reverse p, never q: see below
     m = path_marginals(p)
     w = m[:-1] if p.forward else m[1:]                                   # (N, S) law of the conditioning state
@@ -140,19 +151,23 @@ def ipf_discrete(p_data:Tensor, # (S,) initial law to impose
                  p_prior:Tensor, # (S,) terminal law to impose
                  kernels:Tensor, # (N, S, S) forward kernels of the reference chain
                  n_iter:int=10)->tuple[GridPath, GridPath, dict]: # pi^{2L} (forward), pi^{2L-1} (backward), log
-    "Exact IPF (11) on a grid via Proposition 2, L = `n_iter` iterations (2L half-steps) from the reference started at `p_data`"
+    ("Exact IPF (11) on a grid via Proposition 2, L = `n_iter` iterations (2L half-steps) from the reference "
+     "started at `p_data`")
     K = check_kernels(kernels, 'kernels')
     p_data, p_prior = check_prob(p_data, 'p_data', K.shape[-1]), check_prob(p_prior, 'p_prior', K.shape[-1])
     if not isinstance(n_iter, int) or n_iter < 1: raise ValueError(f"`n_iter` must be an integer >= 1, got {n_iter!r}")
     path, log = GridPath(p_data, K), {'kl_data': [], 'kl_prior': [], 'coupling': []}
     def record(pth):
         m = path_marginals(pth)
-        log['kl_data'].append(discrete_kl(m[0], p_data)); log['kl_prior'].append(discrete_kl(m[-1], p_prior))
+        log['kl_data'].append(discrete_kl(m[0], p_data))
+        log['kl_prior'].append(discrete_kl(m[-1], p_prior))
         log['coupling'].append(path_coupling(pth))
     record(path)
     for n in range(n_iter):
-        q = ipf_step(path, p_prior); record(q)        # pi^{2n+1}: learn the backward chain
-        path = ipf_step(q, p_data); record(path)      # pi^{2n+2}: learn the forward chain
+        q = ipf_step(path, p_prior)  # pi^{2n+1}: learn the backward chain
+        record(q)
+        path = ipf_step(q, p_data)  # pi^{2n+2}: learn the forward chain
+        record(path)
     return path, q, {k: torch.stack(v) for k, v in log.items()}
 
 # %% ../nbs/04_ipf.ipynb #019c787f
@@ -165,7 +180,8 @@ def sinkhorn_log(a:Tensor, # (S,) source marginal
     "Log-domain Sinkhorn: the plan exp(f_i + log_kernel_ij + g_j) (S, R) with row sums `a` and column sums `b`"
     a, b = check_prob(a, 'a'), check_prob(b, 'b')
     lk = check_tensor(log_kernel, 'log_kernel').double()
-    if lk.shape != (len(a), len(b)): raise ValueError(f"`log_kernel` must have shape (len(a), len(b)) = {(len(a), len(b))}, got {tuple(lk.shape)}")
+    if lk.shape != (len(a), len(b)):
+        raise ValueError(f"`log_kernel` must have shape (len(a), len(b)) = {(len(a), len(b))}, got {tuple(lk.shape)}")
     if not isinstance(n_iter, int) or n_iter < 1: raise ValueError(f"`n_iter` must be an integer >= 1, got {n_iter!r}")
     la, lb, f, errs = a.log(), b.log(), torch.zeros_like(a), []
     for it in range(1, n_iter + 1):
@@ -173,6 +189,8 @@ def sinkhorn_log(a:Tensor, # (S,) source marginal
         f = la - torch.logsumexp(lk + g[None], 1)
         errs.append((torch.logsumexp(lk + f[:, None] + g, 0).exp() - b).abs().sum().item())
         if errs[-1] < tol: break
-    else: warnings.warn(f"sinkhorn_log: column error {errs[-1]:.2e} > tol={tol:g} after n_iter={n_iter} iterations; increase `n_iter`")
+    else:
+        warnings.warn(f"sinkhorn_log: column error {errs[-1]:.2e} > tol={tol:g} after n_iter={n_iter} iterations; "
+                      "increase `n_iter`")
     plan = (f[:, None] + lk + g).exp()
     return (plan, {'err': errs, 'niter': it, 'f': f, 'g': g}) if log else plan

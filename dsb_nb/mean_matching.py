@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_mean_matching.ipynb #82fce75c
 from __future__ import annotations
-import math, numbers
+import math, numbers  # noqa: F401  # math: used by the notebook's tests
 import torch
 from torch import nn, Tensor
 from .reference import check_tensor, check_gammas, brownian
@@ -18,7 +18,8 @@ def pad_like(v, # scalar, 0-dim or (batch,) tensor of per-sample values
              x:Tensor)->Tensor: # (batch, *shape); returns `v` reshaped to (batch, 1, ..., 1)
     "Reshape per-sample values `v` so that they broadcast against `x` of shape (batch, *shape)"
     if not isinstance(v, Tensor) or v.dim() == 0: return v
-    if v.dim() != 1 or len(v) != len(x): raise ValueError(f"`v` must be a scalar or have shape ({len(x)},), got shape {tuple(v.shape)}")
+    if v.dim() != 1 or len(v) != len(x):
+        raise ValueError(f"`v` must be a scalar or have shape ({len(x)},), got shape {tuple(v.shape)}")
     return v.reshape(-1, *([1]*(x.dim() - 1)))
 
 # %% ../nbs/05_mean_matching.ipynb #7bf0a1c6
@@ -45,10 +46,13 @@ class MeanNet(nn.Module):
                  gammas:Tensor, # (N,) step sizes, kept as a buffer so it follows `.to(device)`
                  f=None, # reference drift f(x), callable (batch, *shape) -> same shape; default Brownian
                  direction:str='forward', # 'forward': F(x, k), k = 0..N-1; 'backward': B(x, k), k = 1..N
-                 check:bool=True): # validate x and k on every call; False skips the checks that make a GPU wait (trainer hot loop)
+                 # validate x and k on every call; False skips the checks that make a GPU wait (trainer hot loop)
+                 check:bool=True):
         super().__init__()
-        if direction not in ('forward', 'backward'): raise ValueError(f"Unknown direction '{direction}': expected 'forward' or 'backward'")
-        if net is not None and not callable(net): raise TypeError(f"`net` must be an nn.Module (or callable) or None, got {type(net).__name__}")
+        if direction not in ('forward', 'backward'):
+            raise ValueError(f"Unknown direction '{direction}': expected 'forward' or 'backward'")
+        if net is not None and not callable(net):
+            raise TypeError(f"`net` must be an nn.Module (or callable) or None, got {type(net).__name__}")
         if f is not None and not callable(f): raise TypeError(f"`f` must be callable (a drift), got {type(f).__name__}")
         self.net, self.f, self.direction, self.check = net, brownian() if f is None else f, direction, check
         self.register_buffer('gammas', check_gammas(gammas).detach().clone())
@@ -60,14 +64,19 @@ class MeanNet(nn.Module):
     def forward(self, x:Tensor, # (batch, *shape) current states X_k
                 k)->Tensor: # int or (batch,) long tensor; returns the mean of X_{k+1} (forward) or X_{k-1} (backward)
         if self.check:
-            x = check_tensor(x, 'x'); ks = check_steps(k, len(x), self.k0, self.N - 1 + self.k0, x.device)
-        else: ks = torch.full((len(x),), int(k), device=x.device) if isinstance(k, numbers.Integral) else k.expand(len(x))
+            x = check_tensor(x, 'x')
+            ks = check_steps(k, len(x), self.k0, self.N - 1 + self.k0, x.device)
+        else:
+            ks = torch.full((len(x),), int(k), device=x.device) if isinstance(k, numbers.Integral) else k.expand(len(x))
         fx = self.f(x)
-        if fx.shape != x.shape: raise ValueError(f"drift `f` returned shape {tuple(fx.shape)}, expected {tuple(x.shape)}")
+        if fx.shape != x.shape:
+            raise ValueError(f"drift `f` returned shape {tuple(fx.shape)}, expected {tuple(x.shape)}")
         drift = fx if self.direction == 'forward' else -fx
         if self.net is not None:
             out = self.net(x, ks)
-            if out.shape != x.shape: raise ValueError(f"`net` ({type(self.net).__name__}) returned shape {tuple(out.shape)}, expected {tuple(x.shape)}")
+            if out.shape != x.shape:
+                raise ValueError(f"`net` ({type(self.net).__name__}) returned shape {tuple(out.shape)}, "
+                                 f"expected {tuple(x.shape)}")
             drift = drift + out
         return x + pad_like(self.gammas[ks - self.k0], x)*drift
 
@@ -88,11 +97,14 @@ class StepAffine(nn.Module):
 # %% ../nbs/05_mean_matching.ipynb #8446c9b5
 def sample_pairs(traj:Tensor, # (N+1, M, *shape) cached trajectory in time order
                  bs:int, # number of pairs
-                 gen:torch.Generator|None=None)->tuple[Tensor, Tensor, Tensor]: # k (bs,) long, X_k (bs, *shape), X_{k+1} (bs, *shape)
+                 gen:torch.Generator|None=None,
+                )->tuple[Tensor, Tensor, Tensor]: # k (bs,) long, X_k (bs, *shape), X_{k+1} (bs, *shape)
     "Random (k, X_k, X_{k+1}) from a cached trajectory: k uniform in 0..N-1, trajectory j uniform in 0..M-1"
     if not isinstance(traj, Tensor) or not traj.is_floating_point() or traj.dim() < 2:
-        raise TypeError(f"`traj` must be a floating tensor of shape (N+1, M, *shape), got {getattr(traj, 'shape', type(traj).__name__)}")
-    if traj.shape[0] < 2 or traj.shape[1] < 1: raise ValueError(f"`traj` needs N >= 1 steps and M >= 1 paths, got shape {tuple(traj.shape)}")
+        raise TypeError("`traj` must be a floating tensor of shape (N+1, M, *shape), "
+                        f"got {getattr(traj, 'shape', type(traj).__name__)}")
+    if traj.shape[0] < 2 or traj.shape[1] < 1:
+        raise ValueError(f"`traj` needs N >= 1 steps and M >= 1 paths, got shape {tuple(traj.shape)}")
     if not isinstance(bs, int) or bs < 1: raise ValueError(f"`bs` must be an integer >= 1, got {bs!r}")
     N, M = traj.shape[0] - 1, traj.shape[1]
     dev = gen.device if gen is not None else traj.device
@@ -102,8 +114,11 @@ def sample_pairs(traj:Tensor, # (N+1, M, *shape) cached trajectory in time order
 
 # %% ../nbs/05_mean_matching.ipynb #7f7a69ce
 def _check_pair(x_k, x_k1, check=True):
-    if check: check_tensor(x_k, 'x_k'); check_tensor(x_k1, 'x_k1')
-    if x_k.shape != x_k1.shape: raise ValueError(f"`x_k` and `x_k1` must have the same shape, got {tuple(x_k.shape)} and {tuple(x_k1.shape)}")
+    if check:
+        check_tensor(x_k, 'x_k')
+        check_tensor(x_k1, 'x_k1')
+    if x_k.shape != x_k1.shape:
+        raise ValueError(f"`x_k` and `x_k1` must have the same shape, got {tuple(x_k.shape)} and {tuple(x_k1.shape)}")
 
 def backward_target(F, # forward mean map F(x, k), e.g. a forward MeanNet
                     x_k:Tensor, x_k1:Tensor, # (batch, *shape) consecutive states of the forward chain
@@ -123,7 +138,9 @@ def forward_target(B, # backward mean map B(x, k), e.g. a backward MeanNet
 
 # %% ../nbs/05_mean_matching.ipynb #02561bc5
 def _weighted_mse(pred, target, gammas, k, check=True):
-    if check: g = check_gammas(gammas).to(pred.device); ks = check_steps(k, len(pred), 0, len(g) - 1, pred.device)
+    if check:
+        g = check_gammas(gammas).to(pred.device)
+        ks = check_steps(k, len(pred), 0, len(g) - 1, pred.device)
     else: g, ks = gammas, k
     return ((pred - target)**2/(2*pad_like(g[ks], pred))).mean()
 
@@ -131,7 +148,8 @@ def backward_loss(B, F, # backward map being trained, fixed forward map
                   k, # int or (batch,) long step index of x_k, in 0..N-1
                   x_k:Tensor, x_k1:Tensor, # (batch, *shape) pairs from the forward chain
                   gammas:Tensor, # (N,) step sizes; returns a scalar
-                  check:bool=True)->Tensor: # validate inputs; False (trainer hot loop): k must be a (batch,) long tensor
+                  # validate inputs; False (trainer hot loop): k must be a (batch,) long tensor
+                  check:bool=True)->Tensor:
     "Eq. (12) loss: mean of (B(X_{k+1}, k+1) - target)^2 / (2 gamma_{k+1})"
     return _weighted_mse(B(x_k1, k + 1), backward_target(F, x_k, x_k1, k, check), gammas, k, check)
 
@@ -151,25 +169,32 @@ def affine_chain_moments(m, v, # mean and variance of the start: X_0 (forward) o
     "Exact per-coordinate means and variances of a chain with affine mean maps and noise variance 2*gammas[j]"
     g = check_gammas(gammas).double()
     A, C = torch.as_tensor(A, dtype=torch.float64), torch.as_tensor(C, dtype=torch.float64)
-    if len(A) != len(g) or len(C) != len(g): raise ValueError(f"`A` and `C` need {len(g)} rows, one per step, got {len(A)} and {len(C)}")
+    if len(A) != len(g) or len(C) != len(g):
+        raise ValueError(f"`A` and `C` need {len(g)} rows, one per step, got {len(A)} and {len(C)}")
     ms, vs = [torch.as_tensor(m, dtype=torch.float64)], [torch.as_tensor(v, dtype=torch.float64)]
     for j in (range(len(g)) if forward else range(len(g) - 1, -1, -1)):
-        ms.append(A[j]*ms[-1] + C[j]); vs.append(A[j]**2*vs[-1] + 2*g[j])
-    ms, vs = torch.broadcast_tensors(torch.stack(torch.broadcast_tensors(*ms)), torch.stack(torch.broadcast_tensors(*vs)))
+        ms.append(A[j]*ms[-1] + C[j])
+        vs.append(A[j]**2*vs[-1] + 2*g[j])
+    ms, vs = torch.broadcast_tensors(torch.stack(torch.broadcast_tensors(*ms)),
+                                     torch.stack(torch.broadcast_tensors(*vs)))
     return (ms, vs) if forward else (ms.flip(0), vs.flip(0))
 
 # %% ../nbs/05_mean_matching.ipynb #646c8d05
 def affine_mean_match(means:Tensor, variances:Tensor, # (N+1, *shape) moments of the chain, time order
                       A:Tensor, # (N,) or (N, *shape) slopes of the chain's mean maps
-                      forward:bool=True, # True: chain is forward, solve eq. (12) for B; False: chain is backward, solve eq. (13) for F
-                      exact:bool=False)->tuple[Tensor, Tensor]: # slope, intercept (N, *shape) of the map at transition j
-    "Exact minimiser of eq. (12) (or (13)) for a Gaussian chain with affine, coordinate-wise mean maps; `exact`: the true conditional mean"
+                      # True: chain is forward, solve eq. (12) for B; False: chain is backward, solve eq. (13) for F
+                      forward:bool=True,
+                      exact:bool=False,
+                     )->tuple[Tensor, Tensor]: # slope, intercept (N, *shape) of the map at transition j
+    ("Exact minimiser of eq. (12) (or (13)) for a Gaussian chain with affine, coordinate-wise mean maps; "
+     "`exact`: the true conditional mean")
     m, v = torch.as_tensor(means, dtype=torch.float64), torch.as_tensor(variances, dtype=torch.float64)
     A = torch.as_tensor(A, dtype=torch.float64)
     A = A.reshape(*A.shape, *([1]*(m.dim() - A.dim())))                        # broadcast (N,) over coordinates
     if forward: mo, vo, mi, vi, cov = m[:-1], v[:-1], m[1:], v[1:], A*v[:-1]    # predict X_j from X_{j+1}
-    else:       mo, vo, mi, vi, cov = m[1:], v[1:], m[:-1], v[:-1], A*v[1:]     # predict X_{j+1} from X_j
-    s = cov/vi; c = mo - s*mi                                                   # E[X_o | X_i = x] = s x + c
+    else:       mo, vo, mi, vi, cov = m[1:], v[1:], m[:-1], v[:-1], A*v[1:]     # predict X_{j+1} from X_j  # noqa: F841
+    s = cov/vi  # E[X_o | X_i = x] = s x + c
+    c = mo - s*mi
     return (s, c) if exact else (1 + A*(s - 1), A*c)
 
 # %% ../nbs/05_mean_matching.ipynb #aefc08ab
@@ -178,9 +203,12 @@ def cond_mean_loss(M, # map being trained: B(x, k) for direction='backward', F(x
                    x_k:Tensor, x_k1:Tensor, # (batch, *shape) consecutive states of the chain the map reverses
                    gammas:Tensor, # (N,) step sizes; returns a scalar
                    direction:str='backward', # which map is trained
-                   check:bool=True)->Tensor: # validate inputs; False (trainer hot loop): k must be a (batch,) long tensor
-    "Regression of each pair's other end on its start, B(X_{k+1}, k+1) ~ X_k or F(X_k, k) ~ X_{k+1}: its minimiser is the conditional mean"
-    if direction not in ('backward', 'forward'): raise ValueError(f"Unknown direction '{direction}': expected 'backward' or 'forward'")
+                   # validate inputs; False (trainer hot loop): k must be a (batch,) long tensor
+                   check:bool=True)->Tensor:
+    ("Regression of each pair's other end on its start, B(X_{k+1}, k+1) ~ X_k or F(X_k, k) ~ X_{k+1}: "
+     "its minimiser is the conditional mean")
+    if direction not in ('backward', 'forward'):
+        raise ValueError(f"Unknown direction '{direction}': expected 'backward' or 'forward'")
     _check_pair(x_k, x_k1, check)
     pred, target = (M(x_k1, k + 1), x_k) if direction == 'backward' else (M(x_k, k), x_k1)
     return _weighted_mse(pred, target, gammas, k, check)

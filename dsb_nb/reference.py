@@ -17,7 +17,8 @@ def check_tensor(x, name:str, min_dim:int=1) -> Tensor:
     "Raise a clear error unless `x` is a finite floating-point tensor with at least `min_dim` dimensions"
     if not isinstance(x, Tensor): raise TypeError(f"`{name}` must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point(): raise TypeError(f"`{name}` must have a floating-point dtype, got {x.dtype}")
-    if x.dim() < min_dim: raise ValueError(f"`{name}` must have at least {min_dim} dimension(s), got shape {tuple(x.shape)}")
+    if x.dim() < min_dim:
+        raise ValueError(f"`{name}` must have at least {min_dim} dimension(s), got shape {tuple(x.shape)}")
     if not torch.isfinite(x).all(): raise ValueError(f"`{name}` contains non-finite values (nan or inf)")
     return x
 
@@ -32,12 +33,14 @@ def check_gammas(gammas) -> Tensor:
 
 # %% ../nbs/01_reference.ipynb #6b00adb8
 def make_gammas(N:int, # number of steps, N >= 1
-                T:float=1., # total time, sum of the step sizes; the Brownian reference adds variance 2T per coordinate, in the data's units
+                # total time = sum of step sizes; the Brownian reference adds variance 2T per coordinate, in data units
+                T:float=1.,
                 schedule:str='constant', # 'constant' or 'linear' (symmetric ramp up then down)
                 ratio:float=10., # gamma_max / gamma_min for the 'linear' schedule
                 dtype=torch.float32)->Tensor: # (N,) step sizes; `gammas[k]` is the paper's gamma_{k+1}
     "Step sizes of eq. (3) summing to `T`"
-    if not isinstance(N, int) or isinstance(N, bool) or N < 1: raise ValueError(f"`N` must be an integer >= 1, got {N!r}")
+    if not isinstance(N, int) or isinstance(N, bool) or N < 1:
+        raise ValueError(f"`N` must be an integer >= 1, got {N!r}")
     if not (math.isfinite(T) and T > 0): raise ValueError(f"`T` must be a finite number > 0, got {T!r}")
     if schedule == 'constant': g = torch.full((N,), 1., dtype=torch.float64)
     elif schedule == 'linear':
@@ -73,15 +76,21 @@ def sample_chain(x:Tensor, # starting batch (batch, *shape): X_0 if forward, X_N
                  forward:bool=True, # simulate X_0 -> X_N (True) or X_N -> X_0 (False)
                  gen:torch.Generator|None=None, # random generator, for reproducible noise
                  return_traj:bool=True, # return the whole path, else only the end point
-                 noise=None)->Tensor: # noise(z, j) -> noise of the transition that uses gammas[j], from a standard normal z; default sqrt(2 gammas[j]) z
-    "Simulate `x_next = mean_fn(x, k) + sqrt(2*gamma) * z` along `gammas`, forward (k = 0..N-1) or backward (k = N..1); returns (N+1, batch, *shape) in time order, or the end point"
-    x = check_tensor(x, 'x'); gs = check_gammas(gammas).tolist(); N = len(gs)
-    if noise is not None and not callable(noise): raise TypeError(f"`noise` must be None or callable noise(z, j), got {type(noise).__name__}")
+                 # noise(z, j) -> noise of the transition using gammas[j], from z ~ N(0, I); default sqrt(2 gammas[j]) z
+                 noise=None)->Tensor:
+    ("Simulate `x_next = mean_fn(x, k) + sqrt(2*gamma) * z` along `gammas`, forward (k = 0..N-1) or backward "
+     "(k = N..1); returns (N+1, batch, *shape) in time order, or the end point")
+    x = check_tensor(x, 'x')
+    gs = check_gammas(gammas).tolist()
+    N = len(gs)
+    if noise is not None and not callable(noise):
+        raise TypeError(f"`noise` must be None or callable noise(z, j), got {type(noise).__name__}")
     ks = range(N) if forward else range(N, 0, -1)
     traj = [x] if return_traj else None
     for k in ks:
         m = mean_fn(x, k)
-        if m.shape != x.shape: raise ValueError(f"`mean_fn` returned shape {tuple(m.shape)} at step k={k}, expected {tuple(x.shape)}")
+        if m.shape != x.shape:
+            raise ValueError(f"`mean_fn` returned shape {tuple(m.shape)} at step k={k}, expected {tuple(x.shape)}")
         j = k if forward else k - 1                     # the transition between steps j and j+1 uses gammas[j]
         z = torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
         x = m + (math.sqrt(2*gs[j])*z if noise is None else noise(z, j))
@@ -101,7 +110,8 @@ def sample_forward(x0:Tensor, # (batch, *shape) initial states X_0
     g = check_gammas(gammas).tolist()
     def mean_fn(x, k):
         fx = f(x)
-        if fx.shape != x.shape: raise ValueError(f"drift `f` returned shape {tuple(fx.shape)}, expected {tuple(x.shape)}")
+        if fx.shape != x.shape:
+            raise ValueError(f"drift `f` returned shape {tuple(fx.shape)}, expected {tuple(x.shape)}")
         return x + g[k]*fx
     return sample_chain(x0, mean_fn, gammas, True, gen, return_traj)
 
@@ -110,11 +120,13 @@ def marginal_coeffs(gammas:Tensor, # (N,) step sizes
                     alpha:float=0.)->tuple[Tensor, Tensor]: # a, s: each (N+1,), X_k | X_0 ~ N(a[k] X_0, s[k] I)
     "Coefficients of the Gaussian p_{k|0} of the chain (3) with drift `f(x) = -alpha*x`"
     g = check_gammas(gammas).double()
-    if not (math.isfinite(alpha) and alpha >= 0): raise ValueError(f"`alpha` must be a finite number >= 0, got {alpha!r}")
+    if not (math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"`alpha` must be a finite number >= 0, got {alpha!r}")
     a, s = [torch.ones((), dtype=torch.float64)], [torch.zeros((), dtype=torch.float64)]
     for gk in g:
         r = 1 - gk*alpha
-        a.append(r*a[-1]); s.append(r**2*s[-1] + 2*gk)
+        a.append(r*a[-1])
+        s.append(r**2*s[-1] + 2*gk)
     return torch.stack(a).to(gammas.dtype), torch.stack(s).to(gammas.dtype)
 
 # %% ../nbs/01_reference.ipynb #cb5c43fb

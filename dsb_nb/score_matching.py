@@ -5,7 +5,6 @@
 # %% ../nbs/03_score_matching.ipynb #2b3e133a
 from __future__ import annotations
 import copy, math, numbers
-import numpy as np
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
@@ -44,8 +43,10 @@ class TimeMLP(nn.Module):
                  n_lin:int=0, # add a step-dependent linear path sum_j phi_j(k) W_j x with this many matrices W_j
                  zero_init:bool=True): # start with output exactly 0
         super().__init__()
-        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim < 1: raise ValueError(f"`dim` must be an integer >= 1, got {dim!r}")
-        if isinstance(n_lin, bool) or not isinstance(n_lin, numbers.Integral) or n_lin < 0: raise ValueError(f"`n_lin` must be an integer >= 0, got {n_lin!r}")
+        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim < 1:
+            raise ValueError(f"`dim` must be an integer >= 1, got {dim!r}")
+        if isinstance(n_lin, bool) or not isinstance(n_lin, numbers.Integral) or n_lin < 0:
+            raise ValueError(f"`n_lin` must be an integer >= 0, got {n_lin!r}")
         self.dim, self.emb_dim, self.n_lin = int(dim), emb_dim, int(n_lin)
         self.k_enc = _mlp([emb_dim, *enc, 2*emb_dim])
         self.x_enc = _mlp([dim, *enc, 2*emb_dim])
@@ -54,13 +55,17 @@ class TimeMLP(nn.Module):
         self.lin, self.gate = (nn.Linear(dim, n_lin*dim), nn.Linear(2*emb_dim, n_lin)) if n_lin else (None, None)
         if zero_init:
             for m in [self.dec[-1], self.skip, self.lin]:
-                if m is not None: nn.init.zeros_(m.weight); nn.init.zeros_(m.bias)
+                if m is not None:
+                    nn.init.zeros_(m.weight)
+                    nn.init.zeros_(m.bias)
     def forward(self, x:Tensor, k)->Tensor:
-        if x.dim() != 2 or x.shape[1] != self.dim: raise ValueError(f"TimeMLP expects x of shape (batch, {self.dim}), got {tuple(x.shape)}")
+        if x.dim() != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"TimeMLP expects x of shape (batch, {self.dim}), got {tuple(x.shape)}")
         ke = self.k_enc(step_embedding(k, self.emb_dim).to(x))          # (1 or batch, 2 emb_dim)
         out = self.dec(torch.cat([self.x_enc(x), ke.expand(len(x), -1)], 1))
         if self.skip is not None: out = out + self.skip(x)
-        if self.lin is not None:                                         # phi(k) (., n_lin) mixes n_lin linear maps of x
+        # phi(k) (., n_lin) mixes n_lin linear maps of x
+        if self.lin is not None:
             out = out + (self.lin(x).view(len(x), self.n_lin, self.dim)*self.gate(ke).unsqueeze(-1)).sum(1)
         return out
 
@@ -71,7 +76,8 @@ _presets = {'small': dict(enc=(16,), dec=(128, 128), emb_dim=16), 'large': dict(
 
 @classmethod
 def _preset(cls, dim:int, name:str='small', **kw):
-    "A `TimeMLP` of a named size: 'small' (~30k params at d=5), 'large', 'xl', or 'auto' (widths grow with d; DSB's default)"
+    ("A `TimeMLP` of a named size: 'small' (~30k params at d=5), 'large', 'xl', or 'auto' "
+     "(widths grow with d; DSB's default)")
     if name not in _presets: raise ValueError(f"Unknown preset '{name}': expected one of {list(_presets)}")
     p = _presets[name]
     return cls(dim, **{**(p(dim) if callable(p) else p), **kw})
@@ -104,16 +110,20 @@ class EMA:
         if not 0 <= decay < 1: raise ValueError(f"`decay` must be in [0, 1), got {decay}")
         self.decay, self.model, self._src = decay, copy.deepcopy(model).eval().requires_grad_(False), None
     @torch.no_grad()
-    def update(self, model:nn.Module, decay:float|None=None): # decay for this update only (e.g. a warm-up); default `self.decay`
+    def update(self, model:nn.Module,
+               decay:float|None=None): # decay for this update only (e.g. a warm-up); default `self.decay`
         if self._src is not model:            # pair up the tensors once; parameters are updated in place afterwards
             e, m = self.model.state_dict(), model.state_dict()
             fl = [k for k in e if e[k].is_floating_point()]
             self._fl, self._rest = ([e[k] for k in fl], [m[k] for k in fl]), [(e[k], m[k]) for k in e if k not in fl]
             self._src = model
-        if self._fl[0]: torch._foreach_lerp_(self._fl[0], self._fl[1], 1 - (self.decay if decay is None else decay))   # one fused kernel for all tensors
+        if self._fl[0]:  # one fused kernel for all tensors
+            torch._foreach_lerp_(self._fl[0], self._fl[1], 1 - (self.decay if decay is None else decay))
         for a, b in self._rest: a.copy_(b)
     def state_dict(self): return {'decay': self.decay, 'model': self.model.state_dict()}
-    def load_state_dict(self, sd): self.decay = sd['decay']; self.model.load_state_dict(sd['model'])
+    def load_state_dict(self, sd):
+        self.decay = sd['decay']
+        self.model.load_state_dict(sd['model'])
 
 # %% ../nbs/03_score_matching.ipynb #07449ad5
 def train_score(net:nn.Module, # score network net(x, k)
@@ -123,7 +133,8 @@ def train_score(net:nn.Module, # score network net(x, k)
                 n_steps:int=2000, bs:int=256, lr:float=1e-3, ema_decay:float=0.999,
                 gen:torch.Generator|None=None, progress:bool=True)->tuple[nn.Module, list]: # EMA network and losses
     "Fit a score network by denoising score matching; returns the EMA copy and the loss history"
-    data = check_tensor(data, 'data', min_dim=2); check_gammas(gammas)
+    data = check_tensor(data, 'data', min_dim=2)
+    check_gammas(gammas)
     if n_steps < 1 or bs < 1: raise ValueError(f"`n_steps` and `bs` must be >= 1, got {n_steps}, {bs}")
     opt, ema, losses = torch.optim.Adam(net.parameters(), lr=lr), EMA(net, ema_decay), []
     coeffs = marginal_coeffs(gammas, alpha)
@@ -131,7 +142,11 @@ def train_score(net:nn.Module, # score network net(x, k)
         xb = data[torch.randint(len(data), (bs,), generator=gen).to(data.device)]
         loss = dsm_loss(net, xb, gammas, alpha, gen, coeffs)
         if not torch.isfinite(loss): raise FloatingPointError(f"non-finite score-matching loss at step {step}")
-        opt.zero_grad(); loss.backward(); opt.step(); ema.update(net); losses.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        ema.update(net)
+        losses.append(loss.item())
     return ema.model, losses
 
 # %% ../nbs/03_score_matching.ipynb #2f57a3a7
@@ -140,7 +155,8 @@ def sgm_sample(score_net:nn.Module, # score network net(x, k)
                xN:Tensor, # (batch, *shape) starting points, usually prior samples
                gammas:Tensor, # (N,) step sizes
                f=None, # reference drift
-               gen:torch.Generator|None=None, return_traj:bool=False)->Tensor: # X_0 (batch, *shape) or (N+1, batch, *shape)
+               gen:torch.Generator|None=None, return_traj:bool=False,
+              )->Tensor: # X_0 (batch, *shape) or (N+1, batch, *shape)
     "Generate with eq. (5): the reverse chain (4) driven by a learned score"
     return sample_reverse(xN, gammas, lambda x, k: score_net(x, k), f, gen, return_traj)
 
@@ -150,18 +166,24 @@ def w2(x:Tensor, # (n, d) samples
     "Exact 2-Wasserstein distance between the empirical measures of x and y (POT emd2, squared Euclidean cost)"
     import ot
     x, y = check_tensor(x, 'x', 2), check_tensor(y, 'y', 2)
-    if x.shape[1:] != y.shape[1:]: raise ValueError(f"`x` and `y` must have the same trailing shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if x.shape[1:] != y.shape[1:]:
+        raise ValueError(f"`x` and `y` must have the same trailing shape, got {tuple(x.shape)} and {tuple(y.shape)}")
     x, y = x.detach().double().cpu().flatten(1), y.detach().double().cpu().flatten(1)
     M = torch.cdist(x, y)**2
     return math.sqrt(max(ot.emd2(torch.full((len(x),), 1/len(x), dtype=torch.float64),
-                                 torch.full((len(y),), 1/len(y), dtype=torch.float64), M, numItermax=1_000_000).item(), 0.))
+                                 torch.full((len(y),), 1/len(y), dtype=torch.float64), M,
+                                 numItermax=1_000_000).item(), 0.))
 
 # %% ../nbs/03_score_matching.ipynb #d04051f8
 def energy_distance(x:Tensor, # (n, *shape) samples
                     y:Tensor)->float: # (m, *shape) samples
-    "Energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| between the empirical measures of x and y (all pairs: >= 0, in the units of x)"
+    ("Energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| between the empirical measures of x and y "
+     "(all pairs: >= 0, in the units of x)")
     x, y = check_tensor(x, 'x', 2), check_tensor(y, 'y', 2)
-    if x.shape[1:] != y.shape[1:]: raise ValueError(f"`x` and `y` must have the same trailing shape, got {tuple(x.shape)} and {tuple(y.shape)}")
-    if not (len(x) and len(y)): raise ValueError(f"`x` and `y` must hold at least one sample each, got {len(x)} and {len(y)}")
+    if x.shape[1:] != y.shape[1:]:
+        raise ValueError(f"`x` and `y` must have the same trailing shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if not (len(x) and len(y)):
+        raise ValueError(f"`x` and `y` must hold at least one sample each, got {len(x)} and {len(y)}")
     x, y = x.detach().double().flatten(1), y.detach().double().flatten(1).to(x.device)
-    return max(2*torch.cdist(x, y).mean().item() - torch.cdist(x, x).mean().item() - torch.cdist(y, y).mean().item(), 0.)
+    return max(2*torch.cdist(x, y).mean().item() - torch.cdist(x, x).mean().item()
+               - torch.cdist(y, y).mean().item(), 0.)

@@ -20,29 +20,36 @@ EXTRAS = {'torchvision': ('torchvision', 'images'), 'sklearn': ('scikit-learn', 
 def need(module:str, # dotted module name, e.g. 'torchvision.datasets'
          what:str|None=None, # what needs it, for the error message
         ):
-    "Import an optional dependency; if it is missing or cannot load, an ImportError naming the `pip install` that fixes it"
+    ("Import an optional dependency; if it is missing or cannot load, an ImportError naming the `pip install` "
+     "that fixes it")
     try: return importlib.import_module(module)
     except ModuleNotFoundError as e:
         top = module.split('.')[0]
-        if e.name is None or e.name.split('.')[0] != top: raise     # the package is there, one of its own imports failed
+        if e.name is None or e.name.split('.')[0] != top:  # the package is there, one of its own imports failed
+            raise
         pkg, extra = EXTRAS.get(top, (top, None))
         hint = f'pip install "dsb_nb[{extra}]"' if extra else f'pip install {pkg}'
         raise ImportError(f"{what or module} needs the optional package {pkg}: {hint}") from e
-    except Exception as e:                                              # present but broken: for torchvision, built for another torch
+    # present but broken: for torchvision, built for another torch
+    except Exception as e:
         if module.split('.')[0] != 'torchvision': raise
-        raise ImportError(f"{what or module} needs torchvision, which is installed but does not load with torch {torch.__version__} "
-                          f"({type(e).__name__}: {e}): install the torchvision built for this torch, `{torchvision_fix()}`, then restart Python") from e
+        raise ImportError(f"{what or module} needs torchvision, which is installed but does not load with torch "
+                          f"{torch.__version__} ({type(e).__name__}: {e}): install the torchvision built for this "
+                          f"torch, `{torchvision_fix()}`, then restart Python") from e
 
 # %% ../nbs/00_setup.ipynb #ae81d21b
-_TORCH_BUILDS = re.compile(r'cpu|cu\d+|rocm[\d.]+|xpu')              # local version tags with an index at download.pytorch.org
+# local version tags with an index at download.pytorch.org
+_TORCH_BUILDS = re.compile(r'cpu|cu\d+|rocm[\d.]+|xpu')
 
 def torchvision_fix(torch_version:str|None=None, # e.g. '2.13.0+cpu'; default the running torch's
                    )->str:
-    "The pip command that installs the torchvision built for this torch: 0.(x+15) for torch 2.x, from PyTorch's index for a +cpu/+cuNNN build"
+    ("The pip command that installs the torchvision built for this torch: 0.(x+15) for torch 2.x, from PyTorch's index "
+     "for a +cpu/+cuNNN build")
     v = torch_version or torch.__version__
     base, _, build = v.partition('+')
     major, minor = (int(re.match(r'\d+', p)[0]) for p in base.split('.')[:2])
-    if major != 2: raise ValueError(f"no torchvision known for torch {v}: see https://pytorch.org/get-started/previous-versions/")
+    if major != 2:
+        raise ValueError(f"no torchvision known for torch {v}: see https://pytorch.org/get-started/previous-versions/")
     index = f' --index-url https://download.pytorch.org/whl/{build}' if _TORCH_BUILDS.fullmatch(build) else ''
     return f'pip install --force-reinstall --no-deps "torchvision==0.{minor + 15}.*"{index}'
 
@@ -62,7 +69,9 @@ _YES, _NO = ('1', 'true', 'yes', 'y'), ('0', 'false', 'no', 'n')
 
 def in_colab()->bool:
     "True inside Google Colab (its `google.colab` package can be imported)"
-    try: importlib.import_module('google.colab'); return True
+    try:
+        importlib.import_module('google.colab')
+        return True
     except ImportError: return False
 
 def drive_consent(drive:bool|None=None, # the answer if given
@@ -84,9 +93,12 @@ def drive_consent(drive:bool|None=None, # the answer if given
 @dataclass
 class RunEnv:
     "What `colab_setup` found and chose"
-    colab:bool; drive:bool                   # running on Colab; Google Drive mounted
-    ckpt_dir:Path; cache_dir:Path            # checkpoints; cached classifier weights and decoded datasets
-    device:torch.device; precision:str       # 'cuda' or 'cpu'; 'bf16' or 'fp32' (see `pick_precision`)
+    colab:bool
+    drive:bool  # running on Colab; Google Drive mounted
+    ckpt_dir:Path
+    cache_dir:Path  # checkpoints; cached classifier weights and decoded datasets
+    device:torch.device
+    precision:str  # 'cuda' or 'cpu'; 'bf16' or 'fp32' (see `pick_precision`)
     @property
     def amp(self)->bool: return self.precision == 'bf16'     # the value for `DSB(amp=...)` and the configs
 
@@ -97,20 +109,27 @@ def colab_setup(drive:bool|None=None, # mount Drive on Colab: True/False, None: 
                 base:str='/content', # Colab's working folder (Drive is mounted at base/drive)
                 extras=(), # the extras the notebook needs, e.g. ['images']: their packages are imported now (`need`)
                )->RunEnv:
-    "The first cell of a training notebook: check the extras it needs, detect Colab, mount Drive with consent, choose folders and precision"
+    ("The first cell of a training notebook: check the extras it needs, detect Colab, mount Drive with consent, "
+     "choose folders and precision")
     known = sorted({x for _, x in EXTRAS.values()})
-    if isinstance(extras, str) or not all(x in known for x in extras): raise ValueError(f"`extras` must be a list of names from {known}, got {extras!r}")
+    if isinstance(extras, str) or not all(x in known for x in extras):
+        raise ValueError(f"`extras` must be a list of names from {known}, got {extras!r}")
     for mod, (_, x) in EXTRAS.items():
-        if x in extras: need(mod, f'dsb_nb[{x}]')   # a missing or broken package stops "Run all" here, with the command that fixes it
+        if x in extras:  # a missing or broken package stops "Run all" here, with the command that fixes it
+            need(mod, f'dsb_nb[{x}]')
     colab = in_colab()
     mounted = colab and drive_consent(drive, ask)
     if mounted: importlib.import_module('google.colab.drive').mount(f'{base}/drive')
     if drive and not colab: warnings.warn("`drive=True` ignored: not running on Colab")
     if root is None:
-        root = (f'{base}/drive/MyDrive/dsb_nb' if mounted else f'{base}/dsb_nb') if colab else os.environ.get('DSB_NB_CKPT', 'checkpoints')
+        root = ((f'{base}/drive/MyDrive/dsb_nb' if mounted else f'{base}/dsb_nb') if colab
+                else os.environ.get('DSB_NB_CKPT', 'checkpoints'))
     if colab and not mounted:
-        warnings.warn(f"checkpoints go to {root}, which is lost when the Colab runtime is recycled; colab_setup(drive=True) keeps them on Drive")
-    ckpt = Path(root); cache = ckpt/'cache'; cache.mkdir(parents=True, exist_ok=True)
+        warnings.warn(f"checkpoints go to {root}, which is lost when the Colab runtime is recycled; "
+                      "colab_setup(drive=True) keeps them on Drive")
+    ckpt = Path(root)
+    cache = ckpt/'cache'
+    cache.mkdir(parents=True, exist_ok=True)
     dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     if set_env: os.environ.update(DSB_NB_CKPT=str(ckpt), DSB_NB_CACHE=str(cache))
     return RunEnv(colab, mounted, ckpt, cache, dev, pick_precision(dev))

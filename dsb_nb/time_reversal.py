@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_time_reversal.ipynb #f2277efd
 from __future__ import annotations
-import math
+import math  # noqa: F401  # used by the notebook's tests
 import torch
 from torch import Tensor
 from .reference import *
@@ -48,12 +48,14 @@ def gaussian_reverse(y:Tensor, # (batch, *shape) states X_k
                      k:int, # step index of y, 1 <= k <= N
                      m0, v0, # mean and per-coordinate variance of X_0 ~ N(m0, diag(v0))
                      gammas:Tensor, # (N,) step sizes
-                     alpha:float=0.)->tuple[Tensor, Tensor]: # exact mean (batch, *shape) and variance (*shape) of X_{k-1} | X_k = y
+                     alpha:float=0.,
+                    )->tuple[Tensor, Tensor]: # exact mean (batch, *shape) and variance (*shape) of X_{k-1} | X_k = y
     "Exact reverse transition X_k -> X_{k-1} of the chain (3) with Gaussian data and linear drift"
     N = len(gammas)
     if not 1 <= k <= N: raise ValueError(f"`k` must be in 1..{N} for a backward step, got {k}")
     ms, vs = gaussian_marginals(m0, v0, gammas, alpha)
-    g = gammas[k-1].to(vs); c = 1 - g*alpha
+    g = gammas[k-1].to(vs)
+    c = 1 - g*alpha
     mean = ms[k-1] + c*vs[k-1]/vs[k]*(y - ms[k])
     return mean.to(y), (2*g*vs[k-1]/vs[k]).to(y)
 
@@ -63,15 +65,19 @@ def eq4_errors(gamma:float, # constant step size
                alpha:float=0., # drift f(x) = -alpha*x
                m0:float=1., v0:float=0.5)->dict: # data N(m0, v0) in 1D
     "Relative errors of eq. (4) against the exact reverse transition (last step) and the total path KL"
-    N = max(1, round(T/gamma)); gammas = torch.full((N,), gamma, dtype=torch.float64)
-    ms, vs = gaussian_marginals(m0, v0, gammas, alpha); score = gaussian_score(m0, v0, gammas, alpha)
+    N = max(1, round(T/gamma))
+    gammas = torch.full((N,), gamma, dtype=torch.float64)
+    ms, vs = gaussian_marginals(m0, v0, gammas, alpha)
+    score = gaussian_score(m0, v0, gammas, alpha)
     z = torch.linspace(-2, 2, 41, dtype=torch.float64)
     f, kl, out = LinearDrift(alpha), 0., {}
     diff = lambda y: gaussian_reverse(y, k, m0, v0, gammas, alpha)[0] - eq4_mean(y, k, gammas, f, score)
     for k in range(1, N+1):
         # the mean difference d(y) = A y + b is affine, so E[d^2] over y ~ N(m_k, v_k) is exact: (A m_k + b)^2 + A^2 v_k
-        b = diff(torch.zeros((), dtype=torch.float64)); A = diff(torch.ones((), dtype=torch.float64)) - b
-        ve = gaussian_reverse(ms[k], k, m0, v0, gammas, alpha)[1]; va = torch.tensor(2*gamma, dtype=torch.float64)
+        b = diff(torch.zeros((), dtype=torch.float64))
+        A = diff(torch.ones((), dtype=torch.float64)) - b
+        ve = gaussian_reverse(ms[k], k, m0, v0, gammas, alpha)[1]
+        va = torch.tensor(2*gamma, dtype=torch.float64)
         e_d2 = (A*ms[k] + b)**2 + A**2*vs[k]
         kl += (0.5*(ve/va - 1 - torch.log(ve/va)) + 0.5*e_d2/va).item()
     y = ms[N] + vs[N].sqrt()*z
@@ -85,12 +91,15 @@ def eq4_errors(gamma:float, # constant step size
 def eq5_gaussian_moments(m0, v0, # data N(m0, diag(v0)): floats or (*shape) tensors
                          gammas:Tensor, # (N,) step sizes
                          alpha:float=0., # drift f(x) = -alpha*x
-                         mN=None, vN=None)->tuple[Tensor, Tensor]: # start law N(mN, vN), default the exact p_N; returns (N+1, *shape) means, variances
+                         # start law N(mN, vN), default the exact p_N; returns (N+1, *shape) means, variances
+                         mN=None, vN=None)->tuple[Tensor, Tensor]:
     "Exact marginal moments of the eq. (5) chain driven by the exact Gaussian score, started from N(mN, vN)"
     ms, vs = gaussian_marginals(m0, v0, gammas, alpha)
     mu = [ms[-1] if mN is None else torch.as_tensor(mN, dtype=ms.dtype)*torch.ones_like(ms[-1])]
     var = [vs[-1] if vN is None else torch.as_tensor(vN, dtype=vs.dtype)*torch.ones_like(vs[-1])]
     for k in range(len(gammas), 0, -1):
-        g = gammas[k-1].to(ms); a = 1 + g*alpha - 2*g/vs[k]
-        mu.append(a*mu[-1] + 2*g*ms[k]/vs[k]); var.append(a**2*var[-1] + 2*g)
+        g = gammas[k-1].to(ms)
+        a = 1 + g*alpha - 2*g/vs[k]
+        mu.append(a*mu[-1] + 2*g*ms[k]/vs[k])
+        var.append(a**2*var[-1] + 2*g)
     return torch.stack(mu[::-1]), torch.stack(var[::-1])

@@ -19,10 +19,12 @@ __all__ = ['TOYS', 'TOY_DSB_KW', 'swiss_roll', 'moons', 'circles', 'eight_gaussi
 
 # %% ../nbs/08_toys_2d.ipynb #e17c6244
 def _check_n(n):
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"`n` must be an integer >= 1, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"`n` must be an integer >= 1, got {n!r}")
     return n
 
-def _dev(gen): return gen.device if gen is not None else torch.device('cpu')   # sample where the generator lives (CPU or GPU)
+def _dev(gen):  # sample where the generator lives (CPU or GPU)
+    return gen.device if gen is not None else torch.device('cpu')
 def _u(n, gen): return torch.rand(n, generator=gen, device=_dev(gen))
 def _z(n, gen): return torch.randn(n, 2, generator=gen, device=_dev(gen))
 def _ring(th): return torch.stack([th.cos(), th.sin()], 1)
@@ -52,7 +54,8 @@ def eight_gaussians(n:int, gen:torch.Generator|None=None)->Tensor: # (n, 2)
 
 def checkerboard(n:int, gen:torch.Generator|None=None)->Tensor: # (n, 2)
     "Standardised checkerboard: uniform on the 8 squares [i, i+1) x [j, j+1), i+j even, of [-2, 2]^2"
-    cells = torch.tensor([(i, j) for i in range(-2, 2) for j in range(-2, 2) if (i + j) % 2 == 0], dtype=torch.float32, device=_dev(gen))
+    cells = torch.tensor([(i, j) for i in range(-2, 2) for j in range(-2, 2) if (i + j) % 2 == 0],
+                         dtype=torch.float32, device=_dev(gen))
     c = cells[torch.randint(8, (_check_n(n),), generator=gen, device=_dev(gen))]
     return _std(c + torch.rand(n, 2, generator=gen, device=_dev(gen)), (0., 0.), math.sqrt(4/3))
 
@@ -69,7 +72,9 @@ def make_toy(name:str): # one of TOYS: 'swiss_roll', 'moons', 'circles', 'eight_
     return TOYS[name]
 
 # %% ../nbs/08_toys_2d.ipynb #3f494753
-TOY_DSB_KW = dict(bs=256, n_steps=600, lr=1e-3, lr_schedule='constant', ema_decay=0.99, n_cache=1000, cache_every=100, n_eval=500, progress=False)   # short halves: tuned with a constant lr
+# short halves: tuned with a constant lr
+TOY_DSB_KW = dict(bs=256, n_steps=600, lr=1e-3, lr_schedule='constant', ema_decay=0.99, n_cache=1000, cache_every=100,
+                  n_eval=500, progress=False)
 
 def _eval_sets(sample, n_eval, seed):
     ge = torch.Generator().manual_seed(10_000 + seed)
@@ -78,7 +83,8 @@ def _eval_sets(sample, n_eval, seed):
 
 def run_generation(name:str, # dataset in TOYS (or pass `data` to use your own sampler)
                    n_ipf:int=20, N:int=20, gamma:float=0.01, # IPF iterations, steps and step size (T = N*gamma)
-                   n_eval:int=2000, seed:int=0, data=None, cls=DSB, # the trainer: `DSB` or a subclass (e.g. `DSBM`, notebook 16)
+                   # the trainer: `DSB` or a subclass (e.g. `DSBM`, notebook 16)
+                   n_eval:int=2000, seed:int=0, data=None, cls=DSB,
                    **dsb_kw)->tuple: # dsb_kw override TOY_DSB_KW
     "Figure 3: DSB with OU reference f(x) = -x/sigma2 and prior N(0, sigma2 I); returns (dsb, results dict)"
     check_trainer(cls)
@@ -88,19 +94,26 @@ def run_generation(name:str, # dataset in TOYS (or pass `data` to use your own s
     torch.manual_seed(seed)
     dsb = cls(sample, gaussian_sampler(2, std=math.sqrt(sigma2)), make_gammas(N, T=N*gamma), f=ou(1/sigma2),
               seed=seed, **{**TOY_DSB_KW, **dsb_kw})
-    res = dict(dataset=name, solver=cls.__name__, sigma2=sigma2, alpha=1/sigma2, N=N, T=N*gamma, floor=floor, w2=[], time_s=[], samples={})
+    res = dict(dataset=name, solver=cls.__name__, sigma2=sigma2, alpha=1/sigma2, N=N, T=N*gamma, floor=floor,
+               w2=[], time_s=[], samples={})
     t0 = time.time()
     for it in range(1, n_ipf + 1):
-        dsb.fit(it); x = dsb.sample(n_eval).cpu()
-        res['w2'].append(w2(x, ref)); res['time_s'].append(time.time() - t0)
+        dsb.fit(it)
+        x = dsb.sample(n_eval).cpu()
+        res['w2'].append(w2(x, ref))
+        res['time_s'].append(time.time() - t0)
         if it in (1, n_ipf): res['samples'][it] = x
     res['ref'] = ref
     return dsb, res
 
 # %% ../nbs/08_toys_2d.ipynb #fb5efbfe
 def _scatter(ax, x, title, lim=2.8, **kw):
-    ax.scatter(*x.T, s=kw.pop('s', 1), **kw); ax.set_title(title, fontsize=8); ax.set_aspect('equal')
-    ax.set_xlim(-lim, lim); ax.set_ylim(-lim, lim); ax.tick_params(labelsize=6)
+    ax.scatter(*x.T, s=kw.pop('s', 1), **kw)
+    ax.set_title(title, fontsize=8)
+    ax.set_aspect('equal')
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.tick_params(labelsize=6)
 
 def plot_generation(res:dict, # results of `run_generation`
                     axs=None)->plt.Figure: # optional 3 axes to draw into (e.g. a row of a bigger grid)
@@ -109,12 +122,14 @@ def plot_generation(res:dict, # results of `run_generation`
     L = len(res['w2'])
     _scatter(axs[0], res['ref'], f"{res['dataset']}: data (floor $W_2$={res['floor']:.3f})", c='k')
     _scatter(axs[1], res['samples'][1], f"iteration 1 (SGM): $W_2$={res['w2'][0]:.3f}", c='C1')
-    _scatter(axs[2], res['samples'][L], f"iteration {L} ({res.get('solver', 'DSB')}): $W_2$={res['w2'][-1]:.3f}", c='C0')
+    _scatter(axs[2], res['samples'][L], f"iteration {L} ({res.get('solver', 'DSB')}): $W_2$={res['w2'][-1]:.3f}",
+             c='C0')
     return axs[0].figure
 
 # %% ../nbs/08_toys_2d.ipynb #20c93e45
 def run_transfer(src:str='swiss_roll', dst:str='s_curve', # datasets at t = 0 and at t = T
-                 n_ipf:int=10, N:int=50, T:float=1., f=None, # IPF iterations, steps, horizon, reference drift (None: Brownian)
+                 # IPF iterations, steps, horizon, reference drift (None: Brownian)
+                 n_ipf:int=10, N:int=50, T:float=1., f=None,
                  n_eval:int=2000, seed:int=0, cls=DSB, # the trainer: `DSB` or a subclass (e.g. `DSBM`, notebook 16)
                  **dsb_kw)->tuple:
     "Figure 7 (top): DSB between two datasets; returns (dsb, results with forward/backward W2 per iteration)"
@@ -128,8 +143,10 @@ def run_transfer(src:str='swiss_roll', dst:str='s_curve', # datasets at t = 0 an
     for it in range(1, n_ipf + 1):
         dsb.fit(it)
         res['w2_fwd'].append(w2(dsb.sample(n_eval, 'forward').cpu(), ref1))
-        res['w2_bwd'].append(w2(dsb.sample(n_eval, 'backward').cpu(), ref0)); res['time_s'].append(time.time() - t0)
-    res['traj'] = dsb.sample(n_eval, 'forward', x=s0(n_eval, torch.Generator().manual_seed(20_000 + seed)), return_traj=True).cpu()
+        res['w2_bwd'].append(w2(dsb.sample(n_eval, 'backward').cpu(), ref0))
+        res['time_s'].append(time.time() - t0)
+    res['traj'] = dsb.sample(n_eval, 'forward', x=s0(n_eval, torch.Generator().manual_seed(20_000 + seed)),
+                             return_traj=True).cpu()
     return dsb, res
 
 def plot_snapshots(traj:Tensor, # (N+1, n, 2) trajectory in time order
@@ -139,7 +156,8 @@ def plot_snapshots(traj:Tensor, # (N+1, n, 2) trajectory in time order
     N = traj.shape[0] - 1
     if axs is None: fig, axs = plt.subplots(1, len(ts), figsize=(2.2*len(ts), 2.4))
     for ax, t in zip(axs, ts):
-        k = min(N, max(0, round(t*N/T))); _scatter(ax, traj[k], f't = {t:g} (k = {k})', c='C0')
+        k = min(N, max(0, round(t*N/T)))
+        _scatter(ax, traj[k], f't = {t:g} (k = {k})', c='C0')
     return axs[0].figure
 
 # %% ../nbs/08_toys_2d.ipynb #26ee8be9
@@ -148,13 +166,15 @@ def draw_step(dsb:DSB, # a trained DSB with `keep_traj` > 0
               n_paths:int=6, ax=None)->plt.Figure:
     "Scatter of stored trajectory `dsb.trajs[(n, direction)]` at step k, with a few particle paths"
     if (n, direction) not in dsb.trajs:
-        raise ValueError(f"no stored trajectories for (n={n}, direction='{direction}'): train with keep_traj > 0; have {sorted(dsb.trajs)}")
+        raise ValueError(f"no stored trajectories for (n={n}, direction='{direction}'): train with keep_traj > 0; "
+                         f"have {sorted(dsb.trajs)}")
     traj = dsb.trajs[(n, direction)]
     if not 0 <= k < len(traj): raise ValueError(f"`k` must be in [0, {len(traj) - 1}], got {k}")
     if ax is None: fig, ax = plt.subplots(figsize=(3, 3))
     _scatter(ax, traj[k], f'IPF {n + 1} {direction}, k = {k}', c='C0', alpha=0.4)
     for i in range(min(n_paths, traj.shape[1])):
-        ax.plot(*traj[:, i].T, lw=0.7, c='C3', alpha=0.6); ax.scatter(*traj[k, i], s=12, c='C3', zorder=3)
+        ax.plot(*traj[:, i].T, lw=0.7, c='C3', alpha=0.6)
+        ax.scatter(*traj[k, i], s=12, c='C3', zorder=3)
     return ax.figure
 
 def explorer_grid(dsb:DSB, iters=None, ks=None, direction:str='backward', n_paths:int=6)->plt.Figure:
@@ -164,7 +184,8 @@ def explorer_grid(dsb:DSB, iters=None, ks=None, direction:str='backward', n_path
     fig, axs = plt.subplots(len(iters), len(ks), figsize=(2.2*len(ks), 2.2*len(iters)), squeeze=False)
     for row, n in zip(axs, iters):
         for ax, k in zip(row, ks): draw_step(dsb, n, k, direction, n_paths, ax)
-    fig.tight_layout(); return fig
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/08_toys_2d.ipynb #17565f6f
 def explore(dsb:DSB, n_paths:int=6): # a DSB trained with keep_traj > 0
@@ -174,7 +195,9 @@ def explore(dsb:DSB, n_paths:int=6): # a DSB trained with keep_traj > 0
     if not dsb.trajs: raise ValueError("`dsb.trajs` is empty: train with keep_traj > 0")
     iters = sorted({n for n, _ in dsb.trajs})
     def show(it, k, direction):                       # the slider counts IPF iterations from 1, as the titles do
-        if (it - 1, direction) in dsb.trajs: draw_step(dsb, it - 1, k, direction, n_paths); plt.show()
+        if (it - 1, direction) in dsb.trajs:
+            draw_step(dsb, it - 1, k, direction, n_paths)
+            plt.show()
     return W.interactive(show, it=W.IntSlider(min=iters[0] + 1, max=iters[-1] + 1, description='IPF iteration'),
                          k=W.IntSlider(min=0, max=dsb.N, value=dsb.N, description='step k'),
                          direction=W.ToggleButtons(options=['backward', 'forward']))
