@@ -43,6 +43,25 @@ def name(kind, spec, kern):
     if kind == 'gaussian': return f"gauss_{spec['kind']}_d{spec['d']}_{spec['ref']}_{kern}"
     return f"mix_d{spec['d']}_eps{spec['eps']:g}_{kern}"
 
+def auto_solver(kind, spec, seed)->dict:
+    "The trainer `bridge(method='auto')` picks for a task (from its regime rho), as `run_*_task` arguments"
+    import torch
+    from dsb_nb.solvers import SOLVERS, auto_method
+    from dsb_nb.dsbm import regime
+    from dsb_nb.accuracy import random_gaussian_task, MixtureBridge
+    g = torch.Generator().manual_seed(0)
+    if kind == 'gaussian':
+        t = random_gaussian_task(spec['d'], spec['kind'], spec['ref'], seed=seed)
+        x0, x1 = (m + torch.randn(4000, len(m), generator=g, dtype=torch.float64)@torch.linalg.cholesky(S).T
+                  for m, S in ((t['mu0'], t['S0']), (t['mu1'], t['S1'])))
+        gammas, f = t['gammas'], t['f']
+    else:
+        from dsb_nb.reference import make_gammas
+        t = MixtureBridge(spec['d'], spec['eps'], seed=seed)
+        x0 = t.sample_p0(4000, g); x1 = t.sample_cond(x0, g); gammas, f = make_gammas(20, T=t.T), None
+    method = auto_method(f, 'dsb', regime(x0, x1, gammas, f))
+    return dict(cls=SOLVERS[method], **({'coupling': 'independent'} if method == 'dsbm' else {}))
+
 def run(args):
     import torch
     torch.set_num_threads(args.threads)
@@ -56,7 +75,8 @@ def run(args):
         if path.exists() and not args.force: print('done already:', path.name); continue
         kw = dict(kernel=kern) if kern == 'exact' else {}
         if kern == 'dsbm':
-            from dsb_nb.dsbm import DSBM; kw['cls'] = DSBM
+            from dsb_nb.dsbm import DSBM; kw.update(cls=DSBM, coupling='reference')   # DSBM-IPF, as recorded
+        if kern == 'auto': kw.update(auto_solver(kind, spec, args.seed))            # what bridge(method='auto') would train
         if args.steps: kw['n_steps'] = args.steps
         t0 = time.time()
         if kind == 'gaussian':
@@ -119,14 +139,14 @@ def merge(args):
     nc = 4; nr = (len(panels) + nc - 1)//nc
     fig, axs = plt.subplots(nr, nc, figsize=(3.2*nc, 2.6*nr), squeeze=False)
     for ax, key in zip(axs.flat, panels):
-        for kern, c in (('dsb', 'C0'), ('exact', 'C3'), ('dsbm', 'C2')):
+        for kern, c in (('dsb', 'C0'), ('exact', 'C3'), ('dsbm', 'C2'), ('auto', 'C1')):
             r = res.get(f'{key}_{kern}')
             if r is None: continue
             if key.startswith('gauss_'):
                 rows = [x for x in r['rows'] if x['chain'] == 'backward']
                 it = [x['ipf'] for x in rows]
                 ax.plot(it, [max(x['kl_corrected'], 1e-5) for x in rows], 'o-', ms=2, c=c, label=f'trained, {kern}')
-                if kern != 'dsbm':              # DSBM's own limit is not computed (its IMF limit is the bridge)
+                if kern in ('dsb', 'exact'):    # DSBM's own limit is not computed (its IMF limit is the bridge)
                     ax.plot(it, [max(x['kl_ideal' if kern == 'dsb' else 'kl_ideal_exact'], 1e-5) for x in rows], '--', c=c, lw=1, label=f'limit, {kern}')
                 if kern == 'dsb': ax.axhline(rows[0]['kl_floor'], c='gray', ls=':', lw=1, label='floor (raw KL of exact samples)')
                 ax.set_yscale('log'); ax.set_ylabel('corrected KL', fontsize=7)
@@ -152,7 +172,7 @@ def main():
     p.add_argument('--dims', type=int, nargs='+', default=[2, 10, 20, 50])
     p.add_argument('--refs', nargs='+', default=['brownian', 'ou'], choices=['brownian', 'ou'])
     p.add_argument('--kinds', nargs='+', default=['generation', 'transfer'], choices=['generation', 'transfer'])
-    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact', 'dsbm'],
+    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact', 'dsbm', 'auto'],
                    help="'dsbm': DSBM (notebook 16; Brownian and OU references), the re-anchored comparison")
     p.add_argument('--iters', type=int, default=20, help='IPF iterations')
     p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')

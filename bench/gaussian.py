@@ -72,6 +72,7 @@ def main():
             label = f'd={d} {method.upper()}' if args.defaults else f'd={d} {size}' + (f' {method.upper()}' if method != 'dsb' else '')
             t0 = time.time()
             kw = {} if args.defaults else dict(lr=args.lr, ema_decay=args.ema, cache_every=args.cache_every, n_cache=args.n_cache)
+            if method == 'dsbm': kw['coupling'] = 'reference'     # DSBM-IPF, as recorded (the library's default is now 'auto')
             rows, _ = run_gaussian(d, size, n_ipf=args.iters, n_steps=args.steps, n_eval=args.n_eval, seed=args.seed, bs=128,
                                    skip=not args.no_skip, device=args.device, cls=SOLVERS[method], **kw)
             res['configs'][label] = dict(d=d, size=size, method=method, n_params=n_params(TimeMLP.preset(d, size, skip=not args.no_skip)),

@@ -39,8 +39,8 @@ def speed(cfg, x, device, steps, modes, solver=None):
         c = MnistConfig(**{**cfg.__dict__, 'amp': 'bf16' in mode, 'compile': 'compile' in mode, 'cache_every': 10**9,
                            'n_cache': min(cfg.n_cache, 1000)})
         dsb = mnist_dsb(c, x, device=device, progress=False, **skw)
-        dsb.n_steps = 5; dsb._train_half('backward')                        # warm-up: compilation, autotuning
-        dsb.n_steps = steps; r = dsb._train_half('backward')
+        dsb.train_half('backward', n_steps=5)                               # warm-up: compilation, autotuning
+        r = dsb.train_half('backward', n_steps=steps)
         sps = steps/(r['train_s'] - r['cache_s'])
         out[mode] = {'steps_per_s': sps, 'images_per_s_train': c.bs*sps, 'cache_s': r['cache_s']}
     base = out[modes[0]]['steps_per_s']
@@ -56,7 +56,7 @@ CPU_HOUR = dict(N=30, T=1., preset='tiny', unet_kw={'ch': 16}, n_ipf=3, n_steps=
 def solver_kw(solver):
     "mnist_dsb arguments of a --solver: 'dsb' (the paper), 'dsbm' (DSBM-IPF) or 'dsbm-imf' (DSBM from the independent coupling)"
     from dsb_nb.dsbm import DSBM
-    return {None: {}, 'dsb': {}, 'dsbm': dict(cls=DSBM), 'dsbm-imf': dict(cls=DSBM, coupling='independent')}[solver]
+    return {None: {}, 'dsb': {}, 'dsbm': dict(cls=DSBM, coupling='reference'), 'dsbm-imf': dict(cls=DSBM, coupling='independent')}[solver]
 
 def _size_steps(cfg, x, device, fd, budget_s, spent_s, halves, n_evals, solver=None):
     "Steps per half so that `halves` halves + `n_evals` evaluations fit `budget_s` (95% of it), from measured speeds"
@@ -91,7 +91,7 @@ def cpu_hour(a, device):
                      'wall_s': time.time() - t_start}); grids[n] = xs[:36].cpu()
         print(part, {k: round(v, 2) if isinstance(v, float) else v for k, v in rows[-1].items()}, flush=True)
     if a.sgm_only:
-        r = dsb._train_half('backward'); evaluate(1, r['train_s'])                 # iteration 1's backward half is SGM
+        r = dsb.train_half('backward'); evaluate(1, r['train_s'])                 # iteration 1's backward half is SGM
     else:
         for n in range(1, cfg.n_ipf + 1):
             dsb.fit(n); evaluate(n, sum(h['train_s'] for h in dsb.history if h['ipf'] == n - 1))

@@ -72,7 +72,8 @@ def run_one(task, method, a):
     from dsb_nb.solvers import SOLVERS
     from dsb_nb.score_matching import TimeMLP
     spec, cache = task_spec(task), {}
-    cls, extra = (SOLVERS['dsbm'], dict(coupling='independent')) if method == 'dsbm-imf' else (SOLVERS[method], {})
+    cls, extra = {'dsbm-imf': (SOLVERS['dsbm'], dict(coupling='independent')),
+                  'dsbm': (SOLVERS['dsbm'], dict(coupling='reference'))}.get(method, (SOLVERS[method], {}))   # DSBM-IPF as recorded
     if a.defaults:      # the library's defaults: default nets (initialised from `seed`, so identical across methods) and settings
         kw = dict(n_eval=spec['kw']['n_eval'])
     else:

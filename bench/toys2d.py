@@ -52,7 +52,8 @@ def main():
         dsb_kw = dsb_defaults(k for k in TOY_DSB_KW if k not in ('progress', 'n_eval'))   # n_eval: the runners' own (W2 samples)
         a.steps = a.steps or dsb_kw['n_steps']
     else: a.steps = a.steps or 1000; dsb_kw = {k: v for k, v in TOY_DSB_KW.items() if k not in ('progress', 'n_eval')}
-    dsb_kw = {**dsb_kw, 'n_steps': a.steps, **json.loads(a.kw)}
+    ipf = {'coupling': 'reference'} if a.solver == 'dsbm' else {}      # DSBM-IPF, as recorded (the default is now 'auto')
+    dsb_kw = {**dsb_kw, **ipf, 'n_steps': a.steps, **json.loads(a.kw)}
     out, figs = Path(a.out), Path(a.figs); out.parent.mkdir(parents=True, exist_ok=True); figs.mkdir(parents=True, exist_ok=True)
     names = a.datasets.split(',')
     info = dict(device=a.device if a.device == 'cpu' else torch.cuda.get_device_name(a.device), torch=torch.__version__, python=platform.python_version(), processor=platform.processor() or platform.machine(),
@@ -178,7 +179,7 @@ def it1_probe(a):
             torch.manual_seed(seed); kw.update(net_f=TimeMLP.preset(2, net), net_b=TimeMLP.preset(2, net))
         dsb = DSB(data, gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), f=ou(1/var), bs=512,
                   n_steps=a.steps or 5000, progress=False, seed=seed, device=a.device, **kw)
-        dsb._train_half('backward')
+        dsb.train_half('backward')
         out.append(sum(w2(dsb.sample(2000).cpu(), h) for h in held)/N_DRAWS)
         print(a.label, seed, round(out[-1], 3), flush=True)
     path = Path(str(a.out) + '_authors.json'); info = json.loads(path.read_text())

@@ -539,42 +539,88 @@ def _batch_loss(self:DSB, direction, # 'backward' or 'forward': the half being t
     return forward_loss(train_map, fixed, k, xk, xk1, self.gammas, check=False)
 
 # %% ../nbs/06_dsb.ipynb #ab5f4978
+class _Half:
+    "One half-iteration in progress: what it trains, where it starts (0, or a saved position), and what it has measured"
+    def __init__(self, dsb, direction:str, n_steps:int):
+        self.direction, self.n_steps = direction, n_steps
+        self.net, self.ema, self.opt = ((dsb.net_b, dsb.ema_b, dsb.opt_b) if direction == 'backward'
+                                        else (dsb.net_f, dsb.ema_f, dsb.opt_f))
+        self.train_map = MeanNet(dsb._train_nets[direction], dsb.gammas, dsb.f, direction, check=False)
+        p = dsb._partial if dsb._partial and (dsb._partial['n'], dsb._partial['half']) == (dsb.n, direction) else None
+        self.start = p['step'] if p else 0
+        self.losses = list(torch.tensor(p['losses'], device=dsb.device).unbind()) if p else []   # losses[i]: step i's
+        self.gnorms = []                                                    # gradient norms not yet checked
+        self.t0 = time.time() - (p['train_s'] if p else 0.)
+        self.cache_s = p['cache_s'] if p else 0.
+        self.checked = self.last_save = self.start                          # steps checked for finiteness / saved
+        self.cache = self.fixed = None                                      # the cache, and the other direction's map
+
 @patch
-def _train_half(self:DSB, direction, deadline=None):
-    "Algorithm 1's inner loop for `direction`, from step 0 or from a saved position; None if stopped at `deadline` (time.time())"
-    net, ema, opt = (self.net_b, self.ema_b, self.opt_b) if direction == 'backward' else (self.net_f, self.ema_f, self.opt_f)
-    train_map = MeanNet(self._train_nets[direction], self.gammas, self.f, direction, check=False)
-    p = self._partial if self._partial and (self._partial['n'], self._partial['half']) == (self.n, direction) else None
-    start = p['step'] if p else 0
-    losses, gnorms = list(torch.tensor(p['losses'], device=self.device).unbind()) if p else [], []   # losses[i]: step i's loss
-    t0, cache_s, checked, last_save = time.time() - (p['train_s'] if p else 0.), p['cache_s'] if p else 0., start, start
-    with self._rng_scope(), self._bar(direction, start) as bar:
-        for step in range(start, self.n_steps):
-            if step % self.cache_every == 0:       # a refresh: the random streams are reseeded, so the run can restart here exactly
-                if step > start:
-                    stop = self._should_stop(deadline)
-                    if stop or (self.ckpt_every and step - last_save >= self.ckpt_every):
-                        if checked < step: self._assert_finite(direction, losses, gnorms, checked, net); checked, gnorms = step, []
-                        self._partial = {'n': self.n, 'half': direction, 'step': step, 'losses': torch.stack(losses).tolist(),
-                                         'train_s': time.time() - t0, 'cache_s': cache_s}
-                        if self.ckpt_dir: self.save(); last_save = step
-                        if stop: return None
-                self._sync(); tc = time.time()                         # cache building timed apart (synchronised)
-                self._reseed(direction, step // self.cache_every)
-                traj = self._cache(direction); fixed = self.maps(ema=True, check=False)[0 if direction == 'backward' else 1]
-                self._sync(); cache_s += time.time() - tc
-            if self.lr_schedule == 'cosine':                 # a function of the step only, so a resumed half continues exactly
-                for g in opt.param_groups: g['lr'] = 0.5*self.lr*(1 + math.cos(math.pi*step/self.n_steps))
-            with self._autocast(): loss = self._batch_loss(direction, train_map, fixed, traj)
-            opt.zero_grad(set_to_none=True); loss.backward()
-            if self.grad_clip is not None: gnorms.append(nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip))
-            opt.step(); ema.update(net, min(self.ema_decay, (1 + step)/(10 + step))); losses.append(loss.detach().float()); bar.update()
-            if (step + 1) % self.check_every == 0 or step == self.n_steps - 1:   # one device sync per `check_every` steps
-                recent = self._assert_finite(direction, losses, gnorms, checked, net); checked, gnorms = step + 1, []
+def train_half(self:DSB, direction:str, # 'backward' (Algorithm 1, lines 2-6) or 'forward' (lines 7-11)
+               n_steps:int|None=None, # gradient steps; None: the trainer's `n_steps`
+               deadline:float|None=None)->dict|None: # a time.time() at which to stop (at the next cache refresh)
+    "Algorithm 1's inner loop for `direction`: {'loss', 'train_s', 'cache_s'}, or None if it stopped at `deadline`"
+    direction = check_choice(direction, 'direction', ('backward', 'forward'))
+    h = _Half(self, direction, self.n_steps if n_steps is None else check_int(n_steps, 'n_steps', 1))
+    with self._rng_scope(), self._bar(direction, h.start, h.n_steps) as bar:
+        for step in range(h.start, h.n_steps):
+            if step % self.cache_every == 0:          # a refresh: the run can stop, save and later restart here exactly
+                if step > h.start and self._pause(h, step, deadline): return None
+                self._refresh(h, step)                # reseed, then a new cache from the other direction's EMA chain
+            self._sgd_step(h, step)                   # one Adam step on eq. (12) (backward) or eq. (13) (forward)
+            bar.update()
+            if (step + 1) % self.check_every == 0 or step == h.n_steps - 1:   # one device sync per `check_every` steps
+                recent = self._check_finite(h, step + 1)
                 if not bar.disable: bar.set_postfix(loss=f'{recent.mean().item():.4f}')
-    tail = torch.stack(losses[-max(1, len(losses)//10):]).mean().item()
-    self._sync()
-    return {'loss': tail, 'train_s': time.time() - t0, 'cache_s': cache_s}
+    self.sync()
+    return {'loss': torch.stack(h.losses[-max(1, len(h.losses)//10):]).mean().item(),
+            'train_s': time.time() - h.t0, 'cache_s': h.cache_s}
+
+# %% ../nbs/06_dsb.ipynb #d806f936
+@patch
+def _refresh(self:DSB, h:_Half, step:int):
+    "Reseed the random streams from (seed, n, direction, refresh), simulate a new cache and fix the other map (timed apart)"
+    self.sync()
+    tc = time.time()
+    self._reseed(h.direction, step // self.cache_every)
+    h.cache = self._cache(h.direction)
+    h.fixed = self.maps(ema=True, check=False)[0 if h.direction == 'backward' else 1]
+    self.sync()
+    h.cache_s += time.time() - tc
+
+@patch
+def _sgd_step(self:DSB, h:_Half, step:int):
+    "One gradient step on a minibatch of the cache: learning rate, loss, clipping, Adam, EMA"
+    if self.lr_schedule == 'cosine':                 # a function of the step only, so a resumed half continues exactly
+        for g in h.opt.param_groups: g['lr'] = 0.5*self.lr*(1 + math.cos(math.pi*step/h.n_steps))
+    with self._autocast():
+        loss = self._batch_loss(h.direction, h.train_map, h.fixed, h.cache)
+    h.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if self.grad_clip is not None: h.gnorms.append(nn.utils.clip_grad_norm_(h.net.parameters(), self.grad_clip))
+    h.opt.step()
+    h.ema.update(h.net, min(self.ema_decay, (1 + step)/(10 + step)))    # the EMA warms up over the first steps
+    h.losses.append(loss.detach().float())
+
+@patch
+def _check_finite(self:DSB, h:_Half, upto:int)->Tensor:
+    "Raise if a loss, gradient norm or weight since the last check is not finite; returns the losses checked"
+    recent = self._assert_finite(h.direction, h.losses, h.gnorms, h.checked, h.net)
+    h.checked, h.gnorms = upto, []
+    return recent
+
+@patch
+def _pause(self:DSB, h:_Half, step:int, deadline)->bool:
+    "At a refresh: save the position (and a checkpoint) if the deadline has come or `ckpt_every` steps passed; True to stop"
+    stop = self._should_stop(deadline)
+    if not (stop or (self.ckpt_every and step - h.last_save >= self.ckpt_every)): return False
+    if h.checked < step: self._check_finite(h, step)
+    self._partial = {'n': self.n, 'half': h.direction, 'step': step, 'losses': torch.stack(h.losses).tolist(),
+                     'train_s': time.time() - h.t0, 'cache_s': h.cache_s}
+    if self.ckpt_dir:
+        self.save()
+        h.last_save = step
+    return stop
 
 # %% ../nbs/06_dsb.ipynb #f3bade52
 @patch
@@ -620,7 +666,7 @@ def _should_stop(self:DSB, deadline):
     return bool(stop.item())
 
 @patch
-def _sync(self:DSB):
+def sync(self:DSB):
     if self.device.type == 'cuda': torch.cuda.synchronize(self.device)
 
 # %% ../nbs/06_dsb.ipynb #591d2b07
@@ -640,9 +686,9 @@ def _interactive()->bool:
     return tty or any(c.__name__ == 'ZMQInteractiveShell' for c in type(shell).__mro__)
 
 @patch
-def _bar(self:DSB, direction, start):
+def _bar(self:DSB, direction, start, total=None):
     "Progress bar of one half: `progress=None` shows it on a terminal or in a notebook only; forced (True) into a log, one line per update, at most every 30 s"
-    show, kw = (_interactive() if self.progress is None else self.progress) and self.rank == 0, dict(total=self.n_steps, initial=start, desc=f'IPF {self.n} {direction}')
+    show, kw = (_interactive() if self.progress is None else self.progress) and self.rank == 0, dict(total=total or self.n_steps, initial=start, desc=f'IPF {self.n} {direction}')
     if show and not _interactive(): return _text_tqdm(file=_Lines(sys.stderr), mininterval=30, **kw)   # a log: plain lines
     return tqdm(disable=not show, leave=False, **kw)
 
@@ -861,7 +907,7 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
     while self.n < n_ipf:
         direction = self.half
         if trained and self._should_stop(deadline): return self._stopped()   # between halves: always a restart point
-        res = self._train_half(direction, deadline); trained = True
+        res = self.train_half(direction, deadline=deadline); trained = True
         if res is None: return self._stopped()
         if self.kernel == 'exact': self._fit_noise(direction)
         row = {'ipf': self.n, 'direction': direction, **res}
@@ -895,8 +941,9 @@ _STALL_RATIO, _STALL_GAIN = 3., 0.1     # warn when an end is above 3x its floor
 @patch
 def _advice(self:DSB)->str:
     "What to try when a run stalls; a subclass may add its own first"
-    return ("more `n_steps` or a larger network; if the reference's noise is small against the distance the samples travel, "
-            "`bridge(..., method='dsbm', coupling='ot')` (notebook 18); if the data's spread is far from 1, `standardize=True`")
+    return ("more `n_steps` or a larger network; if the reference's noise is small against the distance the samples travel "
+            "(`regime(data, prior, gammas)` < 1, notebook 16), `bridge(data, prior, gammas)` with its default method='auto' "
+            "(SB-CFM there, notebook 18); if the data's spread is far from 1, `standardize=True`")
 
 @patch
 def _warn_stalled(self:DSB):

@@ -9,10 +9,12 @@ import torch
 from torch import Tensor
 from .reference import check_tensor, check_gammas, sample_chain, LinearDrift, marginal_coeffs
 from .mean_matching import pad_like
-from .dsb import DSB, patch, check_int, check_real, check_bool, check_choice
+from .dsb import DSB, patch, check_int, check_real, check_bool, check_choice, as_sampler
+from .score_matching import w2
 
 # %% auto #0
-__all__ = ['OT_METHODS', 'brownian_bridge', 'bridge_drift', 'linear_bridge_coeffs', 'ot_plan', 'sample_plan', 'ot_pairs', 'DSBM']
+__all__ = ['OT_METHODS', 'COUPLINGS', 'brownian_bridge', 'bridge_drift', 'linear_bridge_coeffs', 'ot_plan', 'sample_plan',
+           'ot_pairs', 'regime', 'DSBM']
 
 # %% ../nbs/16_dsbm.ipynb #592cf9be
 def brownian_bridge(x0:Tensor, # (batch, *shape) points at time 0
@@ -151,7 +153,27 @@ def ot_pairs(x0:Tensor, x1:Tensor, # (n, *shape) samples of each end, as many of
         out.append(xb[j.to(xb.device)])
     return x0, torch.cat(out)
 
+# %% ../nbs/16_dsbm.ipynb #aea7f698
+def regime(data, prior, # the two ends, in any form `DSB` accepts
+           gammas, f=None, # step sizes and reference drift of the chain (3)
+           n:int=1000, seed:int=0, # samples of each end, and their seed
+           standardize:bool=False)->float: # rho in the units of a trainer with standardize=True (pooled scale 1)
+    "rho = d s_N / W2^2(p_data, p_prior): the reference's noise against the squared distance the samples travel"
+    n, g = check_int(n, 'n', 2), torch.Generator().manual_seed(check_int(seed, 'seed', 0))
+    with torch.random.fork_rng():                            # a sampler f(n) may draw from the global generator: leave it alone
+        x0, x1 = (as_sampler(s, name)(n, g).flatten(1).double().cpu() for s, name in ((data, 'data'), (prior, 'prior')))
+    if x0.shape[1:] != x1.shape[1:]: raise ValueError(f"`data` and `prior` samples must have the same shape, got {tuple(x0.shape[1:])} and {tuple(x1.shape[1:])}")
+    alpha = f.alpha if isinstance(f, LinearDrift) else 0.
+    s = marginal_coeffs(torch.as_tensor(gammas).double(), alpha)[1][-1].item()
+    d2 = w2(x0, x1)**2
+    if check_bool(standardize, 'standardize'):                # the pooled standard deviation of `DSB._fit_scale`
+        m = (x0.mean(0) + x1.mean(0))/2
+        d2 = d2/torch.cat([x0 - m, x1 - m]).pow(2).mean().item()
+    return math.inf if d2 == 0 else x0.shape[1]*s/d2
+
 # %% ../nbs/16_dsbm.ipynb #b4d77aa3
+COUPLINGS = ('auto', 'reference', 'independent', 'ot')
+
 def _check_linear(f, who:str)->float:
     "alpha of a linear reference drift f(x) = -alpha x (None is Brownian); anything else is refused"
     if f is None: return 0.
@@ -165,12 +187,13 @@ class DSBM(DSB):
                  prior, # p_prior: same forms as `data`
                  gammas:Tensor, # (N,) step sizes; T = gammas.sum()
                  f=None, # reference drift: None/brownian() (variance 2T at time T) or ou(alpha) with alpha * gamma < 1
-                 coupling:str='reference', # first coupling: 'reference' (DSBM-IPF, first half = SGM), 'independent' (DSBM-IMF) or 'ot' (minibatch OT, eq. S2)
+                 coupling:str='auto', # first coupling: 'auto' ('ot' if `regime` < 1, else 'independent'), 'reference' (DSBM-IPF: first half = SGM),
+                 # 'independent' (DSBM-IMF) or 'ot' (minibatch OT, eq. S2)
                  ot_bs:int=1024, # coupling='ot': samples of each end per OT problem (blocks of the cache), at most 4096
                  ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # coupling='ot': the solver of each block (see `ot_plan`)
                  **kw): # every other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, cache_every, ...)
         alpha = _check_linear(f, type(self).__name__)
-        self.coupling = check_choice(coupling, 'coupling', ('reference', 'independent', 'ot'))
+        self.coupling = check_choice(coupling, 'coupling', COUPLINGS)
         self.ot_bs, self.ot_kw = check_int(ot_bs, 'ot_bs', 1, 4096), dict(method=check_choice(ot_method, 'ot_method', OT_METHODS),
                                  n_iter=check_int(ot_iter, 'ot_iter', 1), tol=check_real(ot_tol, 'ot_tol', 0, min_open=True))
         if kw.get('kernel', 'dsb') != 'dsb': raise ValueError(f"{type(self).__name__} trains by bridge matching with the reference's noise: `kernel` must be 'dsb', got {kw['kernel']!r}")
@@ -180,6 +203,10 @@ class DSBM(DSB):
         self.coeffs = {k: v.to(self.device, self.dtype) for k, v in coeffs.items()}   # (M3') and (M4'), computed in float64
         aN, sN = (v[-1].item() for v in marginal_coeffs(self.gammas.double().cpu(), alpha))
         self.ot_a, self.ot_reg = aN, 2*sN                                             # (S2): cost |x_N - a x_0|^2, reg = 2 s_N
+        self.rho = None
+        if self.coupling == 'auto':        # the regime in the trainer's units (its sources are standardised, if asked)
+            self.rho = regime(self.data, self.prior, self.gammas.cpu(), self.f)
+            self.coupling = 'ot' if self.rho < 1 else 'independent'
 
 @patch
 def _fingerprint(self:DSBM)->dict:

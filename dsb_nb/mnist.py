@@ -169,9 +169,9 @@ def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`
         if any(r['ipf'] == n for r in rows): continue                   # trained and evaluated before
         dsb.fit(n, time_limit=None if deadline is None else max(0., deadline - time.time()))
         if dsb.n < n: break                                              # stopped by the time limit: rerun to continue
-        dsb._sync(); t0 = time.time()
+        dsb.sync(); t0 = time.time()
         x = torch.cat([dsb.sample(min(eval_bs, n_eval - i)) for i in range(0, n_eval, eval_bs)])
-        dsb._sync(); sample_s = time.time() - t0
+        dsb.sync(); sample_s = time.time() - t0
         h = [r for r in dsb.history if r['ipf'] == n - 1]
         row = {'ipf': n, 'train_s': sum(r['train_s'] for r in h), 'sample_s': sample_s, 'images_per_s': n_eval/sample_s,
                'loss_b': h[0]['loss'], 'loss_f': h[-1]['loss']}

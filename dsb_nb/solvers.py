@@ -7,37 +7,25 @@ from __future__ import annotations
 import math
 import numpy as np
 import torch
-from .reference import make_gammas, LinearDrift
+from .reference import make_gammas, LinearDrift, check_gammas
 import inspect
 from .dsb import DSB, check_int, check_choice, _Table, as_sampler
 from .reference import marginal_coeffs
 from .score_matching import w2
-from .dsbm import DSBM
+from .dsbm import DSBM, regime
 from .sbcfm import SBCFM
 
 # %% auto #0
-__all__ = ['SOLVERS', 'regime', 'auto_method', 'bridge', 'check_results', 'solvers_table', 'plot_solvers']
-
-# %% ../nbs/18_solvers.ipynb #c7c95afb
-def regime(data, prior, # the two ends, in any form `DSB` accepts
-           gammas, f=None, # step sizes and reference drift of the chain (3)
-           n:int=1000, seed:int=0)->float: # samples of each end, and their seed
-    "rho = d s_N / W2^2(p_data, p_prior): the reference's noise against the squared distance the samples travel"
-    n, g = check_int(n, 'n', 2), torch.Generator().manual_seed(check_int(seed, 'seed', 0))
-    with torch.random.fork_rng():                            # a sampler f(n) may draw from the global generator: leave it alone
-        x0, x1 = (as_sampler(s, name)(n, g).flatten(1).double().cpu() for s, name in ((data, 'data'), (prior, 'prior')))
-    if x0.shape[1:] != x1.shape[1:]: raise ValueError(f"`data` and `prior` samples must have the same shape, got {tuple(x0.shape[1:])} and {tuple(x1.shape[1:])}")
-    alpha = f.alpha if isinstance(f, LinearDrift) else 0.
-    s = marginal_coeffs(torch.as_tensor(gammas).double(), alpha)[1][-1].item()
-    d2 = w2(x0, x1)**2
-    return math.inf if d2 == 0 else x0.shape[1]*s/d2
+__all__ = ['SOLVERS', 'auto_method', 'bridge', 'check_results', 'solvers_table', 'plot_solvers']
 
 # %% ../nbs/18_solvers.ipynb #9699529f
 SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}
 
-def auto_method(f=None, kernel:str='dsb')->str:
-    "The solver `bridge(method='auto')` picks: 'sbcfm' for a linear reference (f None, `brownian()`, `ou(alpha)`) and the paper's kernel, else 'dsb'"
-    return 'sbcfm' if (f is None or isinstance(f, LinearDrift)) and kernel == 'dsb' else 'dsb'
+def auto_method(f=None, kernel:str='dsb', # the reference drift and the kernel a user asked for
+                rho:float|None=None)->str: # the problem's regime (`regime`); None: not known
+    "The solver `bridge(method='auto')` picks: 'dsb' for a nonlinear drift or kernel='exact'; for a linear reference 'sbcfm' where rho < 1 (or unknown), else 'dsbm'"
+    if not ((f is None or isinstance(f, LinearDrift)) and kernel == 'dsb'): return 'dsb'
+    return 'dsbm' if rho is not None and rho >= 1 else 'sbcfm'
 
 def _solver_args(cls)->set:
     "Keyword arguments a solver's constructor accepts, its parents' included (subclasses pass **kw up)"
@@ -52,18 +40,27 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
            **kw): # any other argument of the solver: net_f, net_b, bs, n_steps, lr, ema_decay, device, ckpt_dir, ...
     "Fit a Schrödinger bridge between two sample sets with the solver `method`; returns the trained solver (its `.choice` says which and why)"
     method, auto = check_choice(method, 'method', ['auto', *SOLVERS]), method == 'auto'
-    if auto: method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'))
+    gammas = make_gammas(20, T=0.5) if gammas is None else check_gammas(gammas)
+    rho = regime(data, prior, gammas.cpu(), kw.get('f'), standardize=kw.get('standardize', False))   # in the trainer's units
+    if auto:
+        method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho)
+        if method == 'sbcfm' and 'coupling' in kw: method = 'dsbm'          # `coupling` is DSBM's option: the user wants DSBM
+        if method == 'dsbm': kw.setdefault('coupling', 'independent')
     cls, n_ipf = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0)
     if bad := [k for k in kw if k not in _solver_args(cls)]:
         raise TypeError(f"Unknown argument(s) {bad} for {cls.__name__}: expected some of {sorted(_solver_args(cls))}")
-    model = cls(data, prior, make_gammas(20, T=0.5) if gammas is None else gammas, **kw)
-    model.choice = dict(method=method, auto=auto, rho=regime(data, prior, model.gammas.cpu(), model.f),
-                        why=_WHY[method] if auto else "asked for by `method`")
+    model = cls(data, prior, gammas, **kw)
+    why = ("`coupling` is an option of DSBM" if 'coupling' in kw and method == 'dsbm' and kw['coupling'] != 'independent'
+           else _WHY[method].format(rho=rho)) if auto else "asked for by `method`"
+    model.choice = dict(method=method, auto=auto, rho=rho, why=why)
     if n_ipf: model.fit(n_ipf)
     return model
 
-_WHY = {'sbcfm': "a linear reference and the paper's kernel: minibatch-OT pairs were the best or within noise of it on every regime "
-                 "of notebook 18's benchmark", 'dsb': "a nonlinear reference drift or kernel='exact', which only DSB handles"}
+_WHY = {'sbcfm': "rho = {rho:.2g} < 1 with a linear reference: SB-CFM's minibatch-OT pairs were the best default on notebook 18's "
+                 "benchmark where the noise is small against the distance travelled",
+        'dsbm': "rho = {rho:.2g} >= 1 with a linear reference: DSBM from the independent coupling was the best default on notebook 18's "
+                "benchmark where the noise is large against the distance travelled",
+        'dsb': "a nonlinear reference drift or kernel='exact', which only DSB handles"}
 
 # %% ../nbs/18_solvers.ipynb #9bbf12c3
 _ROW_KEYS = ('task', 'kind', 'method', 'errors', 'floors', 'train_s', 'wall_s', 'grad_steps', 'curve')
