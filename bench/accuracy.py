@@ -20,8 +20,9 @@ One JSON per (task, kernel) goes to bench/results/accuracy/ (a finished one is s
 `--ablation` adds the new defaults one at a time (0.1.0's defaults -> + 'auto' network -> + cosine learning rate ->
 + larger, fresher cache -> + exact kernel) on two tasks and writes bench/results/accuracy_ablation.json.
 """
-import argparse, json, os, platform, time
+import argparse, json, time
 from pathlib import Path
+from _common import machine
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE/'results'/'accuracy'
@@ -86,7 +87,7 @@ def run(args):
             res = run_mixture_task(MixtureBridge(spec['d'], spec['eps'], seed=args.seed), n_ipf=args.iters, seed=args.seed,
                                    device=args.device, **kw)
         res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads),
-                   machine=dict(device=args.device, cpu_count=os.cpu_count(), torch=torch.__version__, python=platform.python_version()),
+                   machine=machine(args.device, args.threads),
                    wall_s=time.time() - t0)
         path.write_text(json.dumps(res, indent=0))
         last = res['rows'][-2] if kind == 'gaussian' else res['rows'][-1]

@@ -20,13 +20,13 @@ Writes --out .json and .png (default bench/results/solvers) and copies the PNG t
     python bench/solvers.py --iters 10 --steps 5000 --device cuda --n-eval 20000   # larger, on a GPU
     python bench/solvers.py --plot-only                        # redraw the PNG from the JSON
 """
-import argparse, json, math, os, platform, time
+import argparse, json, os, time
 from pathlib import Path
 import torch
 
 root = Path(__file__).resolve().parent.parent
 
-from _common import publish_fig, publish_json
+from _common import publish_fig, publish_json, machine
 
 TASKS = ['gauss5', 'gauss20', 'gauss50', 'gen_eight_gaussians', 'gen_moons', 'transfer']
 
@@ -121,9 +121,7 @@ def main():
     tasks, methods = a.tasks.split(','), a.methods.split(',')
     dev = torch.device(a.device)
     res = dict(experiment=f"{' vs '.join(methods)}, same network ({'the defaults' if a.defaults else 'TimeMLP small, skip'}) and gradient-step budget", cpu_reduced=a.cpu_reduced,
-               machine=dict(platform=platform.platform(), processor=platform.processor() or platform.machine(), cpu_count=os.cpu_count(),
-                            torch_threads=a.threads, torch=torch.__version__, python=platform.python_version(), device=str(dev),
-                            gpu=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None),
+               machine=machine(str(dev), a.threads),
                settings=dict(iters=a.iters, steps=a.steps, grad_steps=2*a.iters*a.steps, N=20, seed=a.seed, n_eval=a.n_eval, n_eval_2d=a.n_eval_2d,
                              defaults=a.defaults, net=("TimeMLP.preset(d, 'auto') (the default)" if a.defaults else "TimeMLP.preset(d, 'small') (skip=True)"),
                              n_params={d: n_params(TimeMLP.preset(d, 'auto' if a.defaults else 'small')) for d in (2, 5, 20, 50)},

@@ -16,197 +16,13 @@ from .reference import *
 from .setup import bf16_native
 from .score_matching import TimeMLP, EMA, w2, energy_distance
 from .mean_matching import MeanNet, cond_mean_loss, sample_pairs, backward_loss, forward_loss
+from .checks import *                                  # notebook 05a: argument checks (re-exported here)
+from .checks import patch, _check_cases
+from .sources import *                                 # notebook 05b: sample sources (re-exported here)
+from .sources import _check_shape
 
 # %% auto #0
-__all__ = ['check_int', 'check_real', 'check_bool', 'check_choice', 'check_device', 'check_dir', 'as_sampler', 'gaussian_sampler',
-           'DSB', 'CheckpointError', 'gaussian_sb_cross_cov', 'check_trainer']
-
-# %% ../nbs/06_dsb.ipynb #c9c5aeb6
-def _range(lo, hi, lo_open=False, hi_open=False)->str:
-    "' >= lo', ' in [lo, hi)', ... for error messages"
-    s = lambda v: f'{v:g}' if isinstance(v, float) else str(v)
-    if lo is not None and hi is not None: return f" in {'(' if lo_open else '['}{s(lo)}, {s(hi)}{')' if hi_open else ']'}"
-    if lo is not None: return f" {'>' if lo_open else '>='} {s(lo)}"
-    return f" {'<' if hi_open else '<='} {s(hi)}" if hi is not None else ''
-
-def check_int(v, name:str, min:int|None=None, max:int|None=None, none_ok:bool=False)->int|None:
-    "`v` as an int: any `numbers.Integral` (numpy integers too) except bool, in [min, max]; TypeError/ValueError naming `name`"
-    if v is None and none_ok: return None
-    want = f"an integer{_range(min, max)}" + (" or None" if none_ok else "")
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"`{name}` must be {want}, got {v!r} of type {type(v).__name__}")
-    if (min is not None and v < min) or (max is not None and v > max): raise ValueError(f"`{name}` must be {want}, got {v!r}")
-    return int(v)
-
-def check_real(v, name:str, min:float|None=None, max:float|None=None, min_open:bool=False, max_open:bool=False,
-               none_ok:bool=False, finite:bool=True)->float|None:
-    "`v` as a float: any `numbers.Real` (numpy floats too) except bool, not nan, finite unless `finite=False`, in the range"
-    if v is None and none_ok: return None
-    want = f"a{' finite' if finite else ''} number{_range(min, max, min_open, max_open)}" + (" or None" if none_ok else "")
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"`{name}` must be {want}, got {v!r} of type {type(v).__name__}")
-    x = float(v)
-    if (math.isnan(x) or (finite and math.isinf(x)) or (min is not None and (x <= min if min_open else x < min))
-        or (max is not None and (x >= max if max_open else x > max))): raise ValueError(f"`{name}` must be {want}, got {v!r}")
-    return x
-
-def check_bool(v, name:str, none_ok:bool=False)->bool|None:
-    "`v` as a bool (numpy bools too); TypeError naming `name` for anything else, e.g. 0/1 or 'yes'"
-    if v is None and none_ok: return None
-    if not isinstance(v, (bool, np.bool_)): raise TypeError(f"`{name}` must be True or False{' or None' if none_ok else ''}, got {v!r}")
-    return bool(v)
-
-def check_choice(v, name:str, choices)->object:
-    "`v` if it is one of `choices`, else ValueError 'Unknown name ...: expected one of [...]'"
-    try: ok = v in choices
-    except TypeError: ok = False                         # e.g. an unhashable value against dict keys
-    if not ok: raise ValueError(f"Unknown {name} {v!r}: expected one of {list(choices)}")
-    return v
-
-def _check_cases(cases)->int:
-    "Table-driven bad-input test: each (thunk, exception type, message fragment) must raise that type with that fragment; returns the count"
-    for f, exc, frag in cases:
-        try: f()
-        except exc as e:
-            if frag not in str(e): raise AssertionError(f"{exc.__name__} raised, but {frag!r} is not in its message: {e}") from e
-        except Exception as e: raise AssertionError(f"expected {exc.__name__} containing {frag!r}, got {type(e).__name__}: {e}") from e
-        else: raise AssertionError(f"expected {exc.__name__} containing {frag!r}, but nothing was raised")
-    return len(cases)
-
-# %% ../nbs/06_dsb.ipynb #37ac9ee9
-def check_device(device, name:str='device')->torch.device:
-    "A `torch.device`: None picks CUDA when available; a device that does not exist here is a ValueError naming `name`"
-    if device is None: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    if not isinstance(device, (str, torch.device)): raise TypeError(f"`{name}` must be a string like 'cpu' or 'cuda', a torch.device or None, got {device!r}")
-    try: dev = torch.device(device)
-    except RuntimeError as e: raise ValueError(f"`{name}`={device!r} is not a device name (e.g. 'cpu', 'cuda', 'cuda:1'): {e}") from None
-    if dev.type == 'cuda':
-        if not torch.cuda.is_available():
-            raise ValueError(f"`{name}`={device!r} but no CUDA GPU is available here (torch.cuda.is_available() is False): "
-                             "use device='cpu', or device=None to choose automatically")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"`{name}`={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
-    if dev.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
-        raise ValueError(f"`{name}`={device!r} but MPS is not available here: use device='cpu'")
-    return dev
-
-def check_dir(path, name:str)->Path:
-    "`path` as a writable directory, created if missing; fails now, not at the first write, if it is a file or cannot be written"
-    if not isinstance(path, (str, os.PathLike)): raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {type(path).__name__}")
-    p = Path(path)
-    if p.exists() and not p.is_dir(): raise ValueError(f"`{name}`={str(p)!r} is a file, not a directory")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=p): pass             # a real write test (permissions, read-only filesystems)
-    except OSError as e: raise ValueError(f"`{name}`={str(p)!r} is not a writable directory: {e.strerror or e}") from None
-    return p
-
-# %% ../nbs/06_dsb.ipynb #38df783e
-def _patch_to_annotated(f=None, *, cls_method:bool=False):
-    "Attach `f` to the class named by its first argument's annotation (`def m(self:Cls)`); fastcore's `patch`, reduced"
-    if f is None: return lambda g: _patch_to_annotated(g, cls_method=cls_method)
-    first = next(iter(inspect.signature(f).parameters.values()))
-    cls = first.annotation
-    if isinstance(cls, str): cls = eval(cls, inspect.unwrap(f).__globals__)     # `from __future__ import annotations`
-    f.__qualname__ = f"{cls.__name__}.{f.__name__}"
-    setattr(cls, f.__name__, classmethod(f) if cls_method else f)
-
-try: from fastcore.basics import patch                    # nbdev's idiom: methods defined cell by cell stay out of `__all__`
-except ImportError: patch = _patch_to_annotated             # the same for a runtime without fastcore
-
-# %% ../nbs/06_dsb.ipynb #d1d1ce17
-class _Source:
-    "Samples `(n, gen) -> (n, *shape)` from a user's source, checked on every draw and named in every error"
-    def __init__(self, draw, name:str, device, check:bool=True, stateless:bool=True):
-        self.draw, self.name, self.device, self.check, self.shape, self.dtype = draw, name, device, check, None, None
-        self.shift, self.scale = None, 1.             # standardize=True: draws become (x - shift)/scale
-        self.stateless = stateless                    # False for an iterable: a draw consumes its batches
-    def __call__(self, n:int, gen:torch.Generator|None=None)->Tensor:
-        x = self.draw(n, gen)
-        if self.check:
-            x = check_tensor(x, f'{self.name} (a drawn batch)', min_dim=2)
-            if len(x) != n: raise ValueError(f"`{self.name}` returned {len(x)} samples, expected {n}")
-        if self.shape is None: self.shape = tuple(x.shape[1:])
-        elif tuple(x.shape[1:]) != self.shape:
-            raise ValueError(f"`{self.name}` gave samples of shape {tuple(x.shape[1:])} after samples of shape {self.shape}: "
-                             "the data source must give samples of one shape")
-        x = x.to(device=self.device, dtype=self.dtype)
-        return x if self.shift is None else (x - self.shift)/self.scale
-    def __repr__(self): return f"_Source({self.name}, shape={self.shape}, dtype={self.dtype})"
-
-def _n_args(src, name:str)->int:
-    "How many positional arguments the sampler function `src` takes: 1 (f(n)) or 2 (f(n, gen))"
-    try: ps = list(inspect.signature(src).parameters.values())
-    except (TypeError, ValueError): return 1                 # builtins without a signature: call f(n)
-    if any(p.kind == p.VAR_POSITIONAL for p in ps): return 2
-    pos = [p for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if not pos or len([p for p in pos if p.default is p.empty]) > 2:
-        raise TypeError(f"`{name}` must be callable as f(n) or f(n, gen), but its signature is {inspect.signature(src)}")
-    return min(len(pos), 2)
-
-# %% ../nbs/06_dsb.ipynb #abff1a10
-def _batches(src, name:str):
-    "Endless batches from a re-iterable `src` (e.g. a DataLoader), restarted after each pass; clear errors if it is empty"
-    it, seen = iter(src), 0
-    while True:
-        try: b = next(it)
-        except StopIteration:
-            if seen == 0: raise ValueError(f"`{name}` is empty: a whole pass over it gave no samples (an empty DataLoader or iterable?)") from None
-            it, seen = iter(src), 0
-            continue
-        b = check_tensor(b[0] if isinstance(b, (tuple, list)) and len(b) else b, f'{name} (a batch)', min_dim=2)
-        seen += len(b)
-        yield b
-
-def as_sampler(src, # tensor (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (e.g. a DataLoader)
-               name:str='data', # argument name used in error messages
-               device=None)->callable: # sample(n, gen) -> (n, *shape) tensor on `device`
-    "Wrap a source of samples as `sample(n, gen)`, which checks what it draws"
-    if isinstance(src, Tensor):
-        x = check_tensor(src, name, min_dim=2)
-        if len(x) == 0: raise ValueError(f"`{name}` is empty: shape {tuple(x.shape)}")
-        s = _Source(lambda n, gen=None: s.x[torch.randint(len(s.x), (n,), generator=gen, device=gen.device if gen is not None else s.x.device).to(s.x.device)],
-                    name, device, check=False)
-        s.x = x.to(device); return s
-    if callable(src) and not isinstance(src, (np.ndarray, list, tuple, str)):
-        k = _n_args(src, name)
-        return _Source(lambda n, gen=None: src(n, gen) if k == 2 else src(n), name, device)
-    if hasattr(src, '__iter__') and not isinstance(src, (np.ndarray, list, tuple, str, dict)):
-        if iter(src) is src: raise TypeError(f"`{name}` is a one-shot iterator (e.g. a generator): it cannot be restarted once used up. "
-                                              "Pass a DataLoader, a tensor of samples or a function f(n) returning n samples")
-        batches, buf = _batches(src, name), []
-        def draw(n, gen=None):
-            m = sum(len(b) for b in buf)
-            while m < n: buf.append(next(batches)); m += len(buf[-1])
-            x = torch.cat(buf); buf[:] = [x[n:]] if m > n else []
-            return x[:n]
-        return _Source(draw, name, device, check=False, stateless=False)
-    fix = {np.ndarray: " (convert it: torch.as_tensor(x, dtype=torch.float32))", list: " (stack it into one tensor)",
-           tuple: " (stack it into one tensor)"}.get(type(src), " (wrap a Dataset in a DataLoader)" if hasattr(src, '__getitem__') else "")
-    raise TypeError(f"`{name}` must be a tensor of samples, a callable f(n) or an iterable of batches, got {type(src).__name__}{fix}")
-
-# %% ../nbs/06_dsb.ipynb #b23c37ee
-def _check_shape(shape, name:str='shape')->tuple:
-    "A sample shape: an int or a sequence of ints, each >= 1"
-    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool): shape = (shape,)
-    if not isinstance(shape, (tuple, list, torch.Size)) or not shape:
-        raise TypeError(f"`{name}` must be an int or a non-empty tuple of ints, e.g. 2 or (1, 28, 28), got {shape!r}")
-    return tuple(check_int(s, name, 1) for s in shape)
-
-def gaussian_sampler(shape, # trailing shape of one sample, e.g. 2, (2,) or (1, 28, 28)
-                     mean=0., std:float=1.): # mean (number, or tensor broadcastable to `shape`) and standard deviation > 0
-    "Sampler of N(mean, std^2 I) in the `sample(n, gen)` form"
-    shape, std = _check_shape(shape), check_real(std, 'std', 0, min_open=True)
-    if isinstance(mean, Tensor):
-        mean = check_tensor(mean, 'mean', min_dim=0).detach()
-        try: ok = torch.broadcast_shapes(mean.shape, shape) == shape
-        except RuntimeError: ok = False
-        if not ok: raise ValueError(f"`mean` of shape {tuple(mean.shape)} does not broadcast to the sample shape {shape}")
-    else: mean = check_real(mean, 'mean')
-    def sample(n, gen=None):
-        z = torch.randn((check_int(n, 'n', 0), *shape), generator=gen, device=gen.device if gen is not None else 'cpu')
-        return z*std + torch.as_tensor(mean, dtype=z.dtype, device=z.device)
-    return sample
+__all__ = ['DSB', 'CheckpointError', 'Table', 'markdown_table', 'gaussian_sb_cross_cov', 'check_trainer']
 
 # %% ../nbs/06_dsb.ipynb #fb0e2787
 class DSB:
@@ -520,23 +336,28 @@ def _set_scale(self:DSB, shift:Tensor|None, scale:float):
 
 # %% ../nbs/06_dsb.ipynb #3e0e03b2
 @patch
-def _cache(self:DSB, direction):
-    "Trajectories for training `direction`: forward chain from the data (backward half) or backward chain from the prior"
+def make_cache(self:DSB, direction:str): # the half being trained: 'backward' or 'forward'
+    "What a half trains on: trajectories (N+1, n_cache, *shape) of the other direction's EMA chain, and that chain's map"
     F, B = self.maps(ema=True, check=False)
     with torch.no_grad(), self._autocast():
-        if direction == 'backward': return sample_chain(self.data(self.n_cache, self.gen), F, self.gammas, True, self.gen, noise=self._noise_fn('forward'))
-        return sample_chain(self.prior(self.n_cache, self.gen), B, self.gammas, False, self.gen, noise=self._noise_fn('backward'))
+        if direction == 'backward':    # the forward chain from the data
+            traj = sample_chain(self.data(self.n_cache, self.gen), F, self.gammas, True, self.gen,
+                                noise=self._noise_fn('forward'))
+        else:                          # the backward chain from the prior
+            traj = sample_chain(self.prior(self.n_cache, self.gen), B, self.gammas, False, self.gen,
+                                noise=self._noise_fn('backward'))
+    return traj, (F if direction == 'backward' else B)
 
 @patch
-def _batch_loss(self:DSB, direction, # 'backward' or 'forward': the half being trained
-                train_map, # MeanNet of the network being trained (called through the DDP/compiled wrapper)
-                fixed, # EMA MeanNet of the other direction (DSB's targets need it; other solvers may ignore it)
-                traj): # what `_cache` returned (for DSB: trajectories (N+1, n_cache, *shape))
-    "Loss of one minibatch of the cache: eq. (12) for the backward half, eq. (13) for the forward half (kernel='exact': `cond_mean_loss`)"
+def batch_loss(self:DSB, direction:str, # 'backward' or 'forward': the half being trained
+               model, # MeanNet of the network being trained (called through the DDP/compiled wrapper)
+               cache): # what `make_cache(direction)` returned
+    "Loss of one minibatch of the cache: eq. (12) for the backward half, eq. (13) for the forward one"
+    traj, fixed = cache                # fixed: the EMA map of the other direction, which the targets need
     k, xk, xk1 = sample_pairs(traj, self.bs, self.gen)
-    if self.kernel == 'exact': return cond_mean_loss(train_map, k, xk, xk1, self.gammas, direction, check=False)
-    if direction == 'backward': return backward_loss(train_map, fixed, k, xk, xk1, self.gammas, check=False)
-    return forward_loss(train_map, fixed, k, xk, xk1, self.gammas, check=False)
+    if self.kernel == 'exact': return cond_mean_loss(model, k, xk, xk1, self.gammas, direction, check=False)
+    if direction == 'backward': return backward_loss(model, fixed, k, xk, xk1, self.gammas, check=False)
+    return forward_loss(model, fixed, k, xk, xk1, self.gammas, check=False)
 
 # %% ../nbs/06_dsb.ipynb #ab5f4978
 class _Half:
@@ -553,7 +374,7 @@ class _Half:
         self.t0 = time.time() - (p['train_s'] if p else 0.)
         self.cache_s = p['cache_s'] if p else 0.
         self.checked = self.last_save = self.start                          # steps checked for finiteness / saved
-        self.cache = self.fixed = None                                      # the cache, and the other direction's map
+        self.cache = None                                                   # what `make_cache` returned
 
 @patch
 def train_half(self:DSB, direction:str, # 'backward' (Algorithm 1, lines 2-6) or 'forward' (lines 7-11)
@@ -579,12 +400,11 @@ def train_half(self:DSB, direction:str, # 'backward' (Algorithm 1, lines 2-6) or
 # %% ../nbs/06_dsb.ipynb #d806f936
 @patch
 def _refresh(self:DSB, h:_Half, step:int):
-    "Reseed the random streams from (seed, n, direction, refresh), simulate a new cache and fix the other map (timed apart)"
+    "Reseed the random streams from (seed, n, direction, refresh), and build a new cache (timed apart)"
     self.sync()
     tc = time.time()
     self._reseed(h.direction, step // self.cache_every)
-    h.cache = self._cache(h.direction)
-    h.fixed = self.maps(ema=True, check=False)[0 if h.direction == 'backward' else 1]
+    h.cache = self.make_cache(h.direction)
     self.sync()
     h.cache_s += time.time() - tc
 
@@ -594,7 +414,7 @@ def _sgd_step(self:DSB, h:_Half, step:int):
     if self.lr_schedule == 'cosine':                 # a function of the step only, so a resumed half continues exactly
         for g in h.opt.param_groups: g['lr'] = 0.5*self.lr*(1 + math.cos(math.pi*step/h.n_steps))
     with self._autocast():
-        loss = self._batch_loss(h.direction, h.train_map, h.fixed, h.cache)
+        loss = self.batch_loss(h.direction, h.train_map, h.cache)
     h.opt.zero_grad(set_to_none=True)
     loss.backward()
     if self.grad_clip is not None: h.gnorms.append(nn.utils.clip_grad_norm_(h.net.parameters(), self.grad_clip))
@@ -718,8 +538,8 @@ def _describe(obj)->str:
     return f"{getattr(obj, '__module__', None) or type(obj).__module__}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
 
 @patch
-def _fingerprint(self:DSB)->dict:
-    "What a checkpoint must share with this trainer to continue its run. A subclass or a new option adds a field in one line: `return {**super()._fingerprint(), 'kernel': repr(self.kernel)}`"
+def fingerprint(self:DSB)->dict:
+    "What a checkpoint must share with this trainer to continue its run. A subclass or a new option adds a field in one line: `return {**super().fingerprint(), 'kernel': repr(self.kernel)}`"
     return {'class': type(self).__name__, 'gammas': self.gammas.tolist(), 'f': _describe(self.f), 'shape': list(self.shape),
             'n_steps': self.n_steps, 'bs': self.bs, 'cache_every': self.cache_every, 'n_cache': self.n_cache, 'seed': self.seed,
             'lr_schedule': self.lr_schedule, 'kernel': self.kernel, 'standardize': self.standardize, 'noise': self._noise_kind() if self.kernel == 'exact' else None,
@@ -751,7 +571,7 @@ def _check_allow(allow_changes, fields)->tuple:
 @patch
 def _check_fingerprint(self:DSB, state:dict, path, allow:tuple=()):
     "Raise, naming each differing field, unless the checkpoint's run fingerprint matches this trainer's (fields in `allow` excepted)"
-    fp, mine = state.get('fingerprint'), self._fingerprint()
+    fp, mine = state.get('fingerprint'), self.fingerprint()
     if fp is None: return warnings.warn(f"checkpoint {path} has no run fingerprint (an older dsb_nb wrote it): its settings are not checked")
     if old := [k for k in mine if k not in fp]: warnings.warn(f"checkpoint {path} predates the fingerprint field(s) {old}: not checked")
     diff = [k for k in mine if k in fp and k not in allow and _fp_differs(k, fp[k], mine[k])]
@@ -813,7 +633,7 @@ def save(self:DSB, path=None)->Path: # default ckpt_dir/dsb.pt
     path.parent.mkdir(parents=True, exist_ok=True)
     tp = _trajs_path(path)                              # kept trajectories go to their own file, so the checkpoint stays small
     if self.trajs and self._trajs_saved != (tp, frozenset(self.trajs)): _atomic_save(self.trajs, tp); self._trajs_saved = (tp, frozenset(self.trajs))
-    state = {'format': _CKPT_FORMAT, 'fingerprint': self._fingerprint(), 'n': self.n, 'half': self.half, 'history': self.history,
+    state = {'format': _CKPT_FORMAT, 'fingerprint': self.fingerprint(), 'n': self.n, 'half': self.half, 'history': self.history,
              'f_trained': self.f_trained, 'partial': self._partial, 'trajs_file': tp.name if self.trajs else None, 'noise': self.noise,
              'scale': {'shift': self.shift, 'scale': self.scale}, **sd}
     _atomic_save(state, path, keep_prev=True)
@@ -860,7 +680,7 @@ def _check_state(self:DSB, state:dict, path):
 def load(self:DSB, path=None, # default ckpt_dir/dsb.pt
          allow_changes=())->DSB: # fingerprint fields allowed to differ, e.g. ('n_steps',) to train a finished run longer
     "Restore a state written by `save`. Falls back to *.prev.pt when the newest file is unusable; refuses a different run; assigns nothing unless all of it fits"
-    path = self._ckpt_path(path); allow = _check_allow(allow_changes, self._fingerprint())
+    path = self._ckpt_path(path); allow = _check_allow(allow_changes, self.fingerprint())
     state, errors = None, []
     for p in (path, _prev_path(path)):
         if not p.exists(): continue
@@ -900,7 +720,7 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
         allow_changes=())->list: # with `resume`: fingerprint fields the checkpoint may differ in, e.g. ('n_steps',)
     "Run Algorithm 1 until `n_ipf` IPF iterations are complete (or `time_limit` runs out); returns the history"
     n_ipf, resume = check_int(n_ipf, 'n_ipf', 1), check_bool(resume, 'resume')
-    time_limit, allow = check_real(time_limit, 'time_limit', 0, none_ok=True, finite=False), _check_allow(allow_changes, self._fingerprint())
+    time_limit, allow = check_real(time_limit, 'time_limit', 0, none_ok=True, finite=False), _check_allow(allow_changes, self.fingerprint())
     if allow and not resume: raise ValueError("`allow_changes` applies to the checkpoint loaded by resume=True; pass resume=True too")
     if resume: self._resume(allow)
     deadline, trained = None if time_limit is None else time.time() + time_limit, False
@@ -991,33 +811,33 @@ def _fit_noise(self:DSB, direction:str)->Tensor:
     return self.noise[direction]
 
 # %% ../nbs/06_dsb.ipynb #750cccd4
-class _Table(str):
+class Table(str):
     "Markdown text: a table in notebooks and rendered docs (`_repr_markdown_`), aligned plain text when printed or shown as text"
     def _repr_markdown_(self): return str(self)
     def __repr__(self): return str(self)
     def _repr_pretty_(self, p, cycle): p.text(str(self))
 
-def _markdown_table(keys:list, rows:list)->_Table:
+def markdown_table(keys:list, rows:list)->Table:
     "Rows (dicts) as a Markdown table with columns `keys`, padded so the text lines up too"
     fmt = lambda v: f'{v:.4g}' if isinstance(v, float) else str(v)
     cells = [[str(k) for k in keys]] + [[fmt(r.get(k, '')) for k in keys] for r in rows]
     w = [max(len(c[i]) for c in cells) for i in range(len(keys))]
     line = lambda c: '| ' + ' | '.join(s.ljust(wi) for s, wi in zip(c, w)) + ' |'
-    return _Table('\n'.join([line(cells[0]), '|' + '|'.join('-'*(wi + 2) for wi in w) + '|'] + [line(c) for c in cells[1:]]))
+    return Table('\n'.join([line(cells[0]), '|' + '|'.join('-'*(wi + 2) for wi in w) + '|'] + [line(c) for c in cells[1:]]))
 
 @patch
-def summary(self:DSB, keys:list|None=None)->_Table: # columns to show (default: all); must be columns of the history
+def summary(self:DSB, keys:list|None=None)->Table: # columns to show (default: all); must be columns of the history
     "The per-half-iteration diagnostics as a Markdown table"
     if keys is not None and (isinstance(keys, str) or not isinstance(keys, (list, tuple)) or not all(isinstance(k, str) for k in keys)):
         raise TypeError(f"`keys` must be a list of column names, got {keys!r}")
-    if not self.history: return _Table('(no iterations yet)')
+    if not self.history: return Table('(no iterations yet)')
     cols = list(dict.fromkeys(k for h in self.history for k in h))
     if keys is not None and (bad := [k for k in keys if k not in cols]): raise ValueError(f"Unknown `keys` {bad}: the history has columns {cols}")
-    table = _markdown_table(cols if keys is None else list(keys), self.history)
+    table = markdown_table(cols if keys is None else list(keys), self.history)
     c = getattr(self, 'choice', None)                          # set by `bridge` (notebook 18)
     if not c: return table
     how = f"chosen by bridge(method='auto'): {c['why']}" if c['auto'] else c['why']
-    return _Table(f"{type(self).__name__}, {how}; regime rho = {c['rho']:.3g}\n\n" + table)
+    return Table(f"{type(self).__name__}, {how}; regime rho = {c['rho']:.3g}\n\n" + table)
 
 # %% ../nbs/06_dsb.ipynb #67fc378b
 def gaussian_sb_cross_cov(T:float)->float:

@@ -9,7 +9,9 @@ import torch
 from torch import Tensor
 from .reference import check_tensor, check_gammas, sample_chain, LinearDrift, marginal_coeffs
 from .mean_matching import pad_like
-from .dsb import DSB, patch, check_int, check_real, check_bool, check_choice, as_sampler
+from .checks import check_int, check_real, check_bool, check_choice
+from .sources import as_sampler
+from .dsb import DSB
 from .score_matching import w2
 
 # %% auto #0
@@ -182,72 +184,72 @@ def _check_linear(f, who:str)->float:
                      "its regression targets come from the reference's Gaussian bridges")
 
 class DSBM(DSB):
-    "Diffusion Schrödinger Bridge Matching (iterative Markovian fitting) between `data` (time 0) and `prior` (time N), linear reference"
+    "Diffusion Schrödinger Bridge Matching (iterative Markovian fitting) between `data` (time 0) and `prior` (time N)"
     def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
                  prior, # p_prior: same forms as `data`
                  gammas:Tensor, # (N,) step sizes; T = gammas.sum()
                  f=None, # reference drift: None/brownian() (variance 2T at time T) or ou(alpha) with alpha * gamma < 1
-                 coupling:str='auto', # first coupling: 'auto' ('ot' if `regime` < 1, else 'independent'), 'reference' (DSBM-IPF: first half = SGM),
-                 # 'independent' (DSBM-IMF) or 'ot' (minibatch OT, eq. S2)
+                 coupling:str='auto', # first coupling: 'auto' ('ot' if `regime` < 1, else 'independent'),
+                 # 'reference' (DSBM-IPF: first half = SGM), 'independent' (DSBM-IMF) or 'ot' (minibatch OT, eq. S2)
                  ot_bs:int=1024, # coupling='ot': samples of each end per OT problem (blocks of the cache), at most 4096
-                 ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # coupling='ot': the solver of each block (see `ot_plan`)
+                 ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # coupling='ot': each block's solver (`ot_plan`)
                  **kw): # every other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, cache_every, ...)
         alpha = _check_linear(f, type(self).__name__)
         self.coupling = check_choice(coupling, 'coupling', COUPLINGS)
-        self.ot_bs, self.ot_kw = check_int(ot_bs, 'ot_bs', 1, 4096), dict(method=check_choice(ot_method, 'ot_method', OT_METHODS),
-                                 n_iter=check_int(ot_iter, 'ot_iter', 1), tol=check_real(ot_tol, 'ot_tol', 0, min_open=True))
-        if kw.get('kernel', 'dsb') != 'dsb': raise ValueError(f"{type(self).__name__} trains by bridge matching with the reference's noise: `kernel` must be 'dsb', got {kw['kernel']!r}")
+        self.ot_bs = check_int(ot_bs, 'ot_bs', 1, 4096)
+        self.ot_kw = dict(method=check_choice(ot_method, 'ot_method', OT_METHODS), n_iter=check_int(ot_iter, 'ot_iter', 1),
+                          tol=check_real(ot_tol, 'ot_tol', 0, min_open=True))
+        if kw.get('kernel', 'dsb') != 'dsb':
+            raise ValueError(f"{type(self).__name__} trains by bridge matching with the reference's noise: "
+                             f"`kernel` must be 'dsb', got {kw['kernel']!r}")
         coeffs = linear_bridge_coeffs(check_gammas(gammas), alpha)   # also refuses alpha * gamma >= 1, before any work
         super().__init__(data, prior, gammas, f, **kw)
         self.T = self.gammas.double().sum().item()                                    # horizon
-        self.coeffs = {k: v.to(self.device, self.dtype) for k, v in coeffs.items()}   # (M3') and (M4'), computed in float64
+        self.coeffs = {k: v.to(self.device, self.dtype) for k, v in coeffs.items()}   # (M3') and (M4'), in float64
         aN, sN = (v[-1].item() for v in marginal_coeffs(self.gammas.double().cpu(), alpha))
-        self.ot_a, self.ot_reg = aN, 2*sN                                             # (S2): cost |x_N - a x_0|^2, reg = 2 s_N
+        self.ot_a, self.ot_reg = aN, 2*sN                                             # (S2): |x_N - a x_0|^2, reg = 2 s_N
         self.rho = None
         if self.coupling == 'auto':        # the regime in the trainer's units (its sources are standardised, if asked)
             self.rho = regime(self.data, self.prior, self.gammas.cpu(), self.f)
             self.coupling = 'ot' if self.rho < 1 else 'independent'
 
-@patch
-def _fingerprint(self:DSBM)->dict:
-    "DSB's run fingerprint plus the first coupling, which decides what iteration 1 trains (and the OT settings that shape it)"
-    ot = {'ot_bs': self.ot_bs, **{f'ot_{k}': v for k, v in self.ot_kw.items()}} if self.coupling == 'ot' else {}
-    return {**DSB._fingerprint(self), 'coupling': self.coupling, **ot}
+    def fingerprint(self)->dict:
+        "DSB's run fingerprint plus the first coupling, which decides what iteration 1 trains (and its OT settings)"
+        ot = {'ot_bs': self.ot_bs, **{f'ot_{k}': v for k, v in self.ot_kw.items()}} if self.coupling == 'ot' else {}
+        return {**super().fingerprint(), 'coupling': self.coupling, **ot}
 
-# %% ../nbs/16_dsbm.ipynb #19002093
-@patch
-def _cache(self:DSBM, direction):
-    "Coupled end points (X_0, X_N), each (n_cache, *shape): the forward chain from the data (backward half) or the backward chain from the prior"
-    F, B = self.maps(ema=True, check=False)
-    with torch.no_grad(), self._autocast():
-        if direction == 'backward':
-            if self.coupling == 'ot' and not self.f_trained: return self._ot_cache()                              # the OT start
+    def make_cache(self, direction:str):
+        "Coupled end points (X_0, X_N), each (n_cache, *shape), from the chain of the other direction (or the first coupling)"
+        F, B = self.maps(ema=True, check=False)
+        with torch.no_grad(), self._autocast():
+            if direction == 'forward':                                   # the backward chain from the prior
+                xN = self.prior(self.n_cache, self.gen)
+                return sample_chain(xN, B, self.gammas, False, self.gen, False), xN
+            if not self.f_trained and self.coupling == 'ot': return self.ot_cache()              # the OT start
             x0 = self.data(self.n_cache, self.gen)
-            if self.coupling == 'independent' and not self.f_trained: return x0, self.prior(self.n_cache, self.gen)   # DSBM-IMF's start
-            return x0, sample_chain(x0, F, self.gammas, True, self.gen, False)
-        xN = self.prior(self.n_cache, self.gen); return sample_chain(xN, B, self.gammas, False, self.gen, False), xN
+            if not self.f_trained and self.coupling == 'independent':                            # DSBM-IMF's start
+                return x0, self.prior(self.n_cache, self.gen)
+            return x0, sample_chain(x0, F, self.gammas, True, self.gen, False)                   # the forward chain
 
-@patch
-def _ot_cache(self:DSBM):
-    "Pairs (X_0, X_N) from minibatch OT (S2): `n_cache` fresh samples of each end, coupled within blocks of `ot_bs`"
-    x0, x1 = self.data(self.n_cache, self.gen), self.prior(self.n_cache, self.gen)
-    return ot_pairs(x0, x1, self.ot_reg, self.ot_bs, self.gen, a=self.ot_a, **self.ot_kw)
+    def ot_cache(self):
+        "Pairs (X_0, X_N) from minibatch OT (S2): `n_cache` fresh samples of each end, coupled within blocks of `ot_bs`"
+        x0, x1 = self.data(self.n_cache, self.gen), self.prior(self.n_cache, self.gen)
+        return ot_pairs(x0, x1, self.ot_reg, self.ot_bs, self.gen, a=self.ot_a, **self.ot_kw)
 
-@patch
-def _pairs(self:DSBM, cache):
-    "A minibatch of `bs` coupled pairs (X_0, X_N) drawn from the cache"
-    x0, xN = cache
-    j = torch.randint(len(x0), (self.bs,), generator=self.gen, device=self.gen.device).to(x0.device)
-    return x0[j], xN[j]
+    def pairs(self, cache)->tuple:
+        "A minibatch of `bs` coupled pairs (X_0, X_N) drawn from the cache"
+        x0, xN = cache
+        j = torch.randint(len(x0), (self.bs,), generator=self.gen, device=self.gen.device).to(x0.device)
+        return x0[j], xN[j]
 
-@patch
-def _batch_loss(self:DSBM, direction, train_map, fixed, cache):
-    "Eq. (M4'): regress the mean map onto the reference bridge's next-step mean between coupled end points (`fixed` is unused: the coupling carries it)"
-    x0, xN = self._pairs(cache)
-    fwd, c = direction == 'forward', self.coeffs
-    k = torch.randint(0 if fwd else 1, self.N + (0 if fwd else 1), (self.bs,), generator=self.gen, device=self.gen.device).to(x0.device)
-    z = torch.randn(x0.shape, generator=self.gen, device=x0.device, dtype=x0.dtype)
-    xt = pad_like(c['u'][k], x0)*x0 + pad_like(c['w'][k], x0)*xN + pad_like(c['sd'][k], x0)*z          # (M3')
-    target = pad_like(c['fp'][k], xt)*xt + pad_like(c['fq'][k], xt)*xN if fwd else pad_like(c['bp'][k], xt)*xt + pad_like(c['bq'][k], xt)*x0
-    g = pad_like(self.gammas[k if fwd else k - 1], xt)
-    return ((train_map(xt, k) - target)**2/(2*g)).mean()
+    def batch_loss(self, direction:str, model, cache):
+        "Eq. (M4'): regress the mean map onto the reference bridge's next-step mean between coupled end points"
+        x0, xN = self.pairs(cache)
+        fwd, c, bs, gen = direction == 'forward', self.coeffs, self.bs, self.gen
+        k = torch.randint(0 if fwd else 1, self.N + (0 if fwd else 1), (bs,), generator=gen, device=gen.device).to(x0.device)
+        z = torch.randn(x0.shape, generator=gen, device=x0.device, dtype=x0.dtype)
+        xt = pad_like(c['u'][k], x0)*x0 + pad_like(c['w'][k], x0)*xN + pad_like(c['sd'][k], x0)*z          # (M3')
+        if fwd: target = pad_like(c['fp'][k], xt)*xt + pad_like(c['fq'][k], xt)*xN                          # (M4')
+        else: target = pad_like(c['bp'][k], xt)*xt + pad_like(c['bq'][k], xt)*x0
+        g = pad_like(self.gammas[k if fwd else k - 1], xt)
+        return ((model(xt, k) - target)**2/(2*g)).mean()

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from .reference import make_gammas, LinearDrift, check_gammas
 import inspect
-from .dsb import DSB, check_int, check_choice, _Table, as_sampler
+from .checks import check_int, check_choice
+from .dsb import DSB, Table
 from .reference import marginal_coeffs
 from .score_matching import w2
 from .dsbm import DSBM, regime
@@ -99,7 +100,7 @@ def solvers_table(res:dict)->str:
         out += ['| task | method | W2 data end | floor | W2 prior end | floor | train s | grad steps |', '|' + '---|'*8]
         out += [f"| {r['task']} | {r['method']} | {_fmt(r['errors']['w2_data'], r['errors']['w2_data'] == best[r['task']])} | {_fmt(r['floors']['w2_data'])}"
                 + f" | {_fmt(r['errors']['w2_prior'])} | {_fmt(r['floors']['w2_prior'])} | {r['train_s']:.0f} | {r['grad_steps']} |" for r in t]
-    return _Table('\n'.join(out))
+    return Table('\n'.join(out))
 
 # %% ../nbs/18_solvers.ipynb #a528c118
 def plot_solvers(res:dict, figsize=None):
