@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from .reference import *
 from .dsb import DSB, check_trainer
-from .gaussian import gaussian_bridge, gaussian_coupling_errors, sample_gaussian_bridge, kl_floor, _sym, _psd_sqrt
+from .gaussian import gaussian_bridge, gaussian_coupling_errors, sample_gaussian_bridge, symmetric_part, psd_sqrt
 from .continuous import ideal_dsb_gaussian
 
 # %% auto #0
@@ -22,15 +22,17 @@ def random_cov(d:int, lo:float=0.1, hi:float=10., gen:torch.Generator|None=None)
     Q, R = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=torch.float64))
     Q = Q*torch.sign(torch.diagonal(R))                       # Haar-distributed rotation
     ev = torch.exp(math.log(lo) + (math.log(hi) - math.log(lo))*torch.rand(d, generator=gen, dtype=torch.float64))
-    return _sym((Q*ev)@Q.T)
+    return symmetric_part((Q*ev)@Q.T)
 
 def random_gaussian_task(d:int, # dimension
                          kind:str='generation', # 'generation' (prior N(0, I)) or 'transfer' (two random laws)
                          ref:str='brownian', # 'brownian' (T = 0.5) or 'ou' (alpha = 1, T = 1)
                          seed:int=0, N:int=20)->dict: # seed of the family, number of steps
     "A Gaussian bridge task: laws, reference drift, step sizes and the closed-form bridge"
-    if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1: raise ValueError(f"`d` must be an integer >= 1, got {d!r}")
-    if kind not in ('generation', 'transfer'): raise ValueError(f"Unknown kind '{kind}': expected 'generation' or 'transfer'")
+    if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1:
+        raise ValueError(f"`d` must be an integer >= 1, got {d!r}")
+    if kind not in ('generation', 'transfer'):
+        raise ValueError(f"Unknown kind '{kind}': expected 'generation' or 'transfer'")
     if ref not in ('brownian', 'ou'): raise ValueError(f"Unknown ref '{ref}': expected 'brownian' or 'ou'")
     g = torch.Generator().manual_seed(1000*int(seed) + int(d))
     mu0, S0 = 0.5*torch.randn(d, generator=g, dtype=torch.float64), random_cov(d, gen=g)
@@ -38,8 +40,8 @@ def random_gaussian_task(d:int, # dimension
                else (torch.zeros(d, dtype=torch.float64), torch.eye(d, dtype=torch.float64)))
     f, T = (None, 0.5) if ref == 'brownian' else (ou(1.), 1.)
     gammas = make_gammas(N, T=T)
-    return {'name': f'{kind} d={d} {ref}', 'd': int(d), 'kind': kind, 'ref': ref, 'mu0': mu0, 'S0': S0, 'mu1': mu1, 'S1': S1,
-            'f': f, 'gammas': gammas, 'bridge': gaussian_bridge(mu0, S0, mu1, S1, gammas, f)}
+    return {'name': f'{kind} d={d} {ref}', 'd': int(d), 'kind': kind, 'ref': ref, 'mu0': mu0, 'S0': S0, 'mu1': mu1,
+            'S1': S1, 'f': f, 'gammas': gammas, 'bridge': gaussian_bridge(mu0, S0, mu1, S1, gammas, f)}
 
 def gaussian_samplers(task:dict)->tuple: # data, prior in the `sample(n, gen)` form, float32
     "Samplers of the task's two laws"
@@ -60,21 +62,26 @@ def _mvn_logpdf(x:Tensor, m:Tensor, S:Tensor)->Tensor:
             - 0.5*x.shape[1]*math.log(2*math.pi)).T
 
 class MixtureBridge:
-    "A Gaussian-mixture start law p0 and a mixture potential g whose Schrödinger bridge (Brownian, variance eps) is exact"
+    ("A Gaussian-mixture start law p0 and a mixture potential g whose Schrödinger bridge (Brownian, variance eps) "
+     "is exact")
     def __init__(self, d:int, # dimension
                  eps:float, # variance 2T of the Brownian reference
                  n0:int=3, ng:int=5, # components of p0 and of the potential g
                  seed:int=0, scale:float=2.): # seed; spread of the component means
-        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1: raise ValueError(f"`d` must be an integer >= 1, got {d!r}")
-        if not (isinstance(eps, numbers.Real) and math.isfinite(eps) and eps > 0): raise ValueError(f"`eps` must be a number > 0, got {eps!r}")
-        g = torch.Generator().manual_seed(int(seed)); self.d, self.eps = int(d), float(eps)
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1:
+            raise ValueError(f"`d` must be an integer >= 1, got {d!r}")
+        if not (isinstance(eps, numbers.Real) and math.isfinite(eps) and eps > 0):
+            raise ValueError(f"`eps` must be a number > 0, got {eps!r}")
+        g = torch.Generator().manual_seed(int(seed))
+        self.d, self.eps = int(d), float(eps)
         rnd = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
         self.w0, self.m0 = torch.full((n0,), 1/n0, dtype=torch.float64), scale*rnd(n0, d)
         self.L0 = torch.linalg.cholesky(torch.stack([random_cov(d, 0.1, 1., g) for _ in range(n0)]))
-        self.wg = 0.5 + torch.rand(ng, generator=g, dtype=torch.float64); self.wg /= self.wg.sum()
+        self.wg = 0.5 + torch.rand(ng, generator=g, dtype=torch.float64)
+        self.wg /= self.wg.sum()
         self.mg, self.Sg = scale*rnd(ng, d), torch.stack([random_cov(d, 0.1, 1., g) for _ in range(ng)])
         I = torch.eye(d, dtype=torch.float64)
-        self.C = _sym(torch.linalg.inv(torch.linalg.inv(self.Sg) + I/eps))        # (ng, d, d)
+        self.C = symmetric_part(torch.linalg.inv(torch.linalg.inv(self.Sg) + I/eps))        # (ng, d, d)
         self.c = (self.C@torch.linalg.solve(self.Sg, self.mg[..., None]))[..., 0]  # C_m Sigma_m^-1 mu_m
         self.Lc, self.Sx = torch.linalg.cholesky(self.C), self.Sg + eps*I
     def __repr__(self): return f"MixtureBridge(d={self.d}, eps={self.eps:g}, n0={len(self.w0)}, ng={len(self.wg)})"
@@ -94,8 +101,9 @@ class MixtureBridge:
     def sample_p1(self, n:int, gen=None)->Tensor: return self.sample_cond(self.sample_p0(n, gen), gen)
     def cond_moments(self, x:Tensor)->tuple[Tensor, Tensor]: # mean (n, d), covariance (n, d, d) of pi(. | x)
         b, m = self.cond_weights(x), self.cond_means(x)
-        mean = (b[..., None]*m).sum(1); dm = m - mean[:, None]
-        return mean, _sym((b[..., None, None]*(self.C[None] + dm[..., :, None]*dm[..., None, :])).sum(1))
+        mean = (b[..., None]*m).sum(1)
+        dm = m - mean[:, None]
+        return mean, symmetric_part((b[..., None, None]*(self.C[None] + dm[..., :, None]*dm[..., None, :])).sum(1))
     def samplers(self)->tuple: # data (p0) and prior (p1) in the `sample(n, gen)` form, float32
         dev = lambda gen: gen.device if gen is not None else 'cpu'
         return (lambda n, gen=None: self.sample_p0(n, _cpu(gen)).float().to(dev(gen)),
@@ -109,9 +117,10 @@ def _cpu(gen):
 # %% ../nbs/19_accuracy.ipynb #347028e6
 def bw2(m1:Tensor, S1:Tensor, m2:Tensor, S2:Tensor)->Tensor: # means (..., d), covariances (..., d, d); returns (...)
     "Squared Bures-Wasserstein distance between Gaussians, batched"
-    r = _psd_sqrt(S2)
-    cross = torch.linalg.eigvalsh(_sym(r@S1@r)).clamp_min(0).sqrt().sum(-1)
-    return ((m1 - m2)**2).sum(-1) + torch.diagonal(S1, dim1=-2, dim2=-1).sum(-1) + torch.diagonal(S2, dim1=-2, dim2=-1).sum(-1) - 2*cross
+    r = psd_sqrt(S2)
+    cross = torch.linalg.eigvalsh(symmetric_part(r@S1@r)).clamp_min(0).sqrt().sum(-1)
+    return (((m1 - m2)**2).sum(-1) + torch.diagonal(S1, dim1=-2, dim2=-1).sum(-1)
+            + torch.diagonal(S2, dim1=-2, dim2=-1).sum(-1) - 2*cross)
 
 def cbw2_uvp(cond_sample, # cond_sample(x) -> one y per row of x, (n, d); e.g. a trained bridge's forward chain
              mb:MixtureBridge, # the task
@@ -136,18 +145,22 @@ def run_gaussian_task(task:dict, # from `random_gaussian_task`
                       n_ipf:int=20, n_eval:int=10_000, # IPF iterations; evaluation pairs per chain and iteration
                       seed:int=0, cls:type=DSB, # trainer: `DSB` or a subclass with its signature (e.g. `DSBM`)
                       **dsb_kw)->dict: # trainer options (n_steps, lr, kernel, ...)
-    "Train DSB on a Gaussian task; per IPF iteration and chain: errors of the trained bridge, of DSB's limit (both kernels) and the floor"
+    ("Train DSB on a Gaussian task; per IPF iteration and chain: errors of the trained bridge, "
+     "of DSB's limit (both kernels) and the floor")
     data, prior = gaussian_samplers(task)
     t0, b = time.time(), task['bridge']
     check_trainer(cls)
     dsb = cls(data, prior, task['gammas'], f=task['f'], seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
-    ideal = {k: ideal_dsb_gaussian(task['mu0'], task['S0'], task['mu1'], task['S1'], task['gammas'], task['f'], n_ipf, kernel=k)
+    ideal = {k: ideal_dsb_gaussian(task['mu0'], task['S0'], task['mu1'], task['S1'], task['gammas'], task['f'], n_ipf,
+                                   kernel=k)
              for k in ('dsb', 'exact')}
     g = torch.Generator().manual_seed(10_000 + seed)
     floor = gaussian_coupling_errors(*sample_gaussian_bridge(n_eval, b, g), b)
     rows, train_s = [], 0.
     for n in range(1, n_ipf + 1):
-        ts = time.time(); dsb.fit(n); train_s += time.time() - ts
+        ts = time.time()
+        dsb.fit(n)
+        train_s += time.time() - ts
         for i, ch in enumerate(('backward', 'forward')):
             traj = dsb.sample(n_eval, ch, return_traj=True)
             e = gaussian_coupling_errors(traj[0], traj[-1], b)
@@ -157,18 +170,22 @@ def run_gaussian_task(task:dict, # from `random_gaussian_task`
                    **{f'{k}_floor': floor[k] for k in _ERR[1:]}, 'train_s': train_s, 'wall_s': time.time() - t0}
             row['ratio_ideal'] = row['kl_corrected']/max(row['kl_ideal'], 1e-12)
             rows.append(row)
-    return {'task': task['name'], 'd': task['d'], 'kind': task['kind'], 'ref': task['ref'], 'n_eval': n_eval, 'rows': rows}
+    return {'task': task['name'], 'd': task['d'], 'kind': task['kind'], 'ref': task['ref'], 'n_eval': n_eval,
+            'rows': rows}
 
 def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF iterations, steps
                      n_x:int=200, m:int=500, seed:int=0, cls:type=DSB, # cbw2_uvp sizes, seed, trainer class (as above)
                      **dsb_kw)->dict: # trainer options
-    "Train DSB on a mixture task; cBW2-UVP (%) of the forward chain after each IPF iteration, with the estimator's floor"
+    ("Train DSB on a mixture task; cBW2-UVP (%) of the forward chain after each IPF iteration, "
+     "with the estimator's floor")
     data, prior = mb.samplers()
     t0, rows, train_s = time.time(), [], 0.
     check_trainer(cls)
     dsb = cls(data, prior, make_gammas(N, T=mb.T), seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
     for n in range(1, n_ipf + 1):
-        ts = time.time(); dsb.fit(n); train_s += time.time() - ts
+        ts = time.time()
+        dsb.fit(n)
+        train_s += time.time() - ts
         u, floor = cbw2_uvp(lambda x: dsb.sample(direction='forward', x=x.to(dsb.device)), mb, n_x, m, seed)
         rows.append({'ipf': n, 'cbw2_uvp': u, 'floor': floor, 'train_s': train_s, 'wall_s': time.time() - t0})
     return {'task': f'mixture d={mb.d} eps={mb.eps:g}', 'd': mb.d, 'eps': mb.eps, 'rows': rows}
@@ -177,7 +194,8 @@ def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF itera
 def accuracy_table(res:dict, # `accuracy.json`'s 'results': {job name: output of `run_gaussian_task` + 'kernel'}
                    from_ipf:int=8)->str: # the target holds from this iteration on
     "Markdown table of a Gaussian accuracy benchmark: trained vs DSB's limit vs floor, per task and kernel"
-    rows = ['| task | kernel | KL it. 8 | KL last | limit (dsb) last | limit (exact) last | floor | worst trained / limit, it. ≥ 8 |',
+    rows = ['| task | kernel | KL it. 8 | KL last | limit (dsb) last | limit (exact) last | floor '
+            '| worst trained / limit, it. ≥ 8 |',
             '|---|---|---|---|---|---|---|---|']
     for name, r in sorted(res.items(), key=lambda kv: (kv[1].get('d', 0), kv[0])):
         if 'rows' not in r or not name.startswith('gauss_'): continue
@@ -186,22 +204,28 @@ def accuracy_table(res:dict, # `accuracy.json`'s 'results': {job name: output of
         late = [x for x in b if x['ipf'] >= from_ipf] or b[-1:]
         at8 = next((x for x in b if x['ipf'] == from_ipf), b[-1])
         worst = max(x['kl_corrected']/max(x['kl_ideal'], 1e-12) for x in late)
-        rows.append(f"| {r['task']} | {r.get('kernel', 'dsb')} | {at8['kl_corrected']:.4f} | {b[-1]['kl_corrected']:.4f} (it. {b[-1]['ipf']}) | "
-                    f"{b[-1]['kl_ideal']:.4f} | {b[-1]['kl_ideal_exact']:.2g} | {b[-1]['kl_floor']:.4f} | {worst:.2f} |")
+        rows.append(f"| {r['task']} | {r.get('kernel', 'dsb')} | {at8['kl_corrected']:.4f} | "
+                    f"{b[-1]['kl_corrected']:.4f} (it. {b[-1]['ipf']}) | "
+                    f"{b[-1]['kl_ideal']:.4f} | {b[-1]['kl_ideal_exact']:.2g} | "
+                    f"{b[-1]['kl_floor']:.4f} | {worst:.2f} |")
     return '\n'.join(rows)
 
 # %% ../nbs/19_accuracy.ipynb #57be1711
 def ablation_table(res:dict, # `accuracy_ablation.json`
                    its=(1, 2, 4, 8))->str:
-    "Markdown table of the defaults ablation: corrected KL per iteration for each cumulative change, with DSB's limits and the floor"
+    ("Markdown table of the defaults ablation: corrected KL per iteration for each cumulative change, "
+     "with DSB's limits and the floor")
     tasks = list(dict.fromkeys(r['task'] for r in res['rows']))
     out = []
     for t in tasks:
         rows = [r for r in res['rows'] if r['task'] == t]
         its_ = [i for i in its if i <= len(rows[0]['kl_corrected'])]
         out += [f"**{t}** (floor of the raw KL: {rows[0]['kl_floor']:.4f})", '',
-                '| configuration | ' + ' | '.join(f'it. {i}' for i in its_) + ' | wall (s) |', '|---|' + '---|'*(len(its_) + 1)]
-        out += [f"| {r['config']} | " + ' | '.join(f"{r['kl_corrected'][i-1]:.3f}" for i in its_) + f" | {r['wall_s']:.0f} |" for r in rows]
+                '| configuration | ' + ' | '.join(f'it. {i}' for i in its_) + ' | wall (s) |',
+                '|---|' + '---|'*(len(its_) + 1)]
+        out += [f"| {r['config']} | " + ' | '.join(f"{r['kl_corrected'][i-1]:.3f}" for i in its_)
+                + f" | {r['wall_s']:.0f} |" for r in rows]
         out += ["| DSB's limit, paper kernel | " + ' | '.join(f"{rows[0]['kl_ideal'][i-1]:.3f}" for i in its_) + ' | |',
-                "| DSB's limit, exact kernel | " + ' | '.join(f"{rows[0]['kl_ideal_exact'][i-1]:.3f}" for i in its_) + ' | |', '']
+                "| DSB's limit, exact kernel | "
+                + ' | '.join(f"{rows[0]['kl_ideal_exact'][i-1]:.3f}" for i in its_) + ' | |', '']
     return '\n'.join(out)

@@ -16,35 +16,42 @@ __all__ = ['check_int', 'check_real', 'check_bool', 'check_choice', 'check_devic
 def _range(lo, hi, lo_open=False, hi_open=False)->str:
     "' >= lo', ' in [lo, hi)', ... for error messages"
     s = lambda v: f'{v:g}' if isinstance(v, float) else str(v)
-    if lo is not None and hi is not None: return f" in {'(' if lo_open else '['}{s(lo)}, {s(hi)}{')' if hi_open else ']'}"
+    if lo is not None and hi is not None:
+        return f" in {'(' if lo_open else '['}{s(lo)}, {s(hi)}{')' if hi_open else ']'}"
     if lo is not None: return f" {'>' if lo_open else '>='} {s(lo)}"
     return f" {'<' if hi_open else '<='} {s(hi)}" if hi is not None else ''
 
 def check_int(v, name:str, min:int|None=None, max:int|None=None, none_ok:bool=False)->int|None:
-    "`v` as an int: any `numbers.Integral` (numpy integers too) except bool, in [min, max]; TypeError/ValueError naming `name`"
+    ("`v` as an int: any `numbers.Integral` (numpy integers too) except bool, in [min, max]; "
+     "TypeError/ValueError naming `name`")
     if v is None and none_ok: return None
     want = f"an integer{_range(min, max)}" + (" or None" if none_ok else "")
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
         raise TypeError(f"`{name}` must be {want}, got {v!r} of type {type(v).__name__}")
-    if (min is not None and v < min) or (max is not None and v > max): raise ValueError(f"`{name}` must be {want}, got {v!r}")
+    if (min is not None and v < min) or (max is not None and v > max):
+        raise ValueError(f"`{name}` must be {want}, got {v!r}")
     return int(v)
 
 def check_real(v, name:str, min:float|None=None, max:float|None=None, min_open:bool=False, max_open:bool=False,
                none_ok:bool=False, finite:bool=True)->float|None:
-    "`v` as a float: any `numbers.Real` (numpy floats too) except bool, not nan, finite unless `finite=False`, in the range"
+    ("`v` as a float: any `numbers.Real` (numpy floats too) except bool, not nan, finite unless `finite=False`, "
+     "in the range")
     if v is None and none_ok: return None
-    want = f"a{' finite' if finite else ''} number{_range(min, max, min_open, max_open)}" + (" or None" if none_ok else "")
+    want = (f"a{' finite' if finite else ''} number{_range(min, max, min_open, max_open)}"
+            + (" or None" if none_ok else ""))
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"`{name}` must be {want}, got {v!r} of type {type(v).__name__}")
     x = float(v)
     if (math.isnan(x) or (finite and math.isinf(x)) or (min is not None and (x <= min if min_open else x < min))
-        or (max is not None and (x >= max if max_open else x > max))): raise ValueError(f"`{name}` must be {want}, got {v!r}")
+        or (max is not None and (x >= max if max_open else x > max))):
+        raise ValueError(f"`{name}` must be {want}, got {v!r}")
     return x
 
 def check_bool(v, name:str, none_ok:bool=False)->bool|None:
     "`v` as a bool (numpy bools too); TypeError naming `name` for anything else, e.g. 0/1 or 'yes'"
     if v is None and none_ok: return None
-    if not isinstance(v, (bool, np.bool_)): raise TypeError(f"`{name}` must be True or False{' or None' if none_ok else ''}, got {v!r}")
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be True or False{' or None' if none_ok else ''}, got {v!r}")
     return bool(v)
 
 def check_choice(v, name:str, choices)->object:
@@ -55,25 +62,32 @@ def check_choice(v, name:str, choices)->object:
     return v
 
 def _check_cases(cases)->int:
-    "Table-driven bad-input test: each (thunk, exception type, message fragment) must raise that type with that fragment; returns the count"
+    ("Table-driven bad-input test: each (thunk, exception type, message fragment) must raise that type with that "
+     "fragment; returns the count")
     for f, exc, frag in cases:
         try: f()
         except exc as e:
-            if frag not in str(e): raise AssertionError(f"{exc.__name__} raised, but {frag!r} is not in its message: {e}") from e
-        except Exception as e: raise AssertionError(f"expected {exc.__name__} containing {frag!r}, got {type(e).__name__}: {e}") from e
+            if frag not in str(e):
+                raise AssertionError(f"{exc.__name__} raised, but {frag!r} is not in its message: {e}") from e
+        except Exception as e:
+            raise AssertionError(f"expected {exc.__name__} containing {frag!r}, got {type(e).__name__}: {e}") from e
         else: raise AssertionError(f"expected {exc.__name__} containing {frag!r}, but nothing was raised")
     return len(cases)
 
 # %% ../nbs/05a_checks.ipynb #37ac9ee9
 def check_device(device, name:str='device')->torch.device:
-    "A `torch.device`: None picks CUDA when available; a device that does not exist here is a ValueError naming `name`"
+    ("A `torch.device`: None picks CUDA when available; a device that does not exist here is a ValueError "
+     "naming `name`")
     if device is None: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    if not isinstance(device, (str, torch.device)): raise TypeError(f"`{name}` must be a string like 'cpu' or 'cuda', a torch.device or None, got {device!r}")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"`{name}` must be a string like 'cpu' or 'cuda', a torch.device or None, got {device!r}")
     try: dev = torch.device(device)
-    except RuntimeError as e: raise ValueError(f"`{name}`={device!r} is not a device name (e.g. 'cpu', 'cuda', 'cuda:1'): {e}") from None
+    except RuntimeError as e:
+        raise ValueError(f"`{name}`={device!r} is not a device name (e.g. 'cpu', 'cuda', 'cuda:1'): {e}") from None
     if dev.type == 'cuda':
         if not torch.cuda.is_available():
-            raise ValueError(f"`{name}`={device!r} but no CUDA GPU is available here (torch.cuda.is_available() is False): "
+            raise ValueError(f"`{name}`={device!r} but no CUDA GPU is available here "
+                             "(torch.cuda.is_available() is False): "
                              "use device='cpu', or device=None to choose automatically")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(f"`{name}`={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
@@ -82,19 +96,23 @@ def check_device(device, name:str='device')->torch.device:
     return dev
 
 def check_dir(path, name:str)->Path:
-    "`path` as a writable directory, created if missing; fails now, not at the first write, if it is a file or cannot be written"
-    if not isinstance(path, (str, os.PathLike)): raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {type(path).__name__}")
+    ("`path` as a writable directory, created if missing; fails now, not at the first write, if it is a file or "
+     "cannot be written")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {type(path).__name__}")
     p = Path(path)
     if p.exists() and not p.is_dir(): raise ValueError(f"`{name}`={str(p)!r} is a file, not a directory")
     try:
         p.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=p): pass             # a real write test (permissions, read-only filesystems)
-    except OSError as e: raise ValueError(f"`{name}`={str(p)!r} is not a writable directory: {e.strerror or e}") from None
+    except OSError as e:
+        raise ValueError(f"`{name}`={str(p)!r} is not a writable directory: {e.strerror or e}") from None
     return p
 
 # %% ../nbs/05a_checks.ipynb #38df783e
 def _patch_to_annotated(f=None, *, cls_method:bool=False):
-    "Attach `f` to the class named by its first argument's annotation (`def m(self:Cls)`); fastcore's `patch`, reduced"
+    ("Attach `f` to the class named by its first argument's annotation (`def m(self:Cls)`); "
+     "fastcore's `patch`, reduced")
     if f is None: return lambda g: _patch_to_annotated(g, cls_method=cls_method)
     first = next(iter(inspect.signature(f).parameters.values()))
     cls = first.annotation
@@ -102,5 +120,6 @@ def _patch_to_annotated(f=None, *, cls_method:bool=False):
     f.__qualname__ = f"{cls.__name__}.{f.__name__}"
     setattr(cls, f.__name__, classmethod(f) if cls_method else f)
 
-try: from fastcore.basics import patch                    # nbdev's idiom: methods defined cell by cell stay out of `__all__`
+# nbdev's idiom: methods defined cell by cell stay out of `__all__`
+try: from fastcore.basics import patch
 except ImportError: patch = _patch_to_annotated             # the same for a runtime without fastcore

@@ -4,7 +4,7 @@
 
 # %% ../nbs/99_cli.ipynb #d0a2cdbf
 from __future__ import annotations
-import argparse, json, math, os, sys, tempfile, time
+import argparse, math, os, tempfile, time
 from pathlib import Path
 import torch
 from .reference import make_gammas, ou
@@ -18,15 +18,20 @@ __all__ = ['demo', 'main']
 # %% ../nbs/99_cli.ipynb #afab9d9e
 def _check_out(out, name:str='out')->Path:
     "A figure path matplotlib can write, in an existing writable directory (checked before any training)"
-    if not isinstance(out, (str, os.PathLike)): raise TypeError(f"`{name}` must be a file path, got {type(out).__name__}")
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"`{name}` must be a file path, got {type(out).__name__}")
     from matplotlib.backend_bases import FigureCanvasBase
     p, fmts = Path(out), FigureCanvasBase.get_supported_filetypes()
-    if p.suffix[1:].lower() not in fmts: raise ValueError(f"`{name}`: cannot write {str(p)!r}: its extension must be an image format, one of {sorted(fmts)}")
+    if p.suffix[1:].lower() not in fmts:
+        raise ValueError(f"`{name}`: cannot write {str(p)!r}: its extension must be an image format, "
+                         f"one of {sorted(fmts)}")
     if p.is_dir(): raise ValueError(f"`{name}`: cannot write {str(p)!r}: it is a directory")
-    if not p.parent.is_dir(): raise ValueError(f"`{name}`: cannot write {str(p)!r}: the directory {str(p.parent)!r} does not exist")
+    if not p.parent.is_dir():
+        raise ValueError(f"`{name}`: cannot write {str(p)!r}: the directory {str(p.parent)!r} does not exist")
     try:
         with tempfile.TemporaryFile(dir=p.parent): pass
-    except OSError as e: raise ValueError(f"`{name}`: cannot write {str(p)!r}: the directory is not writable ({e.strerror})") from None
+    except OSError as e:
+        raise ValueError(f"`{name}`: cannot write {str(p)!r}: the directory is not writable ({e.strerror})") from None
     return p
 
 def demo(dataset:str='eight_gaussians', # 2D toy name (see `dsb_nb.toys2d.make_toy`)
@@ -34,28 +39,42 @@ def demo(dataset:str='eight_gaussians', # 2D toy name (see `dsb_nb.toys2d.make_t
          n_eval:int=1000, out:str='dsb_demo.png', seed:int=0, # held-out samples (>= 2), figure path, seed
          progress:bool|None=None)->dict: # progress bars (None: on a terminal only); returns the metrics
     "Train DSB on a 2D toy (paper's generation set-up, T=0.2) and save samples and trajectories to `out`"
-    check_choice(dataset, 'dataset', TOYS); out = _check_out(out)              # every argument first: no training is wasted
-    n_ipf, n_steps, n_eval, seed = check_int(n_ipf, 'n_ipf', 1), check_int(n_steps, 'n_steps', 1), check_int(n_eval, 'n_eval', 2), check_int(seed, 'seed', 0, 2**32 - 1)
+    # every argument first: no training is wasted
+    check_choice(dataset, 'dataset', TOYS)
+    out = _check_out(out)
+    n_ipf, n_steps, n_eval, seed = (check_int(n_ipf, 'n_ipf', 1), check_int(n_steps, 'n_steps', 1),
+                                    check_int(n_eval, 'n_eval', 2), check_int(seed, 'seed', 0, 2**32 - 1))
     progress = check_bool(progress, 'progress', none_ok=True)
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
     gen = torch.Generator().manual_seed(seed)
     toy = make_toy(dataset)
     data, test = toy(20_000, gen), toy(n_eval, gen)
     var = data.var(0).mean().item()
     dsb = DSB(data, gaussian_sampler(2, std=math.sqrt(var)), make_gammas(20, T=0.2), f=ou(1/var), n_steps=n_steps,
-              lr=1e-3, ema_decay=0.995, cache_every=250, n_eval=n_eval, keep_traj=n_eval, seed=seed, progress=progress, device='cpu')
-    t0 = time.time(); dsb.fit(n_ipf); secs = time.time() - t0
+              lr=1e-3, ema_decay=0.995, cache_every=250, n_eval=n_eval, keep_traj=n_eval, seed=seed, progress=progress,
+              device='cpu')
+    t0 = time.time()
+    dsb.fit(n_ipf)
+    secs = time.time() - t0
     first, last = dsb.trajs[(0, 'backward')], dsb.trajs[(n_ipf - 1, 'backward')]
     res = {'dataset': dataset, 'w2_iter1_sgm': w2(first[0], test), f'w2_iter{n_ipf}': w2(last[0], test),
            'w2_floor': w2(toy(n_eval, gen), test), 'train_s': secs}
     fig, axs = plt.subplots(1, 4, figsize=(13, 3.3), sharex=True, sharey=True)
     panels = [(test, 'held-out data'), (first[0], f"iteration 1 = SGM (W2 {res['w2_iter1_sgm']:.3f})"),
               (last[0], f"iteration {n_ipf} (W2 {res[f'w2_iter{n_ipf}']:.3f}, floor {res['w2_floor']:.3f})")]
-    for ax, (x, t) in zip(axs, panels): ax.scatter(*x.T, s=2, alpha=0.5); ax.set_title(t, fontsize=9)
+    for ax, (x, t) in zip(axs, panels):
+        ax.scatter(*x.T, s=2, alpha=0.5)
+        ax.set_title(t, fontsize=9)
     for j in range(30): axs[3].plot(*last[:, j].T, lw=0.6, alpha=0.7)
-    axs[3].scatter(*last[0, :30].T, s=6, c='k'); axs[3].set_title(f'iteration {n_ipf}: paths from the prior (dots: X_0)', fontsize=9)
+    axs[3].scatter(*last[0, :30].T, s=6, c='k')
+    axs[3].set_title(f'iteration {n_ipf}: paths from the prior (dots: X_0)', fontsize=9)
     for ax in axs: ax.set_xlabel('$x_1$')
-    axs[0].set_ylabel('$x_2$'); fig.tight_layout(); fig.savefig(out, dpi=90); plt.close(fig)
+    axs[0].set_ylabel('$x_2$')
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
     return res
 
 # %% ../nbs/99_cli.ipynb #7de9d451
@@ -65,7 +84,8 @@ def _int_arg(lo:int, hi:int|None=None):
         try: v = int(s)
         except ValueError: v = None
         if v is None or v < lo or (hi is not None and v > hi):
-            raise argparse.ArgumentTypeError(f"must be an integer {'>= ' + str(lo) if hi is None else f'in [{lo}, {hi}]'}, got {s!r}")
+            raise argparse.ArgumentTypeError(
+                f"must be an integer {'>= ' + str(lo) if hi is None else f'in [{lo}, {hi}]'}, got {s!r}")
         return v
     return parse
 
@@ -75,25 +95,36 @@ def _out_arg(s:str)->str:
     return s
 
 def _parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='dsb_nb', description='Diffusion Schrödinger Bridge (dsb_nb). Run `dsb_nb demo --help` for the demo\'s options.')
+    p = argparse.ArgumentParser(prog='dsb_nb', description='Diffusion Schrödinger Bridge (dsb_nb). '
+                                                           'Run `dsb_nb demo --help` for the demo\'s options.')
     sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
-    d = sub.add_parser('demo', help='train a small bridge on a 2D toy and write a PNG and a one-line metric',
-                       description="Train DSB on a 2D toy (the paper's generation set-up: OU reference, N = 20, T = 0.2) and report "
-                                   "the W2 distance to held-out data after iteration 1 (plain SGM) and after the last iteration.")
-    d.add_argument('--dataset', default='eight_gaussians', choices=list(TOYS), help='2D toy dataset (default: %(default)s)')
-    d.add_argument('--iters', type=_int_arg(1), default=5, metavar='N', help='IPF iterations to train, >= 1 (default: %(default)s)')
-    d.add_argument('--steps', type=_int_arg(1), default=2500, metavar='N', help='gradient steps per half-iteration, >= 1 (default: %(default)s)')
-    d.add_argument('--n-eval', type=_int_arg(2), default=1000, metavar='N', help='held-out samples for W2 and the figure, >= 2 (default: %(default)s)')
+    d = sub.add_parser(
+        'demo', help='train a small bridge on a 2D toy and write a PNG and a one-line metric',
+        description="Train DSB on a 2D toy (the paper's generation set-up: OU reference, N = 20, T = 0.2) and report "
+                    "the W2 distance to held-out data after iteration 1 (plain SGM) and after the last iteration.")
+    d.add_argument('--dataset', default='eight_gaussians', choices=list(TOYS),
+                   help='2D toy dataset (default: %(default)s)')
+    d.add_argument('--iters', type=_int_arg(1), default=5, metavar='N',
+                   help='IPF iterations to train, >= 1 (default: %(default)s)')
+    d.add_argument('--steps', type=_int_arg(1), default=2500, metavar='N',
+                   help='gradient steps per half-iteration, >= 1 (default: %(default)s)')
+    d.add_argument('--n-eval', type=_int_arg(2), default=1000, metavar='N',
+                   help='held-out samples for W2 and the figure, >= 2 (default: %(default)s)')
     d.add_argument('--out', type=_out_arg, default='dsb_demo.png', metavar='FILE',
-                   help='figure to write (.png, .pdf, .svg, ...); its directory must exist and be writable (default: %(default)s)')
-    d.add_argument('--seed', type=_int_arg(0, 2**32 - 1), default=0, metavar='S', help='random seed, in [0, 2**32-1] (default: %(default)s)')
-    d.add_argument('--no-progress', action='store_true', help='no progress bars (by default they are shown only on a terminal)')
+                   help='figure to write (.png, .pdf, .svg, ...); its directory must exist and be writable '
+                        '(default: %(default)s)')
+    d.add_argument('--seed', type=_int_arg(0, 2**32 - 1), default=0, metavar='S',
+                   help='random seed, in [0, 2**32-1] (default: %(default)s)')
+    d.add_argument('--no-progress', action='store_true',
+                   help='no progress bars (by default they are shown only on a terminal)')
     return p
 
 def main(argv=None):
-    "Entry point of the `dsb_nb` console script: every flag is checked by argparse before any training (returns None, i.e. exit status 0)"
+    ("Entry point of the `dsb_nb` console script: every flag is checked by argparse before any training "
+     "(returns None, i.e. exit status 0)")
     a = _parser().parse_args(argv)
     torch.set_num_threads(1)   # small MLPs: one thread is fastest on a CPU
     res = demo(a.dataset, a.iters, a.steps, a.n_eval, a.out, a.seed, False if a.no_progress else None)
     print(f"{res['dataset']}: W2 to held-out data, iteration 1 (SGM) {res['w2_iter1_sgm']:.3f} -> iteration {a.iters} "
-          f"{res[f'w2_iter{a.iters}']:.3f} (data-vs-data floor {res['w2_floor']:.3f}); {res['train_s']:.0f}s training; figure: {a.out}")
+          f"{res[f'w2_iter{a.iters}']:.3f} (data-vs-data floor {res['w2_floor']:.3f}); "
+          f"{res['train_s']:.0f}s training; figure: {a.out}")

@@ -10,7 +10,7 @@ from torch import Tensor
 from .reference import make_gammas, check_gammas
 from .mean_matching import affine_mean_match
 from .dsb import gaussian_sb_cross_cov
-from .gaussian import gaussian_bridge, gaussian_moment_errors, _check_gauss_task, _sym
+from .gaussian import gaussian_bridge, gaussian_moment_errors, check_gauss_task, symmetric_part
 
 # %% auto #0
 __all__ = ['ideal_dsb', 'dsb_fixed_point', 'ideal_dsb_gaussian']
@@ -22,7 +22,8 @@ def _chain_moments(m:float, v:float, # start mean and variance: X_0 (forward) or
     "Eq. (C2): moments of a scalar Gaussian chain with affine means and noise variances `q`, without a Python loop"
     if not forward: A, C, q = A.flip(0), C.flip(0), q.flip(0)
     P = A.cumprod(0)                                                           # P[k] = A_0 ... A_k
-    if P.abs().min() < 1e-100: raise ValueError("the product of the chain's slopes underflowed: the chain forgets its start")
+    if P.abs().min() < 1e-100:
+        raise ValueError("the product of the chain's slopes underflowed: the chain forgets its start")
     z, P1 = A.new_zeros(1), torch.cat([A.new_ones(1), P])
     ms, vs = P1*(m + torch.cat([z, (C/P).cumsum(0)])), P1**2*(v + torch.cat([z, (q/P**2).cumsum(0)]))
     return (ms, vs) if forward else (ms.flip(0), vs.flip(0))
@@ -31,8 +32,10 @@ def _chain_moments(m:float, v:float, # start mean and variance: X_0 (forward) or
 def _reverse_maps(m:Tensor, v:Tensor, # (N+1,) moments of the current chain, time order
                   A:Tensor, g:Tensor, # (N,) slopes of the current chain, step sizes
                   forward:bool, # the current chain runs forward (fit B, eq. (12)) or backward (fit F, eq. (13))
-                  kernel:str)->tuple[Tensor, Tensor, Tensor]: # slope, intercept, noise variance (N,) of the reversed chain
-    "One ideal half-step: the affine Gaussian chain that reverses the current one (DSB's minimiser, or the exact reversal)"
+                  # slope, intercept, noise variance (N,) of the reversed chain
+                  kernel:str)->tuple[Tensor, Tensor, Tensor]:
+    ("One ideal half-step: the affine Gaussian chain that reverses the current one "
+     "(DSB's minimiser, or the exact reversal)")
     if kernel == 'dsb': return (*affine_mean_match(m, v, A, forward), 2*g)
     s, c = affine_mean_match(m, v, A, forward, exact=True)
     vo, vi = (v[:-1], v[1:]) if forward else (v[1:], v[:-1])
@@ -66,10 +69,14 @@ def _ipf_iterates(N, T, a, schedule, ratio, kernel):
                (mf[0], vf[0], mf[-1], vf[-1], vf[0]*A.prod()), B, F)        # (C1), forward
 
 def _check_args(N, T, a, d, kernel):
-    if not isinstance(N, int) or isinstance(N, bool) or N < 1: raise ValueError(f"`N` must be an integer >= 1, got {N!r}")
-    if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0): raise ValueError(f"`T` must be a finite number > 0, got {T!r}")
-    if not (isinstance(a, (int, float)) and math.isfinite(a)): raise ValueError(f"`a` must be a finite number, got {a!r}")
-    if not isinstance(d, int) or isinstance(d, bool) or d < 1: raise ValueError(f"`d` must be an integer >= 1, got {d!r}")
+    if not isinstance(N, int) or isinstance(N, bool) or N < 1:
+        raise ValueError(f"`N` must be an integer >= 1, got {N!r}")
+    if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0):
+        raise ValueError(f"`T` must be a finite number > 0, got {T!r}")
+    if not (isinstance(a, (int, float)) and math.isfinite(a)):
+        raise ValueError(f"`a` must be a finite number, got {a!r}")
+    if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+        raise ValueError(f"`d` must be an integer >= 1, got {d!r}")
     if kernel not in ('dsb', 'exact'): raise ValueError(f"Unknown kernel '{kernel}': expected 'dsb' or 'exact'")
 
 # %% ../nbs/15_continuous_ipf.ipynb #d762716e
@@ -81,13 +88,16 @@ def ideal_dsb(N:int, # number of steps
               d:int=1, # number of coordinates (all identical; only the KL depends on it)
               kernel:str='dsb', # 'dsb': eqs. (12)-(13), variance 2 gamma; 'exact': exact Gaussian reversal (Prop. 2)
               log:bool=False): # also return the last maps {'B': (A, C, q), 'F': (A, C, q), 'gammas'}
-    "Exact (X_0, X_N) coupling of DSB with a perfect affine function class and infinite samples, after each IPF iteration"
+    ("Exact (X_0, X_N) coupling of DSB with a perfect affine function class and infinite samples, "
+     "after each IPF iteration")
     _check_args(N, T, a, d, kernel)
-    if not isinstance(n_ipf, int) or isinstance(n_ipf, bool) or n_ipf < 1: raise ValueError(f"`n_ipf` must be an integer >= 1, got {n_ipf!r}")
+    if not isinstance(n_ipf, int) or isinstance(n_ipf, bool) or n_ipf < 1:
+        raise ValueError(f"`n_ipf` must be an integer >= 1, got {n_ipf!r}")
     rows, it = [], _ipf_iterates(N, T, a, schedule, ratio, kernel)
     for _ in range(n_ipf):
         n, back, fwd, B, F = next(it)
-        rows += [{'ipf': n, 'chain': ch, **_coupling(*mom, T, a, d)} for ch, mom in (('backward', back), ('forward', fwd))]
+        rows += [{'ipf': n, 'chain': ch, **_coupling(*mom, T, a, d)}
+                 for ch, mom in (('backward', back), ('forward', fwd))]
     return (rows, {'B': B, 'F': F, 'gammas': make_gammas(N, T, schedule, ratio, dtype=torch.float64)}) if log else rows
 
 # %% ../nbs/15_continuous_ipf.ipynb #29179b20
@@ -98,7 +108,8 @@ def dsb_fixed_point(N:int, T:float=0.5, a:float=0.1, schedule:str='constant', ra
     "The limit L -> infinity of `ideal_dsb`: the backward chain's coupling and the number of IPF iterations used"
     _check_args(N, T, a, d, kernel)
     if not (isinstance(tol, (int, float)) and tol > 0): raise ValueError(f"`tol` must be a number > 0, got {tol!r}")
-    if not isinstance(max_ipf, int) or max_ipf < 2: raise ValueError(f"`max_ipf` must be an integer >= 2, got {max_ipf!r}")
+    if not isinstance(max_ipf, int) or max_ipf < 2:
+        raise ValueError(f"`max_ipf` must be an integer >= 2, got {max_ipf!r}")
     prev, dprev, r, ok = None, None, 0., 0
     for n, back, *_ in _ipf_iterates(N, T, a, schedule, ratio, kernel):
         x = torch.stack(back)
@@ -114,12 +125,14 @@ def dsb_fixed_point(N:int, T:float=0.5, a:float=0.1, schedule:str='constant', ra
 
 # %% ../nbs/15_continuous_ipf.ipynb #1d26db3d
 def _gauss_chain(m:Tensor, S:Tensor, # (d,), (d, d) law of the start: X_0 (forward) or X_N (backward)
-                 A:Tensor, c:Tensor, Q:Tensor, # (N, d, d), (N, d), (N, d, d): transition j is A[j] x + c[j] + N(0, Q[j])
+                 # (N, d, d), (N, d), (N, d, d): transition j is A[j] x + c[j] + N(0, Q[j])
+                 A:Tensor, c:Tensor, Q:Tensor,
                  forward:bool=True)->tuple[Tensor, Tensor]: # means (N+1, d), covariances (N+1, d, d), time order
     "Moments of a Gaussian chain with affine means, run forward (X_j -> X_{j+1}) or backward (X_{j+1} -> X_j)"
     ms, Ss = [m], [S]
     for j in (range(len(A)) if forward else range(len(A) - 1, -1, -1)):
-        ms.append(A[j]@ms[-1] + c[j]); Ss.append(_sym(A[j]@Ss[-1]@A[j].T + Q[j]))
+        ms.append(A[j]@ms[-1] + c[j])
+        Ss.append(symmetric_part(A[j]@Ss[-1]@A[j].T + Q[j]))
     ms, Ss = torch.stack(ms), torch.stack(Ss)
     return (ms, Ss) if forward else (ms.flip(0), Ss.flip(0))
 
@@ -127,12 +140,13 @@ def _gauss_reverse(ms:Tensor, Ss:Tensor, # (N+1, d), (N+1, d, d) moments of the 
                    A:Tensor, g:Tensor, # (N, d, d) slopes of the current chain, (N,) step sizes
                    forward:bool, # the current chain runs forward (fit B, eq. (12)) or backward (fit F, eq. (13))
                    kernel:str)->tuple[Tensor, Tensor, Tensor]: # A, c, Q of the reversed chain
-    "One ideal half-step with full matrices: DSB's minimiser of (12)/(13) with noise 2 gamma I, or the exact Gaussian reversal"
+    ("One ideal half-step with full matrices: DSB's minimiser of (12)/(13) with noise 2 gamma I, "
+     "or the exact Gaussian reversal")
     if forward: mo, So, mi, Si, cross = ms[:-1], Ss[:-1], ms[1:], Ss[1:], Ss[:-1]@A.mT   # predict X_j from X_{j+1}
     else:       mo, So, mi, Si, cross = ms[1:], Ss[1:], ms[:-1], Ss[:-1], Ss[1:]@A.mT    # predict X_{j+1} from X_j
     G = torch.linalg.solve(Si, cross.mT).mT                       # Cov(X_o, X_i) Si^-1
     c = mo - (G@mi[..., None])[..., 0]
-    if kernel == 'exact': return G, c, _sym(So - G@Si@G.mT)
+    if kernel == 'exact': return G, c, symmetric_part(So - G@Si@G.mT)
     I = torch.eye(ms.shape[1], dtype=ms.dtype)
     return I - A + A@G, (A@c[..., None])[..., 0], 2*g[:, None, None]*I
 
@@ -142,18 +156,22 @@ def _joint(ms, Ss, A, forward):
     P = torch.eye(ms.shape[1], dtype=ms.dtype)
     for Aj in (A if forward else A.flip(0)): P = Aj@P
     C = Ss[0]@P.T if forward else P@Ss[-1]
-    return torch.cat([ms[0], ms[-1]]), _sym(torch.cat([torch.cat([Ss[0], C], 1), torch.cat([C.T, Ss[-1]], 1)]))
+    cov = torch.cat([torch.cat([Ss[0], C], 1), torch.cat([C.T, Ss[-1]], 1)])
+    return torch.cat([ms[0], ms[-1]]), symmetric_part(cov)
 
 def ideal_dsb_gaussian(mu0:Tensor, S0:Tensor, mu1:Tensor, S1:Tensor, # (d,), (d, d): data and prior laws
                        gammas:Tensor, # (N,) step sizes
                        f=None, # reference drift: None (Brownian) or a `LinearDrift`
                        n_ipf:int=20, # IPF iterations
                        kernel:str='dsb', # 'dsb': eqs. (12)-(13) with variance 2 gamma; 'exact': exact Gaussian reversal
-                       log:bool=False)->list: # also return {'B': (A, c, Q), 'F': (A, c, Q), 'bridge': ...} of the last iteration
-    "DSB with a perfect function class and infinite samples on any Gaussian task: per IPF iteration and chain, the coupling and its errors"
-    mu0, S0, mu1, S1, alpha = _check_gauss_task(mu0, S0, mu1, S1, f)
+                       # also return {'B': (A, c, Q), 'F': (A, c, Q), 'bridge': ...} of the last iteration
+                       log:bool=False)->list:
+    ("DSB with a perfect function class and infinite samples on any Gaussian task: per IPF iteration and chain, "
+     "the coupling and its errors")
+    mu0, S0, mu1, S1, alpha = check_gauss_task(mu0, S0, mu1, S1, f)
     if kernel not in ('dsb', 'exact'): raise ValueError(f"Unknown kernel '{kernel}': expected 'dsb' or 'exact'")
-    if isinstance(n_ipf, bool) or not isinstance(n_ipf, int) or n_ipf < 1: raise ValueError(f"`n_ipf` must be an integer >= 1, got {n_ipf!r}")
+    if isinstance(n_ipf, bool) or not isinstance(n_ipf, int) or n_ipf < 1:
+        raise ValueError(f"`n_ipf` must be an integer >= 1, got {n_ipf!r}")
     g, d = check_gammas(gammas).double(), len(mu0)
     bridge = gaussian_bridge(mu0, S0, mu1, S1, g, f)
     A = (1 - alpha*g)[:, None, None]*torch.eye(d, dtype=torch.float64)        # F^0: the reference chain (3)
@@ -162,6 +180,7 @@ def ideal_dsb_gaussian(mu0:Tensor, S0:Tensor, mu1:Tensor, S1:Tensor, # (d,), (d,
         B = _gauss_reverse(*_gauss_chain(mu0, S0, *F), F[0], g, True, kernel)          # eq. (12)
         mb, Sb = _gauss_chain(mu1, S1, *B, forward=False)
         F = _gauss_reverse(mb, Sb, B[0], g, False, kernel)                             # eq. (13)
-        for ch, (m, S) in (('backward', _joint(mb, Sb, B[0], False)), ('forward', _joint(*_gauss_chain(mu0, S0, *F), F[0], True))):
+        for ch, (m, S) in (('backward', _joint(mb, Sb, B[0], False)),
+                           ('forward', _joint(*_gauss_chain(mu0, S0, *F), F[0], True))):
             rows.append({'ipf': n, 'chain': ch, **gaussian_moment_errors(m, S, bridge), 'mean': m, 'cov': S})
     return (rows, {'B': B, 'F': F, 'bridge': bridge}) if log else rows

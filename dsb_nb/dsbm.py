@@ -25,14 +25,19 @@ def brownian_bridge(x0:Tensor, # (batch, *shape) points at time 0
                     T:float, # horizon; the reference is dX = sqrt(2) dW, variance 2T at time T
                     gen:torch.Generator|None=None, # random generator
                     check:bool=True)->Tensor: # validate the inputs (False: trainer hot loop); returns (batch, *shape)
-    "Sample X_t of the Brownian bridge from x0 (time 0) to x1 (time T), eq. (M3): mean (1-s) x0 + s x1, variance `2t(T-t)/T`, s = t/T"
+    ("Sample X_t of the Brownian bridge from x0 (time 0) to x1 (time T), eq. (M3): mean (1-s) x0 + s x1, "
+     "variance `2t(T-t)/T`, s = t/T")
     if check:
-        check_tensor(x0, 'x0', 2); check_tensor(x1, 'x1', 2)
-        if x0.shape != x1.shape: raise ValueError(f"`x0` and `x1` must have the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
+        check_tensor(x0, 'x0', 2)
+        check_tensor(x1, 'x1', 2)
+        if x0.shape != x1.shape:
+            raise ValueError(f"`x0` and `x1` must have the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
         T = check_real(T, 'T', 0, min_open=True)
         tt = torch.as_tensor(t, dtype=torch.float64)
-        if tt.dim() > 1 or (tt.dim() == 1 and len(tt) != len(x0)): raise ValueError(f"`t` must be a float or have shape ({len(x0)},), got shape {tuple(tt.shape)}")
-        if not torch.isfinite(tt).all() or (tt < 0).any() or (tt > T).any(): raise ValueError(f"`t` must lie in [0, T] = [0, {T:g}]")
+        if tt.dim() > 1 or (tt.dim() == 1 and len(tt) != len(x0)):
+            raise ValueError(f"`t` must be a float or have shape ({len(x0)},), got shape {tuple(tt.shape)}")
+        if not torch.isfinite(tt).all() or (tt < 0).any() or (tt > T).any():
+            raise ValueError(f"`t` must lie in [0, T] = [0, {T:g}]")
     t = pad_like(torch.as_tensor(t, dtype=x0.dtype, device=x0.device), x0)
     s = t/T
     z = torch.randn(x0.shape, generator=gen, device=x0.device, dtype=x0.dtype)
@@ -45,35 +50,45 @@ def bridge_drift(x0:Tensor, x1:Tensor, # (batch, *shape) end points at times 0 a
                  T:float, # horizon
                  direction:str='forward')->Tensor: # 'forward': (x1 - xt)/(T - t); 'backward': (x0 - xt)/t
     "Drift of the Brownian bridge through `xt` at time t: forwards towards x1, backwards (in reversed time) towards x0"
-    check_choice(direction, 'direction', ('forward', 'backward')); T = check_real(T, 'T', 0, min_open=True)
+    check_choice(direction, 'direction', ('forward', 'backward'))
+    T = check_real(T, 'T', 0, min_open=True)
     for name, v in (('x0', x0), ('x1', x1), ('xt', xt)):
-        if check_tensor(v, name, 2).shape != xt.shape: raise ValueError(f"`{name}` must have the shape of `xt` {tuple(xt.shape)}, got {tuple(v.shape)}")
+        if check_tensor(v, name, 2).shape != xt.shape:
+            raise ValueError(f"`{name}` must have the shape of `xt` {tuple(xt.shape)}, got {tuple(v.shape)}")
     tt = torch.as_tensor(t, dtype=torch.float64)
-    if tt.dim() > 1 or (tt.dim() == 1 and len(tt) != len(xt)): raise ValueError(f"`t` must be a float or have shape ({len(xt)},), got shape {tuple(tt.shape)}")
+    if tt.dim() > 1 or (tt.dim() == 1 and len(tt) != len(xt)):
+        raise ValueError(f"`t` must be a float or have shape ({len(xt)},), got shape {tuple(tt.shape)}")
     if not torch.isfinite(tt).all() or ((tt >= T) if direction == 'forward' else (tt <= 0)).any():
-        raise ValueError(f"`t` must lie in {'[0, T)' if direction == 'forward' else '(0, T]'} = {'[0, ' if direction == 'forward' else '(0, '}{T:g}{')' if direction == 'forward' else ']'} for the {direction} drift")
+        raise ValueError(f"`t` must lie in {'[0, T)' if direction == 'forward' else '(0, T]'} = "
+                         f"{'[0, ' if direction == 'forward' else '(0, '}{T:g}{')' if direction == 'forward' else ']'} "
+                         f"for the {direction} drift")
     t = pad_like(torch.as_tensor(t, dtype=xt.dtype, device=xt.device), xt)
     return (x1 - xt)/(T - t) if direction == 'forward' else (x0 - xt)/t
 
 # %% ../nbs/16_dsbm.ipynb #33eb9e58
 def linear_bridge_coeffs(gammas:Tensor, # (N,) step sizes
                          alpha:float=0.)->dict: # drift f(x) = -alpha x of eq. (3); 0 is Brownian
-    """Bridge and one-step target coefficients of the chain (3) with a linear drift, float64 tensors (N+1,) indexed by k:
-    X_k | x_0, x_N = u x_0 + w x_N + sd Z (M3'); E[X_{k+1} | x_k, x_N] = fp x_k + fq x_N (k < N); E[X_{k-1} | x_k, x_0] = bp x_k + bq x_0 (k > 0)"""
+    ("Bridge and one-step target coefficients of the chain (3) with a linear drift, float64 tensors (N+1,) "
+     "indexed by k:\n    X_k | x_0, x_N = u x_0 + w x_N + sd Z (M3'); "
+     "E[X_{k+1} | x_k, x_N] = fp x_k + fq x_N (k < N); E[X_{k-1} | x_k, x_0] = bp x_k + bq x_0 (k > 0)")
     g = check_gammas(gammas).double()
     if len(g) == 0: raise ValueError("`gammas` is empty: the chain needs N >= 1 steps")
     if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not math.isfinite(alpha) or alpha < 0:
         raise ValueError(f"`alpha` must be a finite number >= 0, got {alpha!r}")
     if alpha*g.max().item() >= 1:
-        raise ValueError(f"alpha * gamma must be < 1 at every step, got alpha={alpha:g} and max gamma={g.max().item():.3g}: "
+        raise ValueError(f"alpha * gamma must be < 1 at every step, got alpha={alpha:g} "
+                         f"and max gamma={g.max().item():.3g}: "
                          "use smaller steps (more of them) or a smaller alpha")
     N, r = len(g), 1 - alpha*g
     a, s = marginal_coeffs(g, alpha)                          # X_k | X_0 ~ N(a_k X_0, s_k)
     A, V = torch.ones(N + 1, dtype=torch.float64), torch.zeros(N + 1, dtype=torch.float64)
-    for k in range(N - 1, -1, -1): A[k], V[k] = A[k + 1]*r[k], V[k + 1] + A[k + 1]**2*2*g[k]   # X_N | X_k ~ N(A_k X_k, V_k)
-    den = A**2*s + V; K = s*A/den
+    for k in range(N - 1, -1, -1):                            # X_N | X_k ~ N(A_k X_k, V_k)
+        A[k], V[k] = A[k + 1]*r[k], V[k + 1] + A[k + 1]**2*2*g[k]
+    den = A**2*s + V
+    K = s*A/den
     c = dict(u=(1 - K*A)*a, w=K, sd=(s*V/den).clamp_min(0).sqrt(), fp=torch.zeros(N + 1, dtype=torch.float64),
-             fq=torch.zeros(N + 1, dtype=torch.float64), bp=torch.zeros(N + 1, dtype=torch.float64), bq=torch.zeros(N + 1, dtype=torch.float64))
+             fq=torch.zeros(N + 1, dtype=torch.float64), bp=torch.zeros(N + 1, dtype=torch.float64),
+             bq=torch.zeros(N + 1, dtype=torch.float64))
     Kf = 2*g*A[1:]/(A[1:]**2*2*g + V[1:])                     # forward: X_{k+1} ~ N(r_k x_k, 2 gamma), seen through x_N
     c['fp'][:N], c['fq'][:N] = (1 - Kf*A[1:])*r, Kf
     Kb = s[:N]*r/(r**2*s[:N] + 2*g)                           # backward: X_{k-1} ~ N(a x_0, s), seen through x_k
@@ -82,26 +97,31 @@ def linear_bridge_coeffs(gammas:Tensor, # (N,) step sizes
 
 # %% ../nbs/16_dsbm.ipynb #5268182e
 OT_METHODS = ('auto', 'emd', 'sinkhorn_log', 'sinkhorn')
-_EMD_BELOW, _EXP_SAFE = 0.05, 500.   # method='auto': exact OT when reg < 5% of the median cost; plain Sinkhorn when costs/reg < 500
+# method='auto': exact OT when reg < 5% of the median cost; plain Sinkhorn when costs/reg < 500
+_EMD_BELOW, _EXP_SAFE = 0.05, 500.
 
 def _auto_method(M:Tensor, reg:float)->str:
-    "method='auto': 'emd' when reg is below 5% of the median cost, else plain Sinkhorn on row-shifted costs when those stay below 500 reg, else the log domain"
+    ("method='auto': 'emd' when reg is below 5% of the median cost, else plain Sinkhorn on row-shifted costs "
+     "when those stay below 500 reg, else the log domain")
     if reg < _EMD_BELOW*M.median().item(): return 'emd'
     return 'sinkhorn' if (M - M.min(1, keepdim=True).values).max().item() < _EXP_SAFE*reg else 'sinkhorn_log'
 
 def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
             x1:Tensor, # (n1, *shape) samples at time T
-            reg:float, # entropic regulariser, POT's convention exp(-M/reg); the SB of eq. (3) uses reg = 2 s_N (4T if Brownian), eq. (S2)
-            method:str='sinkhorn_log', # 'sinkhorn_log', 'sinkhorn', 'emd' (exact OT, ignores reg) or 'auto' (see the text)
+            reg:float, # entropic regulariser, POT's exp(-M/reg); the SB of eq. (3) uses 2 s_N (4T if Brownian), eq. S2
+            method:str='sinkhorn_log', # 'sinkhorn_log', 'sinkhorn', 'emd' (exact OT, ignores reg) or 'auto' (see text)
             n_iter:int=100, tol:float=1e-4, # Sinkhorn iterations and stopping threshold (POT's numItermax, stopThr)
-            log:bool=False, # also return {'err': L1 error of the column sums, 'fallback': bool, 'method': the solver used}
+            log:bool=False, # also return {'err': L1 error of the column sums, 'fallback': bool, 'method': solver used}
             a:float=1.): # cost M_ij = |x1_j - a x0_i|^2, a = a_N of the reference (1 if Brownian, below 1 for OU)
     "Entropic OT plan (n0, n1), summing to 1, between two minibatches with uniform weights (eq. S2)"
     import ot
-    check_choice(method, 'method', OT_METHODS); x0, x1 = check_tensor(x0, 'x0', 2), check_tensor(x1, 'x1', 2)
+    check_choice(method, 'method', OT_METHODS)
+    x0, x1 = check_tensor(x0, 'x0', 2), check_tensor(x1, 'x1', 2)
     if x0.shape[1:] != x1.shape[1:]:
-        raise ValueError(f"`x0` and `x1` must have the same trailing shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
-    if not (len(x0) and len(x1)): raise ValueError(f"`x0` and `x1` must hold at least one sample each, got {len(x0)} and {len(x1)}")
+        raise ValueError(f"`x0` and `x1` must have the same trailing shape, "
+                         f"got {tuple(x0.shape)} and {tuple(x1.shape)}")
+    if not (len(x0) and len(x1)):
+        raise ValueError(f"`x0` and `x1` must hold at least one sample each, got {len(x0)} and {len(x1)}")
     reg, n_iter = check_real(reg, 'reg', 0, min_open=True), check_int(n_iter, 'n_iter', 1)
     tol, a = check_real(tol, 'tol', 0, min_open=True), check_real(a, 'a', 0, min_open=True)
     check_bool(log, 'log')
@@ -110,14 +130,17 @@ def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
     wb = torch.full((len(x1),), 1/len(x1), dtype=torch.float64, device=M.device)
     if method == 'auto': method = _auto_method(M, reg)
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')          # POT's overflow and iteration-limit messages: the plan is judged below instead
+        # POT's overflow and iteration-limit messages: the plan is judged below instead
+        warnings.simplefilter('ignore')
         if method == 'emd': P = ot.emd(wa, wb, M, numItermax=10_000_000)
         else:                                    # each row's smallest cost taken out: the same plan, no row underflows
-            P = ot.sinkhorn(wa, wb, M - M.min(1, keepdim=True).values, reg, method=method, numItermax=n_iter, stopThr=tol, warn=False)
+            P = ot.sinkhorn(wa, wb, M - M.min(1, keepdim=True).values, reg, method=method, numItermax=n_iter,
+                            stopThr=tol, warn=False)
     mass = P.sum()
     fallback = not bool(torch.isfinite(P).all() and mass > 0 and (P.sum(0)/mass - wb).abs().sum() < 0.5)
     if fallback:
-        warnings.warn(f"ot_plan: degenerate plan (non-finite, no mass, or columns off by half the mass) with method='{method}', reg={reg:g}; "
+        warnings.warn(f"ot_plan: degenerate plan (non-finite, no mass, or columns off by half the mass) "
+                      f"with method='{method}', reg={reg:g}; "
                       "using the independent coupling. Use method='sinkhorn_log' or 'emd', or a larger `reg`")
         P, mass = wa[:, None]*wb[None], 1.
     P = P/mass
@@ -128,8 +151,10 @@ def sample_plan(plan:Tensor, # (n0, n1) nonnegative plan, e.g. from `ot_plan`
                 n:int, # number of pairs
                 gen:torch.Generator|None=None)->tuple[Tensor, Tensor]: # row indices i (n,), column indices j (n,)
     "Draw n index pairs (i, j) with replacement, with probability proportional to plan[i, j]"
-    if not isinstance(plan, Tensor) or plan.dim() != 2: raise ValueError(f"`plan` must be a 2-D tensor, got {getattr(plan, 'shape', type(plan).__name__)}")
-    if plan.numel() > 2**24: raise ValueError(f"`plan` has {plan.numel()} cells; torch.multinomial allows at most 2**24")
+    if not isinstance(plan, Tensor) or plan.dim() != 2:
+        raise ValueError(f"`plan` must be a 2-D tensor, got {getattr(plan, 'shape', type(plan).__name__)}")
+    if plan.numel() > 2**24:
+        raise ValueError(f"`plan` has {plan.numel()} cells; torch.multinomial allows at most 2**24")
     n = check_int(n, 'n', 1)
     if not plan.is_floating_point() or not torch.isfinite(plan).all() or (plan < 0).any() or plan.sum() <= 0:
         raise ValueError("`plan` must be a finite, nonnegative floating tensor with positive mass")
@@ -145,13 +170,14 @@ def ot_pairs(x0:Tensor, x1:Tensor, # (n, *shape) samples of each end, as many of
              a:float=1.)->tuple[Tensor, Tensor]: # cost |x1 - a x0|^2; returns (x0, partners), both (n, *shape)
     "Couple x0 and x1 by minibatch OT: each x0[i] gets one partner drawn from its row of the plan of its block"
     x0, x1, block = check_tensor(x0, 'x0', 2), check_tensor(x1, 'x1', 2), check_int(block, 'block', 1, 4096)
-    if x0.shape != x1.shape: raise ValueError(f"`x0` and `x1` must have the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
+    if x0.shape != x1.shape:
+        raise ValueError(f"`x0` and `x1` must have the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
     if len(x0) == 0: raise ValueError("`x0` and `x1` are empty")
     out = []
     for idx in torch.arange(len(x0)).tensor_split(-(-len(x0)//block)):       # equal blocks of at most `block`
         xa, xb = x0[idx.to(x0.device)], x1[idx.to(x1.device)]
         P = ot_plan(xa, xb, reg, method, n_iter, tol, a=a)
-        j = torch.multinomial(P, 1, generator=gen)[:, 0]                      # a row need not sum to 1: multinomial normalises
+        j = torch.multinomial(P, 1, generator=gen)[:, 0]  # a row need not sum to 1: multinomial normalises
         out.append(xb[j.to(xb.device)])
     return x0, torch.cat(out)
 
@@ -162,9 +188,11 @@ def regime(data, prior, # the two ends, in any form `DSB` accepts
            standardize:bool=False)->float: # rho in the units of a trainer with standardize=True (pooled scale 1)
     "rho = d s_N / W2^2(p_data, p_prior): the reference's noise against the squared distance the samples travel"
     n, g = check_int(n, 'n', 2), torch.Generator().manual_seed(check_int(seed, 'seed', 0))
-    with torch.random.fork_rng():                            # a sampler f(n) may draw from the global generator: leave it alone
+    with torch.random.fork_rng():  # a sampler f(n) may draw from the global generator: leave it alone
         x0, x1 = (as_sampler(s, name)(n, g).flatten(1).double().cpu() for s, name in ((data, 'data'), (prior, 'prior')))
-    if x0.shape[1:] != x1.shape[1:]: raise ValueError(f"`data` and `prior` samples must have the same shape, got {tuple(x0.shape[1:])} and {tuple(x1.shape[1:])}")
+    if x0.shape[1:] != x1.shape[1:]:
+        raise ValueError(f"`data` and `prior` samples must have the same shape, "
+                         f"got {tuple(x0.shape[1:])} and {tuple(x1.shape[1:])}")
     alpha = f.alpha if isinstance(f, LinearDrift) else 0.
     s = marginal_coeffs(torch.as_tensor(gammas).double(), alpha)[1][-1].item()
     d2 = w2(x0, x1)**2
@@ -192,13 +220,13 @@ class DSBM(DSB):
                  coupling:str='auto', # first coupling: 'auto' ('ot' if `regime` < 1, else 'independent'),
                  # 'reference' (DSBM-IPF: first half = SGM), 'independent' (DSBM-IMF) or 'ot' (minibatch OT, eq. S2)
                  ot_bs:int=1024, # coupling='ot': samples of each end per OT problem (blocks of the cache), at most 4096
-                 ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # coupling='ot': each block's solver (`ot_plan`)
-                 **kw): # every other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, cache_every, ...)
+                 ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # coupling='ot': per-block solver (`ot_plan`)
+                 **kw): # any other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, cache_every, ...)
         alpha = _check_linear(f, type(self).__name__)
         self.coupling = check_choice(coupling, 'coupling', COUPLINGS)
         self.ot_bs = check_int(ot_bs, 'ot_bs', 1, 4096)
-        self.ot_kw = dict(method=check_choice(ot_method, 'ot_method', OT_METHODS), n_iter=check_int(ot_iter, 'ot_iter', 1),
-                          tol=check_real(ot_tol, 'ot_tol', 0, min_open=True))
+        self.ot_kw = dict(method=check_choice(ot_method, 'ot_method', OT_METHODS),
+                          n_iter=check_int(ot_iter, 'ot_iter', 1), tol=check_real(ot_tol, 'ot_tol', 0, min_open=True))
         if kw.get('kernel', 'dsb') != 'dsb':
             raise ValueError(f"{type(self).__name__} trains by bridge matching with the reference's noise: "
                              f"`kernel` must be 'dsb', got {kw['kernel']!r}")
@@ -207,7 +235,7 @@ class DSBM(DSB):
         self.T = self.gammas.double().sum().item()                                    # horizon
         self.coeffs = {k: v.to(self.device, self.dtype) for k, v in coeffs.items()}   # (M3') and (M4'), in float64
         aN, sN = (v[-1].item() for v in marginal_coeffs(self.gammas.double().cpu(), alpha))
-        self.ot_a, self.ot_reg = aN, 2*sN                                             # (S2): |x_N - a x_0|^2, reg = 2 s_N
+        self.ot_a, self.ot_reg = aN, 2*sN  # (S2): |x_N - a x_0|^2, reg = 2 s_N
         self.rho = None
         if self.coupling == 'auto':        # the regime in the trainer's units (its sources are standardised, if asked)
             self.rho = regime(self.data, self.prior, self.gammas.cpu(), self.f)
@@ -219,7 +247,8 @@ class DSBM(DSB):
         return {**super().fingerprint(), 'coupling': self.coupling, **ot}
 
     def make_cache(self, direction:str):
-        "Coupled end points (X_0, X_N), each (n_cache, *shape), from the chain of the other direction (or the first coupling)"
+        ("Coupled end points (X_0, X_N), each (n_cache, *shape), from the chain of the other direction "
+         "(or the first coupling)")
         F, B = self.maps(ema=True, check=False)
         with torch.no_grad(), self._autocast():
             if direction == 'forward':                                   # the backward chain from the prior
@@ -246,7 +275,8 @@ class DSBM(DSB):
         "Eq. (M4'): regress the mean map onto the reference bridge's next-step mean between coupled end points"
         x0, xN = self.pairs(cache)
         fwd, c, bs, gen = direction == 'forward', self.coeffs, self.bs, self.gen
-        k = torch.randint(0 if fwd else 1, self.N + (0 if fwd else 1), (bs,), generator=gen, device=gen.device).to(x0.device)
+        k = torch.randint(0 if fwd else 1, self.N + (0 if fwd else 1), (bs,), generator=gen,
+                          device=gen.device).to(x0.device)
         z = torch.randn(x0.shape, generator=gen, device=x0.device, dtype=x0.dtype)
         xt = pad_like(c['u'][k], x0)*x0 + pad_like(c['w'][k], x0)*xN + pad_like(c['sd'][k], x0)*z          # (M3')
         if fwd: target = pad_like(c['fp'][k], xt)*xt + pad_like(c['fq'][k], xt)*xN                          # (M4')

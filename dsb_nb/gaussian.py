@@ -13,9 +13,9 @@ from .score_matching import TimeMLP
 from .dsb import DSB, gaussian_sampler, gaussian_sb_cross_cov, check_trainer
 
 # %% auto #0
-__all__ = ['gaussian_task', 'gaussian_sb_joint', 'gaussian_bridge', 'sample_gaussian_bridge', 'gauss_kl', 'coupling_stats',
-           'kl_floor', 'gaussian_moment_errors', 'gaussian_coupling_errors', 'sample_sb_joint', 'run_gaussian',
-           'plot_convergence']
+__all__ = ['gaussian_task', 'gaussian_sb_joint', 'symmetric_part', 'psd_sqrt', 'gaussian_bridge', 'check_gauss_task',
+           'sample_gaussian_bridge', 'gauss_kl', 'coupling_stats', 'kl_floor', 'gaussian_moment_errors',
+           'gaussian_coupling_errors', 'sample_sb_joint', 'run_gaussian', 'plot_convergence']
 
 # %% ../nbs/07_gaussian.ipynb #3867589f
 def gaussian_task(d:int, # dimension
@@ -36,11 +36,11 @@ def gaussian_sb_joint(d:int, # dimension of one end
     return mean, torch.cat([torch.cat([I, c*I], 1), torch.cat([c*I, I], 1)], 0)
 
 # %% ../nbs/07_gaussian.ipynb #538e9126
-def _sym(S:Tensor)->Tensor: return (S + S.mT)/2
+def symmetric_part(S:Tensor)->Tensor: return (S + S.mT)/2
 
-def _psd_sqrt(S:Tensor)->Tensor:
+def psd_sqrt(S:Tensor)->Tensor:
     "Symmetric square root of symmetric positive semi-definite matrices (..., d, d)"
-    w, V = torch.linalg.eigh(_sym(S))
+    w, V = torch.linalg.eigh(symmetric_part(S))
     return (V*w.clamp_min(0).sqrt().unsqueeze(-2))@V.mT
 
 def gaussian_bridge(mu0:Tensor, S0:Tensor, # (d,), (d, d): p_data = N(mu0, S0) at step 0
@@ -48,24 +48,25 @@ def gaussian_bridge(mu0:Tensor, S0:Tensor, # (d,), (d, d): p_data = N(mu0, S0) a
                     gammas:Tensor, # (N,) step sizes of the reference chain (3)
                     f=None)->dict: # reference drift: None (Brownian) or a `LinearDrift`, e.g. `ou(alpha)`
     "Closed-form Schrödinger bridge between two Gaussians for the chain (3): static coupling and every marginal"
-    mu0, S0, mu1, S1, alpha = _check_gauss_task(mu0, S0, mu1, S1, f)
+    mu0, S0, mu1, S1, alpha = check_gauss_task(mu0, S0, mu1, S1, f)
     d, I = len(mu0), torch.eye(len(mu0), dtype=torch.float64)
     a, s = marginal_coeffs(check_gammas(gammas).double(), alpha)   # X_k | X_0 ~ N(a_k X_0, s_k I)
     aN, sN = a[-1], s[-1]
-    Ah = _psd_sqrt(aN**2*S0)
-    M = _psd_sqrt(Ah@S1@Ah + sN**2/4*I) - sN/2*I
+    Ah = psd_sqrt(aN**2*S0)
+    M = psd_sqrt(Ah@S1@Ah + sN**2/4*I) - sN/2*I
     C = Ah@M@torch.linalg.inv(Ah)/aN                                # Cov(X_0, X_N)
-    cov = _sym(torch.cat([torch.cat([S0, C], 1), torch.cat([C.T, S1], 1)]))
+    cov = symmetric_part(torch.cat([torch.cat([S0, C], 1), torch.cat([C.T, S1], 1)]))
     w = (aN/a)*s/sN
     u = a - w*aN
     v = (s*(1 - (aN/a)**2*s/sN)).clamp_min(0)
     means = u[:, None]*mu0 + w[:, None]*mu1                        # X_k = u_k X_0 + w_k X_N + sqrt(v_k) Z
-    covs = _sym(u[:, None, None]**2*S0 + w[:, None, None]**2*S1 + (u*w)[:, None, None]*(C + C.T) + v[:, None, None]*I)
+    covs = symmetric_part(u[:, None, None]**2*S0 + w[:, None, None]**2*S1 + (u*w)[:, None, None]*(C + C.T)
+                          + v[:, None, None]*I)
     return {'mean': torch.cat([mu0, mu1]), 'cov': cov, 'means': means, 'covs': covs,
             'a': aN.item(), 's': sN.item(), 'd': d}
 
 # %% ../nbs/07_gaussian.ipynb #77389f98
-def _check_gauss_task(mu0, S0, mu1, S1, f):
+def check_gauss_task(mu0, S0, mu1, S1, f):
     "Validate a Gaussian task; returns float64 copies and the drift's alpha"
     out = []
     for name, m, S in (('mu0', mu0, S0), ('mu1', mu1, S1)):

@@ -8,7 +8,9 @@ import bisect, math, numbers, warnings
 import torch
 from torch import Tensor
 from .reference import check_tensor
-from .dsb import DSB, check_int, check_real, check_bool, check_choice, _check_gammas
+from .reference import check_gammas
+from .checks import check_int, check_real, check_bool, check_choice
+from .dsb import DSB
 
 # %% auto #0
 __all__ = ['DSBVelocity', 'dsb_velocity', 'odeint_fixed', 'odeint_adaptive', 'divergence', 'gaussian_logpdf', 'ode_logp',
@@ -32,9 +34,12 @@ class DSBVelocity:
         for name, fn in (('net_f', f if net_f is None else net_f), ('net_b', net_b), ('f', f)):
             if not callable(fn): raise TypeError(f"`{name}` must be callable, got {type(fn).__name__}")
         self.net_f, self.net_b, self.f = net_f, net_b, f
-        g = _check_gammas(gammas).detach().double().cpu()
-        self.ts = [0.] + g.cumsum(0).tolist(); self.N, self.T = len(g), self.ts[-1]
-    def __repr__(self): return f"DSBVelocity(N={self.N}, T={self.T:.4g}, f={self.f!r}, forward net={'yes' if self.net_f is not None else 'no'})"
+        g = check_gammas(gammas).detach().double().cpu()
+        self.ts = [0.] + g.cumsum(0).tolist()
+        self.N, self.T = len(g), self.ts[-1]
+    def __repr__(self):
+        return (f"DSBVelocity(N={self.N}, T={self.T:.4g}, f={self.f!r}, "
+                f"forward net={'yes' if self.net_f is not None else 'no'})")
 
     def corr(self, x:Tensor, k:int)->Tensor: # x (batch, *shape), grid step k = 0..N
         "The network part of eq. (14.7) at grid time t_k: `(net_f(x, min(k, N-1)) - net_b(x, max(k, 1)))/2`"
@@ -55,10 +60,14 @@ class DSBVelocity:
 # %% ../nbs/14_ode.ipynb #270b0a75
 def dsb_velocity(dsb:DSB, # a trained trainer
                  ema:bool=True)->DSBVelocity: # use the EMA networks (what `DSB.sample` uses) or the raw ones
-    "Probability-flow velocity v(x, t) of the bridge held by `dsb`: the pair (F^{n+1}, B^n), or (reference, B^n) before any forward half; in the trainer's units (`dsb.encode`)"
+    ("Probability-flow velocity v(x, t) of the bridge held by `dsb`: the pair (F^{n+1}, B^n), or (reference, B^n) "
+     "before any forward half; in the trainer's units (`dsb.encode`)")
     if not isinstance(dsb, DSB): raise TypeError(f"`dsb` must be a DSB trainer, got {type(dsb).__name__}")
-    if getattr(dsb, 'kernel', 'dsb') != 'dsb': raise ValueError("the probability-flow ODE is derived for the paper's kernel (noise variance 2 gamma): `dsb.kernel` must be 'dsb', got " + repr(dsb.kernel))
-    if not dsb.history: warnings.warn("`dsb` has not been trained: its backward net is zero and the velocity is the reference drift f")
+    if getattr(dsb, 'kernel', 'dsb') != 'dsb':
+        raise ValueError("the probability-flow ODE is derived for the paper's kernel (noise variance 2 gamma): "
+                         "`dsb.kernel` must be 'dsb', got " + repr(dsb.kernel))
+    if not dsb.history:
+        warnings.warn("`dsb` has not been trained: its backward net is zero and the velocity is the reference drift f")
     nf, nb = (dsb.ema_f.model, dsb.ema_b.model) if check_bool(ema, 'ema') else (dsb.net_f, dsb.net_b)
     return DSBVelocity(nf if dsb.f_trained else None, nb, dsb.gammas, dsb.f)
 
@@ -80,12 +89,16 @@ def _eval(v, x, t):
     "v(x, t) with shape and finiteness checks"
     out = v(x, t)
     if not isinstance(out, Tensor) or out.shape != x.shape:
-        raise ValueError(f"`v` must return a tensor of the shape of `x` {tuple(x.shape)}, got {tuple(getattr(out, 'shape', ()))}")
-    if not torch.isfinite(out).all(): raise FloatingPointError(f"`v` returned non-finite values at t={t:.6g} (the solution blows up, or the step is too large)")
+        raise ValueError(f"`v` must return a tensor of the shape of `x` {tuple(x.shape)}, "
+                         f"got {tuple(getattr(out, 'shape', ()))}")
+    if not torch.isfinite(out).all():
+        raise FloatingPointError(f"`v` returned non-finite values at t={t:.6g} "
+                                 "(the solution blows up, or the step is too large)")
     return out
 
 def _rk_step(v, x, t, h, tab):
-    c, a, beta = tab; ks = []
+    c, a, beta = tab
+    ks = []
     for ci, ai in zip(c, a):
         xi = x
         for aij, kj in zip(ai, ks):
@@ -96,24 +109,30 @@ def _rk_step(v, x, t, h, tab):
 # %% ../nbs/14_ode.ipynb #93b37b4e
 def _check_ts(ts)->list:
     ts = ts.detach().double().cpu() if isinstance(ts, Tensor) else torch.as_tensor(ts, dtype=torch.float64)
-    if ts.dim() != 1 or len(ts) < 2: raise ValueError(f"`ts` must be 1-D with at least 2 times, got shape {tuple(ts.shape)}")
+    if ts.dim() != 1 or len(ts) < 2:
+        raise ValueError(f"`ts` must be 1-D with at least 2 times, got shape {tuple(ts.shape)}")
     if not torch.isfinite(ts).all(): raise ValueError("`ts` contains non-finite values")
     dt = ts.diff()
-    if not ((dt > 0).all() or (dt < 0).all()): raise ValueError("`ts` must be strictly increasing or strictly decreasing")
+    if not ((dt > 0).all() or (dt < 0).all()):
+        raise ValueError("`ts` must be strictly increasing or strictly decreasing")
     return ts.tolist()
 
 def odeint_fixed(v, # velocity v(x, t) -> x.shape, t a float
                  x:Tensor, # (batch, *shape) state at ts[0]
                  ts, # (n+1,) times, strictly monotone (decreasing integrates backwards): tensor, list or array
                  method:str='euler', # 'euler' (order 1), 'heun' (order 2) or 'rk4' (order 4)
-                 return_traj:bool=False)->Tensor: # state at ts[-1], or (n+1, batch, *shape) with traj[i] the state at ts[i]
+                 # state at ts[-1], or (n+1, batch, *shape) with traj[i] the state at ts[i]
+                 return_traj:bool=False)->Tensor:
     "Integrate dx/dt = v(x, t) through the times `ts` with a fixed-step explicit Runge-Kutta method"
-    _check_v(v); x = _check_x(x); check_bool(return_traj, 'return_traj')
+    _check_v(v)
+    x = _check_x(x)
+    check_bool(return_traj, 'return_traj')
     ts, tab = _check_ts(ts), _TABLEAUS[check_choice(method, 'method', _TABLEAUS)]
     traj = [x] if return_traj else None
     for t0, t1 in zip(ts[:-1], ts[1:]):
         x = _rk_step(v, x, t0, t1 - t0, tab)
-        if not torch.isfinite(x).all(): raise FloatingPointError(f"the state became non-finite at t={t1:.6g}; use smaller steps")
+        if not torch.isfinite(x).all():
+            raise FloatingPointError(f"the state became non-finite at t={t1:.6g}; use smaller steps")
         if return_traj: traj.append(x)
     return torch.stack(traj) if return_traj else x
 
@@ -137,7 +156,8 @@ def _first_step(ev, x, k1, t0, sgn, span, rtol, atol):
 
 # %% ../nbs/14_ode.ipynb #c940826b
 def _check_tols(rtol, atol, max_steps)->tuple:
-    rtol, atol, max_steps = check_real(rtol, 'rtol', 0), check_real(atol, 'atol', 0), check_int(max_steps, 'max_steps', 1)
+    rtol, atol, max_steps = (check_real(rtol, 'rtol', 0), check_real(atol, 'atol', 0),
+                             check_int(max_steps, 'max_steps', 1))
     if not (rtol > 0 or atol > 0): raise ValueError("at least one of `rtol` and `atol` must be > 0")
     return rtol, atol, max_steps
 
@@ -157,38 +177,55 @@ def odeint_adaptive(v, # velocity v(x, t) -> x.shape, t a float
                     max_steps:int=1000, # most steps tried (accepted + rejected) before giving up
                     h0:float|None=None)->tuple[Tensor, dict]: # first step size (default: heuristic)
     "Integrate dx/dt = v(x, t) from t0 to t1 with the adaptive Dormand-Prince RK5(4) pair; returns (x(t1), log)"
-    _check_v(v); x = _check_x(x); t0, t1 = _time(t0, 't0'), _time(t1, 't1'); rtol, atol, max_steps = _check_tols(rtol, atol, max_steps)
+    _check_v(v)
+    x = _check_x(x)
+    t0, t1 = _time(t0, 't0'), _time(t1, 't1')
+    rtol, atol, max_steps = _check_tols(rtol, atol, max_steps)
     h0 = check_real(h0, 'h0', 0, min_open=True, none_ok=True)
     log = {'n_evals': 0, 'n_steps': 0, 'n_rejected': 0}
     if t1 == t0: return x, log
-    def ev(y, t): log['n_evals'] += 1; return _eval(v, y, t)
+    def ev(y, t):
+        log['n_evals'] += 1
+        return _eval(v, y, t)
     span, sgn, t = abs(t1 - t0), (1. if t1 > t0 else -1.), t0
     k1 = ev(x, t0)
     h = min(float(h0), span) if h0 is not None else _first_step(ev, x, k1, t0, sgn, span, rtol, atol)
     while sgn*(t1 - t) > 1e-12*span:
         if log['n_steps'] + log['n_rejected'] >= max_steps:
-            raise RuntimeError(f"odeint_adaptive reached max_steps={max_steps} at t={t:.6g} before t1={t1:.6g}; raise `max_steps` or loosen rtol/atol")
+            raise RuntimeError(f"odeint_adaptive reached max_steps={max_steps} at t={t:.6g} before t1={t1:.6g}; "
+                               "raise `max_steps` or loosen rtol/atol")
         h = min(h, abs(t1 - t))
         x_new, k_new, e = _dp_step(ev, x, k1, t, sgn*h)
         err = (_rms(e/(atol + rtol*torch.maximum(x.abs(), x_new.abs())))).max().item()
-        if err <= 1: t, x, k1 = (t + sgn*h if abs(t1 - t - sgn*h) > 1e-12*span else t1), x_new, k_new; log['n_steps'] += 1
+        if err <= 1:
+            t, x, k1 = (t + sgn*h if abs(t1 - t - sgn*h) > 1e-12*span else t1), x_new, k_new
+            log['n_steps'] += 1
         else: log['n_rejected'] += 1
         h *= min(10., max(0.2, 0.9*max(err, 1e-10)**-0.2))
-        if h < 1e-12*span: raise RuntimeError(f"odeint_adaptive: step size underflow at t={t:.6g}; the problem may be stiff or singular")
+        if h < 1e-12*span:
+            raise RuntimeError(f"odeint_adaptive: step size underflow at t={t:.6g}; "
+                               "the problem may be stiff or singular")
     return x, log
 
 # %% ../nbs/14_ode.ipynb #d7bc53e1
 def divergence(v, # velocity v(x, t) -> x.shape
                x:Tensor, # (batch, *shape)
                t:float, # time
-               probes:Tensor|None=None)->tuple[Tensor, Tensor]: # None: exact trace; (P, batch, *shape): Hutchinson average over P probes
-    "v(x, t) (detached) and its divergence (batch,): exactly by autograd over coordinates, or Hutchinson's estimate (14.10)"
-    _check_v(v); x, t = _check_x(x), _time(t, 't')
-    if probes is not None and (not isinstance(probes, Tensor) or probes.dim() != x.dim() + 1 or probes.shape[1:] != x.shape or len(probes) < 1):
-        raise ValueError(f"`probes` must be a tensor (P, {', '.join(map(str, x.shape))}) with P >= 1, got {tuple(getattr(probes, 'shape', ())) or type(probes).__name__}")
+               # None: exact trace; (P, batch, *shape): Hutchinson average over P probes
+               probes:Tensor|None=None)->tuple[Tensor, Tensor]:
+    ("v(x, t) (detached) and its divergence (batch,): exactly by autograd over coordinates, "
+     "or Hutchinson's estimate (14.10)")
+    _check_v(v)
+    x, t = _check_x(x), _time(t, 't')
+    if probes is not None and (not isinstance(probes, Tensor) or probes.dim() != x.dim() + 1
+                               or probes.shape[1:] != x.shape or len(probes) < 1):
+        raise ValueError(f"`probes` must be a tensor (P, {', '.join(map(str, x.shape))}) with P >= 1, "
+                         f"got {tuple(getattr(probes, 'shape', ())) or type(probes).__name__}")
     with torch.enable_grad():
         xr = x.detach().requires_grad_(True)
-        out = _eval(v, xr, t); of = out.flatten(1); div = x.new_zeros(len(x))
+        out = _eval(v, xr, t)
+        of = out.flatten(1)
+        div = x.new_zeros(len(x))
         if probes is None:
             for i in range(of.shape[1]):
                 g, = torch.autograd.grad(of[:, i].sum(), xr, retain_graph=i < of.shape[1] - 1)
@@ -205,12 +242,15 @@ def gaussian_logpdf(x:Tensor, # (batch, *shape)
                     mean=0., std=1.)->Tensor: # mean, std: floats or tensors broadcastable to x[0]; returns (batch,)
     "Log-density of N(mean, std^2 I) at each sample of `x`, summed over the non-batch dimensions"
     x = check_tensor(x, 'x', 2)
-    std, mean = (v if isinstance(v, Tensor) else torch.as_tensor(check_real(v, name), dtype=x.dtype) for v, name in ((std, 'std'), (mean, 'mean')))
+    std, mean = (v if isinstance(v, Tensor) else torch.as_tensor(check_real(v, name), dtype=x.dtype)
+                 for v, name in ((std, 'std'), (mean, 'mean')))
     std, mean = std.to(x), mean.to(x)
     for v, name in ((std, 'std'), (mean, 'mean')):
         try: ok = torch.broadcast_shapes(v.shape, x.shape[1:]) == x.shape[1:]
         except RuntimeError: ok = False
-        if not ok: raise ValueError(f"`{name}` of shape {tuple(v.shape)} does not broadcast to a sample of shape {tuple(x.shape[1:])}")
+        if not ok:
+            raise ValueError(f"`{name}` of shape {tuple(v.shape)} does not broadcast to a sample of shape "
+                             f"{tuple(x.shape[1:])}")
     if not (std > 0).all(): raise ValueError(f"`std` must be > 0, got {std}")
     z = (x - mean)/std
     return (-0.5*z**2 - std.log() - 0.5*math.log(2*math.pi)).expand_as(x).flatten(1).sum(1)
@@ -219,21 +259,30 @@ def gaussian_logpdf(x:Tensor, # (batch, *shape)
 def ode_logp(v, # velocity v(x, t) of the probability-flow ODE
              x:Tensor, # (batch, *shape) points at time t0 (the data end)
              t0:float, t1:float, # data-end and prior-end times, e.g. 0 and T
-             logp_end, # callable: log-density of the marginal at t1, (batch, *shape) -> (batch,), e.g. `gaussian_logpdf`
+             # callable: log-density of the marginal at t1, (batch, *shape) -> (batch,), e.g. `gaussian_logpdf`
+             logp_end,
              trace:str='exact', # 'exact' (one backward pass per coordinate) or 'hutchinson' (eq. 14.10)
              n_probes:int=1, probe:str='rademacher', # Hutchinson: probes per sample, 'rademacher' or 'gaussian'
              gen:torch.Generator|None=None, # generator for the probes
              method:str='dopri5', # 'dopri5' (adaptive) or a fixed-step method of `odeint_fixed`
              ts=None, n_steps:int=100, # fixed-step methods: times from t0 to t1, or that many uniform steps
              rtol:float=1e-5, atol:float=1e-5, max_steps:int=1000, # 'dopri5' settings
-             log:bool=False)->Tensor: # (batch,) log p_{t0}(x); with log=True also a dict (x_end, logp_end, delta, n_evals...)
+             # (batch,) log p_{t0}(x); with log=True also a dict (x_end, logp_end, delta, n_evals...)
+             log:bool=False)->Tensor:
     "Log-likelihood (14.9) of `x` under the flow of `v`: log p_{t1}(x_{t1}) plus the integral of div v from t0 to t1"
-    _check_v(v); x = _check_x(x); t0, t1 = _time(t0, 't0'), _time(t1, 't1')
-    if not callable(logp_end): raise TypeError(f"`logp_end` must be callable (the log-density at t1), got {type(logp_end).__name__}")
-    check_choice(trace, 'trace', ('exact', 'hutchinson')); check_choice(probe, 'probe', ('rademacher', 'gaussian'))
-    check_choice(method, 'method', ('dopri5', *_TABLEAUS)); n_probes, n_steps = check_int(n_probes, 'n_probes', 1), check_int(n_steps, 'n_steps', 1)
-    rtol, atol, max_steps = _check_tols(rtol, atol, max_steps); check_bool(log, 'log')
-    if gen is not None and not isinstance(gen, torch.Generator): raise TypeError(f"`gen` must be a torch.Generator or None, got {type(gen).__name__}")
+    _check_v(v)
+    x = _check_x(x)
+    t0, t1 = _time(t0, 't0'), _time(t1, 't1')
+    if not callable(logp_end):
+        raise TypeError(f"`logp_end` must be callable (the log-density at t1), got {type(logp_end).__name__}")
+    check_choice(trace, 'trace', ('exact', 'hutchinson'))
+    check_choice(probe, 'probe', ('rademacher', 'gaussian'))
+    check_choice(method, 'method', ('dopri5', *_TABLEAUS))
+    n_probes, n_steps = check_int(n_probes, 'n_probes', 1), check_int(n_steps, 'n_steps', 1)
+    rtol, atol, max_steps = _check_tols(rtol, atol, max_steps)
+    check_bool(log, 'log')
+    if gen is not None and not isinstance(gen, torch.Generator):
+        raise TypeError(f"`gen` must be a torch.Generator or None, got {type(gen).__name__}")
     probes = None
     if trace == 'hutchinson':
         dev = gen.device if gen is not None else x.device
@@ -248,10 +297,13 @@ def ode_logp(v, # velocity v(x, t) of the probability-flow ODE
         if method == 'dopri5': z1, info = odeint_adaptive(aug, z0, t0, t1, rtol, atol, max_steps)
         else:
             ts = _check_ts(ts if ts is not None else torch.linspace(t0, t1, n_steps + 1, dtype=torch.float64))
-            if max(abs(ts[0] - t0), abs(ts[-1] - t1)) > 1e-6*abs(t1 - t0): raise ValueError(f"`ts` must run from t0={t0:g} to t1={t1:g}, got {ts[0]:g}..{ts[-1]:g}")
+            if max(abs(ts[0] - t0), abs(ts[-1] - t1)) > 1e-6*abs(t1 - t0):
+                raise ValueError(f"`ts` must run from t0={t0:g} to t1={t1:g}, got {ts[0]:g}..{ts[-1]:g}")
             z1, info = odeint_fixed(aug, z0, ts, method), {'n_evals': (len(ts) - 1)*len(_TABLEAUS[method][0])}
-        x1 = z1[:, :-1].reshape(x.shape); lp_end = logp_end(x1)
-    if not isinstance(lp_end, Tensor) or lp_end.shape != (b,): raise ValueError(f"`logp_end` must return shape ({b},), got {tuple(getattr(lp_end, 'shape', ()))}")
+        x1 = z1[:, :-1].reshape(x.shape)
+        lp_end = logp_end(x1)
+    if not isinstance(lp_end, Tensor) or lp_end.shape != (b,):
+        raise ValueError(f"`logp_end` must return shape ({b},), got {tuple(getattr(lp_end, 'shape', ()))}")
     lp = lp_end + z1[:, -1]
     return (lp, {**info, 'x_end': x1, 'logp_end': lp_end, 'delta': z1[:, -1]}) if log else lp
 
@@ -263,10 +315,14 @@ def ode_sample(dsb:DSB, # a trained trainer
                x:Tensor|None=None, # optional start points (n, *shape)
                method:str='rk4', # fixed-step method on the trainer's grid ('euler', 'heun', 'rk4')
                return_traj:bool=False, ema:bool=True)->Tensor: # end points, or (N+1, n, *shape) in time order
-    "Deterministic samples of the bridge in `dsb`: the probability-flow ODE integrated over the trainer's time grid (user's units)"
-    check_choice(direction, 'direction', ('backward', 'forward')); check_choice(method, 'method', _TABLEAUS); check_bool(return_traj, 'return_traj')
+    ("Deterministic samples of the bridge in `dsb`: the probability-flow ODE integrated over the trainer's time grid "
+     "(user's units)")
+    check_choice(direction, 'direction', ('backward', 'forward'))
+    check_choice(method, 'method', _TABLEAUS)
+    check_bool(return_traj, 'return_traj')
     v = dsb_velocity(dsb, ema)
-    x = (dsb.prior if direction == 'backward' else dsb.data)(check_int(n, 'n', 1), dsb.gen) if x is None else dsb.encode(dsb.check_x(x))
+    x = ((dsb.prior if direction == 'backward' else dsb.data)(check_int(n, 'n', 1), dsb.gen) if x is None
+         else dsb.encode(dsb.check_x(x)))
     ts = list(v.ts)
     out = odeint_fixed(v, x, ts[::-1] if direction == 'backward' else ts, method, return_traj)
     return dsb.decode(out.flip(0) if return_traj and direction == 'backward' else out)

@@ -5,14 +5,12 @@
 # %% ../nbs/18_solvers.ipynb #c42c16b8
 from __future__ import annotations
 import math
-import numpy as np
-import torch
+import numpy as np   # noqa: F401 (used by the notebook's tests)
+import torch   # noqa: F401 (used by the notebook's tests)
 from .reference import make_gammas, LinearDrift, check_gammas
 import inspect
 from .checks import check_int, check_choice
 from .dsb import DSB, Table
-from .reference import marginal_coeffs
-from .score_matching import w2
 from .dsbm import DSBM, regime
 from .sbcfm import SBCFM
 
@@ -24,43 +22,49 @@ SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}
 
 def auto_method(f=None, kernel:str='dsb', # the reference drift and the kernel a user asked for
                 rho:float|None=None)->str: # the problem's regime (`regime`); None: not known
-    "The solver `bridge(method='auto')` picks: 'dsb' for a nonlinear drift or kernel='exact'; for a linear reference 'sbcfm' where rho < 1 (or unknown), else 'dsbm'"
+    ("The solver `bridge(method='auto')` picks: 'dsb' for a nonlinear drift or kernel='exact'; "
+     "for a linear reference 'sbcfm' where rho < 1 (or unknown), else 'dsbm'")
     if not ((f is None or isinstance(f, LinearDrift)) and kernel == 'dsb'): return 'dsb'
     return 'dsbm' if rho is not None and rho >= 1 else 'sbcfm'
 
 def _solver_args(cls)->set:
     "Keyword arguments a solver's constructor accepts, its parents' included (subclasses pass **kw up)"
-    return {p.name for c in cls.__mro__ if '__init__' in vars(c) for p in inspect.signature(c.__init__).parameters.values()
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ('self', 'data', 'prior', 'gammas')}
+    return {p.name for c in cls.__mro__ if '__init__' in vars(c)
+            for p in inspect.signature(c.__init__).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name not in ('self', 'data', 'prior', 'gammas')}
 
 def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
            prior, # samples at time T: same forms (a second dataset, or e.g. `gaussian_sampler(shape)`)
            gammas=None, # (N,) step sizes; default `make_gammas(20, T=0.5)`
-           method:str='auto', # 'auto' (see `auto_method`; recorded in `.choice`) or one of SOLVERS: 'dsb', 'dsbm', 'sbcfm'
+           method:str='auto', # 'auto' (see `auto_method`, kept in `.choice`) or one of SOLVERS: 'dsb', 'dsbm', 'sbcfm'
            n_ipf:int=5, # iterations to train (each = a backward and a forward block of `n_steps`); 0: build only
            **kw): # any other argument of the solver: net_f, net_b, bs, n_steps, lr, ema_decay, device, ckpt_dir, ...
-    "Fit a Schrödinger bridge between two sample sets with the solver `method`; returns the trained solver (its `.choice` says which and why)"
+    ("Fit a Schrödinger bridge between two sample sets with the solver `method`; returns the trained solver "
+     "(its `.choice` says which and why)")
     method, auto = check_choice(method, 'method', ['auto', *SOLVERS]), method == 'auto'
     gammas = make_gammas(20, T=0.5) if gammas is None else check_gammas(gammas)
-    rho = regime(data, prior, gammas.cpu(), kw.get('f'), standardize=kw.get('standardize', False))   # in the trainer's units
+    # in the trainer's units
+    rho = regime(data, prior, gammas.cpu(), kw.get('f'), standardize=kw.get('standardize', False))
     if auto:
         method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho)
-        if method == 'sbcfm' and 'coupling' in kw: method = 'dsbm'          # `coupling` is DSBM's option: the user wants DSBM
+        if method == 'sbcfm' and 'coupling' in kw: method = 'dsbm'  # `coupling` is DSBM's option: the user wants DSBM
         if method == 'dsbm': kw.setdefault('coupling', 'independent')
     cls, n_ipf = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0)
     if bad := [k for k in kw if k not in _solver_args(cls)]:
         raise TypeError(f"Unknown argument(s) {bad} for {cls.__name__}: expected some of {sorted(_solver_args(cls))}")
     model = cls(data, prior, gammas, **kw)
-    why = ("`coupling` is an option of DSBM" if 'coupling' in kw and method == 'dsbm' and kw['coupling'] != 'independent'
+    why = ("`coupling` is an option of DSBM"
+           if 'coupling' in kw and method == 'dsbm' and kw['coupling'] != 'independent'
            else _WHY[method].format(rho=rho)) if auto else "asked for by `method`"
     model.choice = dict(method=method, auto=auto, rho=rho, why=why)
     if n_ipf: model.fit(n_ipf)
     return model
 
-_WHY = {'sbcfm': "rho = {rho:.2g} < 1 with a linear reference: SB-CFM's minibatch-OT pairs were the best default on notebook 18's "
-                 "benchmark where the noise is small against the distance travelled",
-        'dsbm': "rho = {rho:.2g} >= 1 with a linear reference: DSBM from the independent coupling was the best default on notebook 18's "
-                "benchmark where the noise is large against the distance travelled",
+_WHY = {'sbcfm': "rho = {rho:.2g} < 1 with a linear reference: SB-CFM's minibatch-OT pairs were the best default "
+                 "on notebook 18's benchmark where the noise is small against the distance travelled",
+        'dsbm': "rho = {rho:.2g} >= 1 with a linear reference: DSBM from the independent coupling was "
+                "the best default on notebook 18's benchmark where the noise is large against the distance travelled",
         'dsb': "a nonlinear reference drift or kernel='exact', which only DSB handles"}
 
 # %% ../nbs/18_solvers.ipynb #9bbf12c3
@@ -68,21 +72,27 @@ _ROW_KEYS = ('task', 'kind', 'method', 'errors', 'floors', 'train_s', 'wall_s', 
 
 def check_results(res:dict)->dict:
     "Validate a `bench/solvers.py` results dict (keys, rows, metrics per task kind); returns it"
-    if not isinstance(res, dict): raise TypeError(f"`res` must be the results dict of bench/solvers.py, got {type(res).__name__}")
+    if not isinstance(res, dict):
+        raise TypeError(f"`res` must be the results dict of bench/solvers.py, got {type(res).__name__}")
     for k in ('rows', 'machine', 'settings', 'cpu_reduced'):
         if k not in res: raise ValueError(f"results lack the key '{k}'")
     need = {'gaussian': ('mean_err', 'var_err', 'cov_err', 'kl', 'kl_fwd'), 'toy2d': ('w2_data', 'w2_prior')}
     for r in res['rows']:
-        if miss := [k for k in _ROW_KEYS if k not in r]: raise ValueError(f"row {r.get('task')}/{r.get('method')} lacks {miss}")
+        if miss := [k for k in _ROW_KEYS if k not in r]:
+            raise ValueError(f"row {r.get('task')}/{r.get('method')} lacks {miss}")
         if r['kind'] not in need: raise ValueError(f"unknown task kind '{r['kind']}': expected one of {list(need)}")
-        if miss := [k for k in need[r['kind']] if k not in r['errors']]: raise ValueError(f"row {r['task']}/{r['method']} lacks errors {miss}")
+        if miss := [k for k in need[r['kind']] if k not in r['errors']]:
+            raise ValueError(f"row {r['task']}/{r['method']} lacks errors {miss}")
     return res
 
 # %% ../nbs/18_solvers.ipynb #9e8fde4c
-def _fmt(v, best=False): s = f'{v:.3g}' if isinstance(v, float) else str(v); return f'**{s}**' if best else s
+def _fmt(v, best=False):
+    s = f'{v:.3g}' if isinstance(v, float) else str(v)
+    return f'**{s}**' if best else s
 
 def solvers_table(res:dict)->str:
-    "The benchmark results as Markdown: a Gaussian table (errors vs closed form) and a 2-D table (W2 vs floor); best per task in bold"
+    ("The benchmark results as Markdown: a Gaussian table (errors vs closed form) and a 2-D table (W2 vs floor); "
+     "best per task in bold")
     rows, out = check_results(res)['rows'], []
     best = {}
     for r in rows:
@@ -90,16 +100,22 @@ def solvers_table(res:dict)->str:
         best[r['task']] = min(best.get(r['task'], math.inf), r['errors'][key])
     g = [r for r in rows if r['kind'] == 'gaussian']
     if g:
-        out += ['| task | method | max mean err | max var err | max cov err | KL (bwd) | KL (fwd) | KL floor | train s | grad steps |', '|' + '---|'*10]
-        out += [f"| {r['task']} | {r['method']} | " + ' | '.join(_fmt(r['errors'][k]) for k in ('mean_err', 'var_err', 'cov_err'))
-                + f" | {_fmt(r['errors']['kl'], r['errors']['kl'] == best[r['task']])} | {_fmt(r['errors']['kl_fwd'])} | {_fmt(r['floors']['kl'])}"
+        out += ['| task | method | max mean err | max var err | max cov err | KL (bwd) | KL (fwd) | KL floor | '
+                'train s | grad steps |', '|' + '---|'*10]
+        out += [f"| {r['task']} | {r['method']} | "
+                + ' | '.join(_fmt(r['errors'][k]) for k in ('mean_err', 'var_err', 'cov_err'))
+                + f" | {_fmt(r['errors']['kl'], r['errors']['kl'] == best[r['task']])}"
+                  f" | {_fmt(r['errors']['kl_fwd'])} | {_fmt(r['floors']['kl'])}"
                 + f" | {r['train_s']:.0f} | {r['grad_steps']} |" for r in g]
     t = [r for r in rows if r['kind'] == 'toy2d']
     if t:
         out += [''] if out else []
         out += ['| task | method | W2 data end | floor | W2 prior end | floor | train s | grad steps |', '|' + '---|'*8]
-        out += [f"| {r['task']} | {r['method']} | {_fmt(r['errors']['w2_data'], r['errors']['w2_data'] == best[r['task']])} | {_fmt(r['floors']['w2_data'])}"
-                + f" | {_fmt(r['errors']['w2_prior'])} | {_fmt(r['floors']['w2_prior'])} | {r['train_s']:.0f} | {r['grad_steps']} |" for r in t]
+        out += [f"| {r['task']} | {r['method']} "
+                f"| {_fmt(r['errors']['w2_data'], r['errors']['w2_data'] == best[r['task']])} "
+                f"| {_fmt(r['floors']['w2_data'])}"
+                + f" | {_fmt(r['errors']['w2_prior'])} | {_fmt(r['floors']['w2_prior'])} "
+                  f"| {r['train_s']:.0f} | {r['grad_steps']} |" for r in t]
     return Table('\n'.join(out))
 
 # %% ../nbs/18_solvers.ipynb #a528c118
@@ -108,20 +124,28 @@ def plot_solvers(res:dict, figsize=None):
     import matplotlib.pyplot as plt
     rows = check_results(res)['rows']
     tasks = list(dict.fromkeys(r['task'] for r in rows))
-    ncol = min(3, len(tasks)); nrow = math.ceil(len(tasks)/ncol)
+    ncol = min(3, len(tasks))
+    nrow = math.ceil(len(tasks)/ncol)
     fig, axs = plt.subplots(nrow, ncol, figsize=figsize or (3.4*ncol, 2.8*nrow), squeeze=False)
     for ax, task in zip(axs.flat, tasks):
         for i, r in enumerate(r for r in rows if r['task'] == task):
             steps = [c['grad_steps'] for c in r['curve']]
             if r['kind'] == 'gaussian':
                 ax.plot(steps, [c['errors']['kl'] for c in r['curve']], 'o-', ms=3, c=f'C{i}', label=r['method'])
-                ax.axhline(r['floors']['kl'], c='0.5', ls=':', lw=1); ax.set_yscale('log'); ax.set_ylabel('Gaussian KL (backward chain)')
+                ax.axhline(r['floors']['kl'], c='0.5', ls=':', lw=1)
+                ax.set_yscale('log')
+                ax.set_ylabel('Gaussian KL (backward chain)')
             else:
-                ax.plot(steps, [c['errors']['w2_data'] for c in r['curve']], 'o-', ms=3, c=f'C{i}', label=f"{r['method']} data end")
-                ax.plot(steps, [c['errors']['w2_prior'] for c in r['curve']], 's--', ms=3, c=f'C{i}', alpha=0.6, label=f"{r['method']} prior end")
-                ax.axhline(r['floors']['w2_data'], c='0.5', ls=':', lw=1); ax.axhline(r['floors']['w2_prior'], c='0.7', ls='--', lw=0.8)
+                ax.plot(steps, [c['errors']['w2_data'] for c in r['curve']], 'o-', ms=3, c=f'C{i}',
+                        label=f"{r['method']} data end")
+                ax.plot(steps, [c['errors']['w2_prior'] for c in r['curve']], 's--', ms=3, c=f'C{i}', alpha=0.6,
+                        label=f"{r['method']} prior end")
+                ax.axhline(r['floors']['w2_data'], c='0.5', ls=':', lw=1)
+                ax.axhline(r['floors']['w2_prior'], c='0.7', ls='--', lw=0.8)
                 ax.set_ylabel('$W_2$ (floors grey)')
-        ax.set_title(task, fontsize=9); ax.set_xlabel('gradient steps'); ax.legend(fontsize=6)
+        ax.set_title(task, fontsize=9)
+        ax.set_xlabel('gradient steps')
+        ax.legend(fontsize=6)
     for ax in list(axs.flat)[len(tasks):]: ax.axis('off')
     fig.tight_layout()
     return fig

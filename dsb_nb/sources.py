@@ -28,7 +28,8 @@ class _Source:
             if len(x) != n: raise ValueError(f"`{self.name}` returned {len(x)} samples, expected {n}")
         if self.shape is None: self.shape = tuple(x.shape[1:])
         elif tuple(x.shape[1:]) != self.shape:
-            raise ValueError(f"`{self.name}` gave samples of shape {tuple(x.shape[1:])} after samples of shape {self.shape}: "
+            raise ValueError(f"`{self.name}` gave samples of shape {tuple(x.shape[1:])} "
+                             f"after samples of shape {self.shape}: "
                              "the data source must give samples of one shape")
         x = x.to(device=self.device, dtype=self.dtype)
         return x if self.shift is None else (x - self.shift)/self.scale
@@ -41,17 +42,21 @@ def _n_args(src, name:str)->int:
     if any(p.kind == p.VAR_POSITIONAL for p in ps): return 2
     pos = [p for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if not pos or len([p for p in pos if p.default is p.empty]) > 2:
-        raise TypeError(f"`{name}` must be callable as f(n) or f(n, gen), but its signature is {inspect.signature(src)}")
+        raise TypeError(f"`{name}` must be callable as f(n) or f(n, gen), "
+                        f"but its signature is {inspect.signature(src)}")
     return min(len(pos), 2)
 
 # %% ../nbs/05b_sources.ipynb #abff1a10
 def _batches(src, name:str):
-    "Endless batches from a re-iterable `src` (e.g. a DataLoader), restarted after each pass; clear errors if it is empty"
+    ("Endless batches from a re-iterable `src` (e.g. a DataLoader), restarted after each pass; "
+     "clear errors if it is empty")
     it, seen = iter(src), 0
     while True:
         try: b = next(it)
         except StopIteration:
-            if seen == 0: raise ValueError(f"`{name}` is empty: a whole pass over it gave no samples (an empty DataLoader or iterable?)") from None
+            if seen == 0:
+                raise ValueError(f"`{name}` is empty: a whole pass over it gave no samples "
+                                 "(an empty DataLoader or iterable?)") from None
             it, seen = iter(src), 0
             continue
         b = check_tensor(b[0] if isinstance(b, (tuple, list)) and len(b) else b, f'{name} (a batch)', min_dim=2)
@@ -65,25 +70,35 @@ def as_sampler(src, # tensor (n, *shape), callable f(n) / f(n, gen), or re-itera
     if isinstance(src, Tensor):
         x = check_tensor(src, name, min_dim=2)
         if len(x) == 0: raise ValueError(f"`{name}` is empty: shape {tuple(x.shape)}")
-        s = _Source(lambda n, gen=None: s.x[torch.randint(len(s.x), (n,), generator=gen, device=gen.device if gen is not None else s.x.device).to(s.x.device)],
+        s = _Source(lambda n, gen=None: s.x[torch.randint(len(s.x), (n,), generator=gen,
+                                                          device=gen.device if gen is not None else s.x.device)
+                                            .to(s.x.device)],
                     name, device, check=False)
-        s.x = x.to(device); return s
+        s.x = x.to(device)
+        return s
     if callable(src) and not isinstance(src, (np.ndarray, list, tuple, str)):
         k = _n_args(src, name)
         return _Source(lambda n, gen=None: src(n, gen) if k == 2 else src(n), name, device)
     if hasattr(src, '__iter__') and not isinstance(src, (np.ndarray, list, tuple, str, dict)):
-        if iter(src) is src: raise TypeError(f"`{name}` is a one-shot iterator (e.g. a generator): it cannot be restarted once used up. "
-                                              "Pass a DataLoader, a tensor of samples or a function f(n) returning n samples")
+        if iter(src) is src:
+            raise TypeError(f"`{name}` is a one-shot iterator (e.g. a generator): "
+                            "it cannot be restarted once used up. "
+                            "Pass a DataLoader, a tensor of samples or a function f(n) returning n samples")
         batches, buf = _batches(src, name), []
         def draw(n, gen=None):
             m = sum(len(b) for b in buf)
-            while m < n: buf.append(next(batches)); m += len(buf[-1])
-            x = torch.cat(buf); buf[:] = [x[n:]] if m > n else []
+            while m < n:
+                buf.append(next(batches))
+                m += len(buf[-1])
+            x = torch.cat(buf)
+            buf[:] = [x[n:]] if m > n else []
             return x[:n]
         return _Source(draw, name, device, check=False, stateless=False)
     fix = {np.ndarray: " (convert it: torch.as_tensor(x, dtype=torch.float32))", list: " (stack it into one tensor)",
-           tuple: " (stack it into one tensor)"}.get(type(src), " (wrap a Dataset in a DataLoader)" if hasattr(src, '__getitem__') else "")
-    raise TypeError(f"`{name}` must be a tensor of samples, a callable f(n) or an iterable of batches, got {type(src).__name__}{fix}")
+           tuple: " (stack it into one tensor)"}.get(type(src), " (wrap a Dataset in a DataLoader)"
+                                                     if hasattr(src, '__getitem__') else "")
+    raise TypeError(f"`{name}` must be a tensor of samples, a callable f(n) or an iterable of batches, "
+                    f"got {type(src).__name__}{fix}")
 
 # %% ../nbs/05b_sources.ipynb #b23c37ee
 def _check_shape(shape, name:str='shape')->tuple:
@@ -94,14 +109,15 @@ def _check_shape(shape, name:str='shape')->tuple:
     return tuple(check_int(s, name, 1) for s in shape)
 
 def gaussian_sampler(shape, # trailing shape of one sample, e.g. 2, (2,) or (1, 28, 28)
-                     mean=0., std:float=1.): # mean (number, or tensor broadcastable to `shape`) and standard deviation > 0
+                     mean=0., std:float=1.): # mean (number or tensor broadcastable to `shape`), standard deviation > 0
     "Sampler of N(mean, std^2 I) in the `sample(n, gen)` form"
     shape, std = _check_shape(shape), check_real(std, 'std', 0, min_open=True)
     if isinstance(mean, Tensor):
         mean = check_tensor(mean, 'mean', min_dim=0).detach()
         try: ok = torch.broadcast_shapes(mean.shape, shape) == shape
         except RuntimeError: ok = False
-        if not ok: raise ValueError(f"`mean` of shape {tuple(mean.shape)} does not broadcast to the sample shape {shape}")
+        if not ok:
+            raise ValueError(f"`mean` of shape {tuple(mean.shape)} does not broadcast to the sample shape {shape}")
     else: mean = check_real(mean, 'mean')
     def sample(n, gen=None):
         z = torch.randn((check_int(n, 'n', 0), *shape), generator=gen, device=gen.device if gen is not None else 'cpu')
