@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_dsb.ipynb #fe524bcb
 from __future__ import annotations
-import contextlib, inspect, math, numbers, os, sys, tempfile, time, warnings
+import contextlib, math, numbers, os, sys, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -17,9 +17,9 @@ from .setup import bf16_native
 from .score_matching import TimeMLP, EMA, w2, energy_distance
 from .mean_matching import MeanNet, cond_mean_loss, sample_pairs, backward_loss, forward_loss
 from .checks import *                                  # notebook 05a: argument checks (re-exported here)
-from .checks import patch, _check_cases
+from .checks import patch, _check_cases  # noqa: F401
 from .sources import *                                 # notebook 05b: sample sources (re-exported here)
-from .sources import _check_shape
+from .sources import _check_shape  # noqa: F401
 
 # %% auto #0
 __all__ = ['DSB', 'CheckpointError', 'Table', 'markdown_table', 'gaussian_sb_cross_cov', 'check_trainer']
@@ -27,87 +27,126 @@ __all__ = ['DSB', 'CheckpointError', 'Table', 'markdown_table', 'gaussian_sb_cro
 # %% ../nbs/06_dsb.ipynb #fb0e2787
 class DSB:
     "Diffusion Schrödinger Bridge (Algorithm 1) between `data` (time 0) and `prior` (time N)"
-    def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (DataLoader)
+    def __init__(self,
+                 data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (DataLoader)
                  prior, # p_prior: same forms as `data`; e.g. `gaussian_sampler(shape)` or a second dataset
                  gammas:Tensor, # (N,) step sizes, N >= 1, e.g. `make_gammas(20, T=0.5)`
                  f=None, # reference drift (default Brownian); e.g. `ou(alpha)`
-                 net_f:nn.Module|None=None, net_b:nn.Module|None=None, # nets net(x, k) -> x.shape; default TimeMLP 'auto' (widths grow with d), initialised from `seed`
-                 bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998, # batch, steps per half, Adam's lr, EMA decay in [0, 1)
+                 # nets net(x, k) -> x.shape; default TimeMLP 'auto' (widths grow with d), initialised from `seed`
+                 net_f:nn.Module|None=None, net_b:nn.Module|None=None,
+                 # batch, steps per half, Adam's lr, EMA decay in [0, 1)
+                 bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998,
                  grad_clip:float|None=1., # clip the gradient norm to this (> 0); None: no clipping
-                 lr_schedule:str='cosine', # lr within each half: 'cosine' (from `lr` down to 0, restarted every half) or 'constant' (the paper)
-                 n_cache:int=4000, cache_every:int|None=250, # trajectories per cache, and steps between cache refreshes (None: one per half)
-                 n_eval:int=1000, metrics:dict|None=None, # eval sample size (>= 2); extra metrics {name: fn(x_gen, x_ref) -> float}
-                 keep_traj:int=0, # store this many trajectories of each half-iteration (for plots/explorers; saved apart, in dsb.trajs.pt)
+                 # lr within each half: 'cosine' (from `lr` down to 0, restarted every half) or 'constant' (the paper)
+                 lr_schedule:str='cosine',
+                 # trajectories per cache, and steps between cache refreshes (None: one per half)
+                 n_cache:int=4000, cache_every:int|None=250,
+                 # eval sample size (>= 2); extra metrics {name: fn(x_gen, x_ref) -> float}
+                 n_eval:int=1000, metrics:dict|None=None,
+                 # store this many trajectories of each half-iteration
+                 # (for plots/explorers; saved apart, in dsb.trajs.pt)
+                 keep_traj:int=0,
                  device=None, # 'cpu', 'cuda', 'cuda:1' or a torch.device; None: CUDA if available
                  seed:int=0, # the whole run's randomness, network initialisation included, in 0..2**32-1
                  ckpt_dir=None, # directory for checkpoints (created; must be writable)
-                 progress:bool|None=None, # progress bars: None shows them on a terminal or in a notebook only, True always, False never
-                 ckpt_every:int|None=None, # also checkpoint inside a half-iteration, at the first cache refresh this many steps after the last save
+                 # progress bars: None shows them on a terminal or in a notebook only, True always, False never
+                 progress:bool|None=None,
+                 # also checkpoint inside a half-iteration,
+                 # at the first cache refresh this many steps after the last save
+                 ckpt_every:int|None=None,
                  amp:bool=False, # bf16 autocast for every network evaluation (training and sampling); for GPUs
                  compile:bool=False, # train through `torch.compile`d networks (the saved weights are the plain ones)
-                 check_every:int=50, # test losses, gradients and weights for nan/inf every this many steps (each test makes a GPU wait)
-                 kernel:str='dsb', # 'dsb': the paper's targets (12)-(13) and noise variance 2 gamma; 'exact': conditional-mean targets and learned noise covariances (see below)
-                 noise:str='auto', # kernel='exact': 'full' (d x d per step), 'diag' or 'scalar'; 'auto' = full for vectors of d <= 64, else diag
-                 n_noise:int=10_000, # kernel='exact': fresh trajectories that estimate the noise covariances after each half
-                 standardize:bool=False): # train in standardised units: `gammas` and `f` are then read in those units (see `encode`)
-        vars(self).update(_check_settings(bs=bs, n_steps=n_steps, lr=lr, ema_decay=ema_decay, grad_clip=grad_clip, n_cache=n_cache,
-            cache_every=cache_every, n_eval=n_eval, metrics=metrics, keep_traj=keep_traj, device=device, seed=seed,
-            ckpt_dir=ckpt_dir, progress=progress, ckpt_every=ckpt_every, amp=amp, compile=compile, check_every=check_every,
-            lr_schedule=lr_schedule, kernel=kernel, noise=noise, n_noise=n_noise, standardize=standardize))
-        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+                 # test losses, gradients and weights for nan/inf every this many steps (each test makes a GPU wait)
+                 check_every:int=50,
+                 # 'dsb': the paper's targets (12)-(13) and noise variance 2 gamma;
+                 # 'exact': conditional-mean targets and learned noise covariances (see below)
+                 kernel:str='dsb',
+                 # kernel='exact': 'full' (d x d per step), 'diag' or 'scalar';
+                 # 'auto' = full for vectors of d <= 64, else diag
+                 noise:str='auto',
+                 # kernel='exact': fresh trajectories that estimate the noise covariances after each half
+                 n_noise:int=10_000,
+                 # train in standardised units: `gammas` and `f` are then read in those units (see `encode`)
+                 standardize:bool=False):
+        vars(self).update(_check_settings(bs=bs, n_steps=n_steps, lr=lr, ema_decay=ema_decay, grad_clip=grad_clip,
+            n_cache=n_cache, cache_every=cache_every, n_eval=n_eval, metrics=metrics, keep_traj=keep_traj,
+            device=device, seed=seed, ckpt_dir=ckpt_dir, progress=progress, ckpt_every=ckpt_every, amp=amp,
+            compile=compile, check_every=check_every, lr_schedule=lr_schedule, kernel=kernel, noise=noise,
+            n_noise=n_noise, standardize=standardize))
+        self.rank, self.world = ((dist.get_rank(), dist.get_world_size())
+                                 if dist.is_available() and dist.is_initialized() else (0, 1))
         if self.amp and self.device.type == 'cuda' and not bf16_native(self.device):
-            warnings.warn("amp=True on a GPU without native bf16 (compute capability < 8.0, e.g. a T4): bf16 is emulated there and slower "
-                          "than float32; pass amp=False (dsb_nb.setup.pick_precision chooses for you)", stacklevel=2)
+            warnings.warn("amp=True on a GPU without native bf16 (compute capability < 8.0, e.g. a T4): "
+                          "bf16 is emulated there and slower than float32; "
+                          "pass amp=False (dsb_nb.setup.pick_precision chooses for you)", stacklevel=2)
         self.gen = torch.Generator(device=self.device).manual_seed(self.seed + 7919*self.rank)
         gammas, self.f = _check_gammas(gammas), _check_drift(f)
         self.data, self.prior = as_sampler(data, 'data', self.device), as_sampler(prior, 'prior', self.device)
-        with self._rng_scope():                        # probes and default nets leave the caller's global generator alone
+        # probes and default nets leave the caller's global generator alone
+        with self._rng_scope():
             self._seed_global(self.seed + _PROBE_SALT)
             self.shape = self._check_shapes()
             self.net_f, self.net_b = self._make_nets(net_f, net_b)
             self.dtype = self._check_nets()
             self.shift, self.scale = None, 1.
             if self.standardize: self._fit_scale()
-            self.gammas = gammas.to(self.device, self.dtype); self.N = len(self.gammas)
-            self._probe_extras(); self._check_grid()
+            self.gammas = gammas.to(self.device, self.dtype)
+            self.N = len(self.gammas)
+            self._probe_extras()
+            self._check_grid()
             if self.kernel == 'exact': self._noise_kind()     # e.g. noise='full' with images fails here
-        self._train_nets = {'forward': self._wrap(self.net_f, self.compile), 'backward': self._wrap(self.net_b, self.compile)}
+        self._train_nets = {'forward': self._wrap(self.net_f, self.compile),
+                            'backward': self._wrap(self.net_b, self.compile)}
         self.ema_f, self.ema_b = EMA(self.net_f, self.ema_decay), EMA(self.net_b, self.ema_decay)
         self.opt_f, self.opt_b = _adam(self.net_f, self.lr), _adam(self.net_b, self.lr)
         self.n, self.half, self.history, self.trajs, self.f_trained = 0, 'backward', [], {}, False
-        self.noise = {'forward': None, 'backward': None}  # kernel='exact': per-step noise factors of each learned chain (None: sqrt(2 gamma))
-        self._partial, self._last_ckpt, self._trajs_saved = None, None, None   # position inside a half (see `fit`); checkpoint bookkeeping
+        # kernel='exact': per-step noise factors of each learned chain (None: sqrt(2 gamma))
+        self.noise = {'forward': None, 'backward': None}
+        # position inside a half (see `fit`); checkpoint bookkeeping
+        self._partial, self._last_ckpt, self._trajs_saved = None, None, None
 
 # %% ../nbs/06_dsb.ipynb #3bd6034f
-_ROW_KEYS = ('ipf', 'direction', 'loss', 'train_s', 'cache_s', 'mean_err', 'var_ratio', 'w2', 'energy', 'energy_floor')   # history columns
-_PROBE_SALT, _GLOBAL_SALT, _DIAG_SALT = 0x51ED, 0x9E3779B9, 0x7F4A7C15      # offsets of seeds derived from `seed`
-_NOISE_REFRESH = 99_991                                                    # `_reseed` index of the noise fit's random stream
+# history columns
+_ROW_KEYS = ('ipf', 'direction', 'loss', 'train_s', 'cache_s', 'mean_err', 'var_ratio', 'w2', 'energy', 'energy_floor')
+_PROBE_SALT, _GLOBAL_SALT, _DIAG_SALT = 0x51ED, 0x9E3779B9, 0x7F4A7C15  # offsets of seeds derived from `seed`
+_NOISE_REFRESH = 99_991  # `_reseed` index of the noise fit's random stream
 
 def _adam(net:nn.Module, lr:float)->torch.optim.Adam:
     "Adam; the fused kernel where torch has it for these parameters (same update, fewer kernel launches)"
     try: return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError): return torch.optim.Adam(net.parameters(), lr=lr)
 
-def _check_settings(bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every, n_eval, metrics, keep_traj, device, seed,
-                    ckpt_dir, progress, ckpt_every, amp, compile, check_every, lr_schedule, kernel, noise, n_noise, standardize)->dict:
+def _check_settings(bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every, n_eval, metrics, keep_traj, device,
+                    seed, ckpt_dir, progress, ckpt_every, amp, compile, check_every, lr_schedule, kernel, noise,
+                    n_noise, standardize)->dict:
     "`DSB`'s settings, validated and normalised before any work: each error names the argument and what it must be"
-    s = dict(bs=check_int(bs, 'bs', 1), n_steps=check_int(n_steps, 'n_steps', 1), n_cache=check_int(n_cache, 'n_cache', 1),
+    s = dict(bs=check_int(bs, 'bs', 1), n_steps=check_int(n_steps, 'n_steps', 1),
+             n_cache=check_int(n_cache, 'n_cache', 1),
              cache_every=check_int(cache_every, 'cache_every', 1, none_ok=True), n_eval=check_int(n_eval, 'n_eval', 2),
              check_every=check_int(check_every, 'check_every', 1), keep_traj=check_int(keep_traj, 'keep_traj', 0),
-             ckpt_every=check_int(ckpt_every, 'ckpt_every', 1, none_ok=True), seed=check_int(seed, 'seed', 0, 2**32 - 1),
-             lr=check_real(lr, 'lr', 0, min_open=True), ema_decay=check_real(ema_decay, 'ema_decay', 0, 1, max_open=True),
-             grad_clip=check_real(grad_clip, 'grad_clip', 0, min_open=True, none_ok=True), progress=check_bool(progress, 'progress', none_ok=True),
+             ckpt_every=check_int(ckpt_every, 'ckpt_every', 1, none_ok=True),
+             seed=check_int(seed, 'seed', 0, 2**32 - 1),
+             lr=check_real(lr, 'lr', 0, min_open=True),
+             ema_decay=check_real(ema_decay, 'ema_decay', 0, 1, max_open=True),
+             grad_clip=check_real(grad_clip, 'grad_clip', 0, min_open=True, none_ok=True),
+             progress=check_bool(progress, 'progress', none_ok=True),
              amp=check_bool(amp, 'amp'), compile=check_bool(compile, 'compile'), device=check_device(device),
-             lr_schedule=check_choice(lr_schedule, 'lr_schedule', ('cosine', 'constant')), kernel=check_choice(kernel, 'kernel', ('dsb', 'exact')),
-             noise_kind=check_choice(noise, 'noise', ('auto', 'full', 'diag', 'scalar')), n_noise=check_int(n_noise, 'n_noise', 2),
+             lr_schedule=check_choice(lr_schedule, 'lr_schedule', ('cosine', 'constant')),
+             kernel=check_choice(kernel, 'kernel', ('dsb', 'exact')),
+             noise_kind=check_choice(noise, 'noise', ('auto', 'full', 'diag', 'scalar')),
+             n_noise=check_int(n_noise, 'n_noise', 2),
              standardize=check_bool(standardize, 'standardize'))
     if s['cache_every'] is None: s['cache_every'] = s['n_steps']
     metrics = {} if metrics is None else metrics
-    if not isinstance(metrics, dict): raise TypeError(f"`metrics` must be a dict {{name: fn(x_gen, x_ref) -> float}}, got {type(metrics).__name__}")
+    if not isinstance(metrics, dict):
+        raise TypeError(f"`metrics` must be a dict {{name: fn(x_gen, x_ref) -> float}}, got {type(metrics).__name__}")
     for k, fn in metrics.items():
-        if not isinstance(k, str) or k in _ROW_KEYS: raise ValueError(f"metric name {k!r} must be a string other than the built-in columns {list(_ROW_KEYS)}")
-        if not callable(fn): raise TypeError(f"metric '{k}' must be callable as fn(x_gen, x_ref) -> float, got {type(fn).__name__}")
-    if s['ckpt_every'] is not None and ckpt_dir is None: raise ValueError("`ckpt_every` needs `ckpt_dir`: there is nowhere to write those checkpoints")
+        if not isinstance(k, str) or k in _ROW_KEYS:
+            raise ValueError(f"metric name {k!r} must be a string other than the built-in columns {list(_ROW_KEYS)}")
+        if not callable(fn):
+            raise TypeError(f"metric '{k}' must be callable as fn(x_gen, x_ref) -> float, got {type(fn).__name__}")
+    if s['ckpt_every'] is not None and ckpt_dir is None:
+        raise ValueError("`ckpt_every` needs `ckpt_dir`: there is nowhere to write those checkpoints")
     return {**s, 'metrics': dict(metrics), 'ckpt_dir': None if ckpt_dir is None else check_dir(ckpt_dir, 'ckpt_dir')}
 
 def _check_gammas(gammas)->Tensor:
@@ -124,13 +163,16 @@ def _check_drift(f):
 # %% ../nbs/06_dsb.ipynb #57761a3e
 @patch
 def _rng_scope(self:DSB):
-    "torch's global generators (CPU, and this trainer's GPU) forked: what runs inside cannot change the caller's random state"
+    ("torch's global generators (CPU, and this trainer's GPU) forked: "
+     "what runs inside cannot change the caller's random state")
     cuda = self.device.type == 'cuda'
-    return torch.random.fork_rng(devices=[self.device.index if self.device.index is not None else torch.cuda.current_device()] if cuda else [])
+    return torch.random.fork_rng(
+        devices=[self.device.index if self.device.index is not None else torch.cuda.current_device()] if cuda else [])
 
 @patch
 def _seed_global(self:DSB, seed:int):
-    "Seed torch's global generators (only inside `_rng_scope`): dropout, and data functions that ignore `gen`, then follow `seed`"
+    ("Seed torch's global generators (only inside `_rng_scope`): "
+     "dropout, and data functions that ignore `gen`, then follow `seed`")
     torch.random.default_generator.manual_seed(seed)
     if self.device.type == 'cuda':
         with torch.cuda.device(self.device): torch.cuda.manual_seed(seed)
@@ -139,52 +181,63 @@ def _seed_global(self:DSB, seed:int):
 def _check_shapes(self:DSB)->tuple:
     xd, xp = self.data(2, self.gen), self.prior(2, self.gen)
     if xd.shape[1:] != xp.shape[1:]:
-        raise ValueError(f"`data` and `prior` samples must have the same shape, got {tuple(xd.shape[1:])} and {tuple(xp.shape[1:])}")
+        raise ValueError("`data` and `prior` samples must have the same shape, "
+                         f"got {tuple(xd.shape[1:])} and {tuple(xp.shape[1:])}")
     return tuple(xd.shape[1:])
 
 @patch
 def _make_nets(self:DSB, net_f, net_b)->list:
-    "The two networks on the trainer's device; the defaults are initialised as if `torch.manual_seed(seed)` had been called just before"
+    ("The two networks on the trainer's device; "
+     "the defaults are initialised as if `torch.manual_seed(seed)` had been called just before")
     for name, net in (('net_f', net_f), ('net_b', net_b)):
-        if net is not None and not isinstance(net, nn.Module): raise TypeError(f"`{name}` must be an nn.Module net(x, k), got {type(net).__name__}")
+        if net is not None and not isinstance(net, nn.Module):
+            raise TypeError(f"`{name}` must be an nn.Module net(x, k), got {type(net).__name__}")
     if (net_f is None or net_b is None) and len(self.shape) != 1:
         raise ValueError(f"samples have shape {self.shape}: the default networks are MLPs for vectors (batch, d); "
                          "pass `net_f` and `net_b` (e.g. UNet.preset('tiny', in_ch, size=...))")
     self._seed_global(self.seed)
-    return [(net if net is not None else TimeMLP.preset(self.shape[0], 'auto')).to(self.device) for net in (net_f, net_b)]
+    return [(net if net is not None else TimeMLP.preset(self.shape[0], 'auto')).to(self.device)
+            for net in (net_f, net_b)]
 
 # %% ../nbs/06_dsb.ipynb #d89564f3
 @patch
 def _check_nets(self:DSB)->torch.dtype:
-    "Both nets: two trainable modules of one float dtype (the trainer's; samples are converted to it) mapping x to x.shape"
-    if self.net_f is self.net_b: raise ValueError("`net_f` and `net_b` are the same module: DSB trains two separate networks")
+    ("Both nets: two trainable modules of one float dtype (the trainer's; samples are converted to it) "
+     "mapping x to x.shape")
+    if self.net_f is self.net_b:
+        raise ValueError("`net_f` and `net_b` are the same module: DSB trains two separate networks")
     dts = []
     for name, net in (('net_f', self.net_f), ('net_b', self.net_b)):
         dt = {p.dtype for p in net.parameters() if p.requires_grad}
         if not dt: raise ValueError(f"`{name}` has no trainable parameters")
         if len(dt) > 1 or dt & {torch.float16, torch.bfloat16} or not all(d.is_floating_point for d in dt):
-            raise TypeError(f"`{name}` has parameters of dtype {sorted(map(str, dt))}: DSB trains float32 (or float64) networks; "
+            raise TypeError(f"`{name}` has parameters of dtype {sorted(map(str, dt))}: "
+                            "DSB trains float32 (or float64) networks; "
                             "for bf16 compute keep float32 weights and pass amp=True")
         dts.append(dt.pop())
     if dts[0] != dts[1]: raise TypeError(f"`net_f` ({dts[0]}) and `net_b` ({dts[1]}) must have the same dtype")
-    if self.amp and dts[0] != torch.float32: raise ValueError("`amp=True` needs float32 networks (autocast computes in bf16 from float32)")
-    self.data.dtype = self.prior.dtype = dts[0]                 # the dtype rule: every sample is converted to the nets' dtype
+    if self.amp and dts[0] != torch.float32:
+        raise ValueError("`amp=True` needs float32 networks (autocast computes in bf16 from float32)")
+    self.data.dtype = self.prior.dtype = dts[0]  # the dtype rule: every sample is converted to the nets' dtype
     x = self.data(2, self.gen)
     for name, net in (('net_f', self.net_f), ('net_b', self.net_b)): _probe_net(net, name, x)
     return dts[0]
 
 def _probe_net(net, name, x):
     "Call `net` once on a small batch (eval mode, no grad), turning any failure into an error that names it"
-    was = net.training; net.eval()
+    was = net.training
+    net.eval()
     try:
         with torch.no_grad(): out = net(x, torch.ones(len(x), dtype=torch.long, device=x.device))
     except Exception as e:
         raise (TypeError if isinstance(e, TypeError) else ValueError)(
             f"`{name}` failed on a batch of shape {tuple(x.shape)} with k = 1 ({type(e).__name__}: {e}); "
-            "it must be callable as net(x, k), x (batch, *shape), k a (batch,) long tensor, and return x's shape") from e
+            "it must be callable as net(x, k), x (batch, *shape), k a (batch,) long tensor, "
+            "and return x's shape") from e
     finally: net.train(was)
     if not isinstance(out, Tensor) or out.shape != x.shape:
-        raise ValueError(f"`{name}` must return the shape of its input {tuple(x.shape)}, got {tuple(getattr(out, 'shape', ()))}")
+        raise ValueError(f"`{name}` must return the shape of its input {tuple(x.shape)}, "
+                         f"got {tuple(getattr(out, 'shape', ()))}")
     if not torch.isfinite(out).all(): raise ValueError(f"`{name}` returned non-finite values on a batch of data")
 
 # %% ../nbs/06_dsb.ipynb #a3fbbf62
@@ -193,42 +246,53 @@ def _probe_extras(self:DSB):
     "One cheap call of the drift `f` and of each metric, so a broken one fails now rather than after a half-iteration"
     x = self.data(2, self.gen)
     try: fx = self.f(x)
-    except Exception as e: raise ValueError(f"the drift `f` failed on a batch of shape {tuple(x.shape)}: {type(e).__name__}: {e}") from e
+    except Exception as e:
+        raise ValueError(f"the drift `f` failed on a batch of shape {tuple(x.shape)}: {type(e).__name__}: {e}") from e
     if not isinstance(fx, Tensor) or fx.shape != x.shape:
-        raise ValueError(f"the drift `f` must return a tensor of its input's shape {tuple(x.shape)}, got {tuple(getattr(fx, 'shape', ())) or type(fx).__name__}")
+        raise ValueError(f"the drift `f` must return a tensor of its input's shape {tuple(x.shape)}, "
+                         f"got {tuple(getattr(fx, 'shape', ())) or type(fx).__name__}")
     if not torch.isfinite(fx).all(): raise ValueError("the drift `f` returned non-finite values on a batch of data")
     m = min(self.n_eval, 16)
     for name, fn in self.metrics.items():
         xa, xb = self.data(m, self.gen), self.prior(m, self.gen)
         try: v = fn(xa, xb)
-        except Exception as e: raise ValueError(f"metric '{name}' failed on a probe call fn(x_gen, x_ref) with two batches of {m} samples: "
-                                                f"{type(e).__name__}: {e}") from e
+        except Exception as e:
+            raise ValueError(f"metric '{name}' failed on a probe call fn(x_gen, x_ref) "
+                             f"with two batches of {m} samples: "
+                             f"{type(e).__name__}: {e}") from e
         _metric_value(name, v)
 
 @patch
 def _check_grid(self:DSB, n:int=1000):
-    "Warn if the last step of a chain adds more variance (2 gamma) than the end it must reach has per coordinate: no chain on this grid hits it"
-    if self.kernel == 'exact' or not (self.data.stateless and self.prior.stateless): return   # learned noise; or draws would consume data
+    ("Warn if the last step of a chain adds more variance (2 gamma) than the end it must reach has per coordinate: "
+     "no chain on this grid hits it")
+    # learned noise; or draws would consume data
+    if self.kernel == 'exact' or not (self.data.stateless and self.prior.stateless): return
     g = torch.Generator(device=self.device).manual_seed(self.seed + _PROBE_SALT)
     for end, src, gam in (('data', self.data, self.gammas[0]), ('prior', self.prior, self.gammas[-1])):
         v = src(n, g).flatten(1).double().var(0).mean().item()
         if 2*gam.item() > v:
-            warnings.warn(f"the chain's last step towards the {end} adds noise of variance 2*gamma = {2*gam.item():.3g} per coordinate, more than "
-                          f"the {end}'s own mean variance {v:.3g}: no chain on this grid can end at the {end}. Use more steps "
-                          "(make_gammas(N, T) with a larger N) or smaller steps at the ends (schedule='linear')", stacklevel=4)
+            warnings.warn(f"the chain's last step towards the {end} adds noise of variance "
+                          f"2*gamma = {2*gam.item():.3g} per coordinate, more than "
+                          f"the {end}'s own mean variance {v:.3g}: no chain on this grid can end at the {end}. "
+                          "Use more steps (make_gammas(N, T) with a larger N) "
+                          "or smaller steps at the ends (schedule='linear')", stacklevel=4)
 
 def _metric_value(name:str, v)->float:
     "A metric's result as a float: a number or a one-element tensor; anything else is a TypeError naming the metric"
     if isinstance(v, Tensor) and v.numel() == 1: v = v.item()
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"metric '{name}' returned {v!r:.60} of type {type(v).__name__}; a metric must return a number (float or one-element tensor)")
+        raise TypeError(f"metric '{name}' returned {v!r:.60} of type {type(v).__name__}; "
+                        "a metric must return a number (float or one-element tensor)")
     return float(v)
 
 @patch
 def _wrap(self:DSB, net, compile=False):
-    "The module the training loop calls: DDP-wrapped under torch.distributed (which also copies rank 0's weights to every rank), optionally compiled"
+    ("The module the training loop calls: DDP-wrapped under torch.distributed "
+     "(which also copies rank 0's weights to every rank), optionally compiled")
     if self.world > 1:
-        net = nn.parallel.DistributedDataParallel(net, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
+        net = nn.parallel.DistributedDataParallel(
+            net, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
     return torch.compile(net) if compile else net
 
 @patch
@@ -238,15 +302,18 @@ def _autocast(self:DSB):
 # %% ../nbs/06_dsb.ipynb #ca4f8db6
 @patch
 def _noise_kind(self:DSB)->str:
-    "The covariance parametrisation of kernel='exact': `noise`, with 'auto' resolved ('full' for vectors of d <= 64, else 'diag')"
+    ("The covariance parametrisation of kernel='exact': `noise`, "
+     "with 'auto' resolved ('full' for vectors of d <= 64, else 'diag')")
     if self.noise_kind == 'auto': return 'full' if len(self.shape) == 1 and self.shape[0] <= 64 else 'diag'
     if self.noise_kind == 'full' and len(self.shape) != 1:
-        raise ValueError(f"noise='full' needs vector samples (batch, d), got shape {self.shape}: use noise='diag' or 'scalar'")
+        raise ValueError(f"noise='full' needs vector samples (batch, d), got shape {self.shape}: "
+                         "use noise='diag' or 'scalar'")
     return self.noise_kind
 
 @patch
 def _noise_fn(self:DSB, direction:str):
-    "The noise of the learned `direction` chain as `noise(z, j)` for `sample_chain`; None means the paper's sqrt(2 gamma_j) z"
+    ("The noise of the learned `direction` chain as `noise(z, j)` for `sample_chain`; "
+     "None means the paper's sqrt(2 gamma_j) z")
     L = self.noise[direction]
     if L is None: return None
     if self._noise_kind() == 'full': return lambda z, j: z@L[j].mT      # (N, d, d) Cholesky factors
@@ -261,14 +328,18 @@ def _step_noise(self:DSB, direction:str, z:Tensor, j:int)->Tensor:
 @patch
 def _check_noise(self:DSB, noise, path)->dict:
     "A checkpoint's noise factors, checked against this trainer's shapes before anything is assigned"
-    if not isinstance(noise, dict) or set(noise) != {'forward', 'backward'}: raise CheckpointError(f"{path} holds malformed noise factors")
-    want = None if self.kernel != 'exact' else (self.N, self.shape[0], self.shape[0]) if self._noise_kind() == 'full' else (self.N, *self.shape)
+    if not isinstance(noise, dict) or set(noise) != {'forward', 'backward'}:
+        raise CheckpointError(f"{path} holds malformed noise factors")
+    want = (None if self.kernel != 'exact'
+            else (self.N, self.shape[0], self.shape[0]) if self._noise_kind() == 'full' else (self.N, *self.shape))
     for k, v in noise.items():
         if v is None: continue
         if want is None or not isinstance(v, Tensor) or tuple(v.shape) != want:
-            raise ValueError(f"checkpoint {path} does not fit this trainer: its {k} noise factors have shape {tuple(getattr(v, 'shape', ()))}, "
+            raise ValueError(f"checkpoint {path} does not fit this trainer: "
+                             f"its {k} noise factors have shape {tuple(getattr(v, 'shape', ()))}, "
                              f"this trainer needs {want} (kernel={self.kernel!r}); nothing was loaded")
-        if not torch.isfinite(v).all(): raise CheckpointError(f"checkpoint {path} holds nan/inf in its {k} noise factors")
+        if not torch.isfinite(v).all():
+            raise CheckpointError(f"checkpoint {path} holds nan/inf in its {k} noise factors")
     return {k: None if v is None else v.to(self.device, self.dtype) for k, v in noise.items()}
 
 # %% ../nbs/06_dsb.ipynb #88fd89b3
@@ -286,9 +357,12 @@ def sample(self:DSB, n:int=1000, # number of samples (ignored if `x` is given)
            direction:str='backward', # 'backward': prior -> data (generation); 'forward': data -> prior
            x:Tensor|None=None, # optional start points (n, *shape); converted to the trainer's device and dtype
            return_traj:bool=False, ema:bool=True)->Tensor: # end points (n, *shape), or trajectory (N+1, n, *shape)
-    "Sample the learned bridge: backward from the prior (X_N -> X_0) or forward from the data (X_0 -> X_N), in the user's units"
-    check_choice(direction, 'direction', ('backward', 'forward')); check_bool(return_traj, 'return_traj')
-    x = check_int(n, 'n', 1) if x is None else self.encode(self.check_x(x))   # x is checked once here, the result once at the end
+    ("Sample the learned bridge: backward from the prior (X_N -> X_0) or forward from the data (X_0 -> X_N), "
+     "in the user's units")
+    check_choice(direction, 'direction', ('backward', 'forward'))
+    check_bool(return_traj, 'return_traj')
+    # x is checked once here, the result once at the end
+    x = check_int(n, 'n', 1) if x is None else self.encode(self.check_x(x))
     return self.decode(self._sample(x, direction, return_traj, ema))
 
 @patch
@@ -296,9 +370,11 @@ def _sample(self:DSB, x, direction:str, return_traj:bool=False, ema:bool=True)->
     "`sample` in the trainer's units, from start points `x` or, for an int, that many fresh draws of the start marginal"
     F, B = self.maps(ema, check=False)
     if isinstance(x, int): x = (self.prior if direction == 'backward' else self.data)(x, self.gen)
-    with self._autocast(): out = sample_chain(x, B if direction == 'backward' else F, self.gammas, direction == 'forward', self.gen, return_traj,
-                                              self._noise_fn(direction))
-    if not torch.isfinite(out).all(): raise FloatingPointError(f"the {direction} chain produced non-finite values; the networks have diverged")
+    with self._autocast():
+        out = sample_chain(x, B if direction == 'backward' else F, self.gammas, direction == 'forward', self.gen,
+                           return_traj, self._noise_fn(direction))
+    if not torch.isfinite(out).all():
+        raise FloatingPointError(f"the {direction} chain produced non-finite values; the networks have diverged")
     return out
 
 @patch
@@ -306,7 +382,8 @@ def check_x(self:DSB, x, name:str='x')->Tensor:
     "Start points given by the user: a non-empty float tensor (n, *shape), moved to the trainer's device and dtype"
     x = check_tensor(x, name, 2)
     if tuple(x.shape[1:]) != self.shape or len(x) == 0:
-        raise ValueError(f"`{name}` must have shape (n, {', '.join(map(str, self.shape))}) with n >= 1, got {tuple(x.shape)}")
+        raise ValueError(f"`{name}` must have shape (n, {', '.join(map(str, self.shape))}) with n >= 1, "
+                         f"got {tuple(x.shape)}")
     return x.to(self.device, self.dtype)
 
 @patch
@@ -321,11 +398,13 @@ def decode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the
 
 @patch
 def _fit_scale(self:DSB, n:int=2000):
-    "standardize=True: one shift (the pooled mean of both ends, per coordinate) and one scale (their pooled standard deviation)"
+    ("standardize=True: one shift (the pooled mean of both ends, per coordinate) "
+     "and one scale (their pooled standard deviation)")
     x0, x1 = self.data(n, self.gen).double(), self.prior(n, self.gen).double()
     m = (x0.mean(0) + x1.mean(0))/2
     s = torch.cat([x0 - m, x1 - m]).pow(2).mean().sqrt().item()
-    if not (math.isfinite(s) and s > 0): raise ValueError("standardize=True, but the samples of both ends are all equal: no spread to scale by")
+    if not (math.isfinite(s) and s > 0):
+        raise ValueError("standardize=True, but the samples of both ends are all equal: no spread to scale by")
     self._set_scale(m.to(self.dtype), s)
 
 @patch
@@ -337,7 +416,8 @@ def _set_scale(self:DSB, shift:Tensor|None, scale:float):
 # %% ../nbs/06_dsb.ipynb #3e0e03b2
 @patch
 def make_cache(self:DSB, direction:str): # the half being trained: 'backward' or 'forward'
-    "What a half trains on: trajectories (N+1, n_cache, *shape) of the other direction's EMA chain, and that chain's map"
+    ("What a half trains on: trajectories (N+1, n_cache, *shape) of the other direction's EMA chain, "
+     "and that chain's map")
     F, B = self.maps(ema=True, check=False)
     with torch.no_grad(), self._autocast():
         if direction == 'backward':    # the forward chain from the data
@@ -431,7 +511,8 @@ def _check_finite(self:DSB, h:_Half, upto:int)->Tensor:
 
 @patch
 def _pause(self:DSB, h:_Half, step:int, deadline)->bool:
-    "At a refresh: save the position (and a checkpoint) if the deadline has come or `ckpt_every` steps passed; True to stop"
+    ("At a refresh: save the position (and a checkpoint) if the deadline has come or `ckpt_every` steps passed; "
+     "True to stop")
     stop = self._should_stop(deadline)
     if not (stop or (self.ckpt_every and step - h.last_save >= self.ckpt_every)): return False
     if h.checked < step: self._check_finite(h, step)
@@ -445,36 +526,45 @@ def _pause(self:DSB, h:_Half, step:int, deadline)->bool:
 # %% ../nbs/06_dsb.ipynb #f3bade52
 @patch
 def _seed(self:DSB, direction, refresh):
-    "Seed of the random stream from cache refresh `refresh` of the current half on: a function of (seed, n, direction, refresh, rank) only"
+    ("Seed of the random stream from cache refresh `refresh` of the current half on: "
+     "a function of (seed, n, direction, refresh, rank) only")
     return self.seed*1_000_003 + 2*self.n + (direction == 'forward') + 7919*self.rank + 104_729*refresh
 
 @patch
 def _reseed(self:DSB, direction, refresh):
     "Reseed the trainer's generator and (inside `_rng_scope`) torch's global ones at a cache refresh"
     s = self._seed(direction, refresh)
-    self.gen.manual_seed(s); self._seed_global(s ^ _GLOBAL_SALT)
+    self.gen.manual_seed(s)
+    self._seed_global(s ^ _GLOBAL_SALT)
 
 @patch
 def _assert_finite(self:DSB, direction, losses, gnorms, lo, net)->Tensor:
-    "Raise if a loss or gradient norm of steps lo.. or a weight of `net` is nan/inf, naming the step and the last good checkpoint; returns losses[lo:] stacked (one device sync)"
+    ("Raise if a loss or gradient norm of steps lo.. or a weight of `net` is nan/inf, "
+     "naming the step and the last good checkpoint; returns losses[lo:] stacked (one device sync)")
     recent, gn = torch.stack(losses[lo:]), torch.stack(gnorms) if gnorms else None
-    flags = [torch.isfinite(recent).all()] + ([torch.isfinite(gn).all()] if gn is not None else []) + [torch.isfinite(q).all() for q in net.parameters()]
+    flags = ([torch.isfinite(recent).all()] + ([torch.isfinite(gn).all()] if gn is not None else [])
+             + [torch.isfinite(q).all() for q in net.parameters()])
     if bool(torch.stack(flags).all()): return recent
-    bad = [(lo + int((~torch.isfinite(v)).nonzero()[0]), i, what) for i, (what, v) in enumerate((('loss', recent), ('gradient', gn)))
+    bad = [(lo + int((~torch.isfinite(v)).nonzero()[0]), i, what)
+           for i, (what, v) in enumerate((('loss', recent), ('gradient', gn)))
            if v is not None and not torch.isfinite(v).all()]
     step, _, what = min(bad) if bad else (lo + len(recent) - 1, 0, 'weights')      # the earliest bad step
-    raise FloatingPointError(f"non-finite {direction} {what} at IPF iteration {self.n}, step {step}: lower `lr`, keep `grad_clip` "
-                             f"or check the data scale. {self._last_good()}")
+    raise FloatingPointError(f"non-finite {direction} {what} at IPF iteration {self.n}, step {step}: "
+                             f"lower `lr`, keep `grad_clip` or check the data scale. {self._last_good()}")
 
 @patch
 def _last_good(self:DSB)->str:
-    if self._last_ckpt is None: return "No checkpoint of this run has been written" + ("." if self.ckpt_dir else " (set `ckpt_dir` to keep one).")
-    return f"The last good checkpoint is {self._last_ckpt[0]} ({self._last_ckpt[1]}): it is finite, and fit(..., resume=True) continues from it."
+    if self._last_ckpt is None:
+        return ("No checkpoint of this run has been written"
+                + ("." if self.ckpt_dir else " (set `ckpt_dir` to keep one)."))
+    return (f"The last good checkpoint is {self._last_ckpt[0]} ({self._last_ckpt[1]}): "
+            "it is finite, and fit(..., resume=True) continues from it.")
 
 @patch
 def _where(self:DSB)->str:
     "The position a checkpoint written now records"
-    return f"IPF iteration {self.n}, {self.half} half, step {self._partial['step'] if self._partial else 0} of {self.n_steps}"
+    return (f"IPF iteration {self.n}, {self.half} half, "
+            f"step {self._partial['step'] if self._partial else 0} of {self.n_steps}")
 
 @patch
 def _should_stop(self:DSB, deadline):
@@ -502,29 +592,38 @@ def _interactive()->bool:
     "Is stderr a terminal, or are we in a Jupyter/Colab kernel (where tqdm draws a widget)?"
     try: tty = sys.stderr.isatty()
     except (AttributeError, ValueError): tty = False
-    ip = sys.modules.get('IPython'); shell = ip.get_ipython() if ip is not None and hasattr(ip, 'get_ipython') else None
+    ip = sys.modules.get('IPython')
+    shell = ip.get_ipython() if ip is not None and hasattr(ip, 'get_ipython') else None
     return tty or any(c.__name__ == 'ZMQInteractiveShell' for c in type(shell).__mro__)
 
 @patch
 def _bar(self:DSB, direction, start, total=None):
-    "Progress bar of one half: `progress=None` shows it on a terminal or in a notebook only; forced (True) into a log, one line per update, at most every 30 s"
-    show, kw = (_interactive() if self.progress is None else self.progress) and self.rank == 0, dict(total=total or self.n_steps, initial=start, desc=f'IPF {self.n} {direction}')
-    if show and not _interactive(): return _text_tqdm(file=_Lines(sys.stderr), mininterval=30, **kw)   # a log: plain lines
+    ("Progress bar of one half: `progress=None` shows it on a terminal or in a notebook only; "
+     "forced (True) into a log, one line per update, at most every 30 s")
+    show, kw = ((_interactive() if self.progress is None else self.progress) and self.rank == 0,
+                dict(total=total or self.n_steps, initial=start, desc=f'IPF {self.n} {direction}'))
+    # a log: plain lines
+    if show and not _interactive(): return _text_tqdm(file=_Lines(sys.stderr), mininterval=30, **kw)
     return tqdm(disable=not show, leave=False, **kw)
 
 # %% ../nbs/06_dsb.ipynb #914ce384
 @patch
 def _diagnose(self:DSB, direction):
-    "Statistics of the chain just trained against the marginal it must hit: the data after a backward half, the prior after a forward one"
+    ("Statistics of the chain just trained against the marginal it must hit: "
+     "the data after a backward half, the prior after a forward one")
     with self._rng_scope():
         self._seed_global(self._seed(direction, 0) ^ _DIAG_SALT)
         x_gen = self.decode(self._sample(max(self.n_eval, self.keep_traj), direction, return_traj=self.keep_traj > 0))
-        if self.keep_traj: self.trajs[(self.n, direction)] = x_gen[:, :self.keep_traj].cpu(); x_gen = x_gen[0 if direction == 'backward' else -1]
-        x_gen = x_gen[:self.n_eval]                            # statistics on n_eval samples, even when more paths are kept
+        if self.keep_traj:
+            self.trajs[(self.n, direction)] = x_gen[:, :self.keep_traj].cpu()
+            x_gen = x_gen[0 if direction == 'backward' else -1]
+        x_gen = x_gen[:self.n_eval]                     # statistics on n_eval samples, even when more paths are kept
         target = self.data if direction == 'backward' else self.prior
-        x_ref, x_ref2 = self.decode(target(self.n_eval, self.gen)), self.decode(target(self.n_eval, self.gen))   # the 2nd: the floor
+        # the 2nd: the floor
+        x_ref, x_ref2 = self.decode(target(self.n_eval, self.gen)), self.decode(target(self.n_eval, self.gen))
         g, r = x_gen.flatten(1).double(), x_ref.flatten(1).double()
-        out = {'mean_err': (g.mean(0) - r.mean(0)).abs().max().item(), 'var_ratio': (g.var(0).mean()/r.var(0).mean()).item(),
+        out = {'mean_err': (g.mean(0) - r.mean(0)).abs().max().item(),
+               'var_ratio': (g.var(0).mean()/r.var(0).mean()).item(),
                'energy': energy_distance(g, r), 'energy_floor': energy_distance(x_ref2.flatten(1).double(), r)}
         if g.shape[1] <= 16 and self.n_eval <= 4000: out['w2'] = w2(g, r)
         out.update({name: _metric_value(name, fn(x_gen, x_ref)) for name, fn in self.metrics.items()})
@@ -532,18 +631,24 @@ def _diagnose(self:DSB, direction):
 
 # %% ../nbs/06_dsb.ipynb #6b9678ca
 def _describe(obj)->str:
-    "Text describing `obj` that is the same in every process: its repr, unless that shows a memory address (then module.name)"
+    ("Text describing `obj` that is the same in every process: "
+     "its repr, unless that shows a memory address (then module.name)")
     r = repr(obj)
     if ' at 0x' not in r: return r
-    return f"{getattr(obj, '__module__', None) or type(obj).__module__}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+    return (f"{getattr(obj, '__module__', None) or type(obj).__module__}."
+            f"{getattr(obj, '__qualname__', type(obj).__qualname__)}")
 
 @patch
 def fingerprint(self:DSB)->dict:
-    "What a checkpoint must share with this trainer to continue its run. A subclass or a new option adds a field in one line: `return {**super().fingerprint(), 'kernel': repr(self.kernel)}`"
-    return {'class': type(self).__name__, 'gammas': self.gammas.tolist(), 'f': _describe(self.f), 'shape': list(self.shape),
-            'n_steps': self.n_steps, 'bs': self.bs, 'cache_every': self.cache_every, 'n_cache': self.n_cache, 'seed': self.seed,
-            'lr_schedule': self.lr_schedule, 'kernel': self.kernel, 'standardize': self.standardize, 'noise': self._noise_kind() if self.kernel == 'exact' else None,
-            'nets': {f'{k}.{n}': list(t.shape) for k in ('net_f', 'net_b') for n, t in getattr(self, k).state_dict().items()}}
+    ("What a checkpoint must share with this trainer to continue its run. "
+     "A subclass or a new option adds a field in one line: "
+     "`return {**super().fingerprint(), 'kernel': repr(self.kernel)}`")
+    return {'class': type(self).__name__, 'gammas': self.gammas.tolist(), 'f': _describe(self.f),
+            'shape': list(self.shape), 'n_steps': self.n_steps, 'bs': self.bs, 'cache_every': self.cache_every,
+            'n_cache': self.n_cache, 'seed': self.seed, 'lr_schedule': self.lr_schedule, 'kernel': self.kernel,
+            'standardize': self.standardize, 'noise': self._noise_kind() if self.kernel == 'exact' else None,
+            'nets': {f'{k}.{n}': list(t.shape)
+                     for k in ('net_f', 'net_b') for n, t in getattr(self, k).state_dict().items()}}
 
 # %% ../nbs/06_dsb.ipynb #4fee245b
 def _fp_differs(k:str, a, b)->bool:
@@ -557,33 +662,45 @@ def _fp_text(k:str, a, b)->str:
         return s + (f" (largest difference {max(abs(x - y) for x, y in zip(a, b)):.3g})" if len(a) == len(b) else '')
     if k == 'nets':
         d = [n for n in dict.fromkeys([*a, *b]) if a.get(n) != b.get(n)]
-        return "nets: " + "; ".join(f"{n} {tuple(a[n]) if n in a else 'absent'} in the checkpoint, {tuple(b[n]) if n in b else 'absent'} here" for n in d[:3]) + (f" (+{len(d) - 3} more)" if len(d) > 3 else '')
+        return ("nets: " + "; ".join(f"{n} {tuple(a[n]) if n in a else 'absent'} in the checkpoint, "
+                                     f"{tuple(b[n]) if n in b else 'absent'} here" for n in d[:3])
+                + (f" (+{len(d) - 3} more)" if len(d) > 3 else ''))
     return f"{k}: {a!r} in the checkpoint, {b!r} here"
 
 def _check_allow(allow_changes, fields)->tuple:
     "`allow_changes` as a tuple of fingerprint field names (a single name may be given as a string)"
     a = (allow_changes,) if isinstance(allow_changes, str) else allow_changes
     try: a = tuple(a)
-    except TypeError: raise TypeError(f"`allow_changes` must be a field name or a tuple of them, got {allow_changes!r}") from None
-    if bad := [k for k in a if k not in fields]: raise ValueError(f"Unknown `allow_changes` field(s) {bad}: the fingerprint has {list(fields)}")
+    except TypeError:
+        raise TypeError(f"`allow_changes` must be a field name or a tuple of them, got {allow_changes!r}") from None
+    if bad := [k for k in a if k not in fields]:
+        raise ValueError(f"Unknown `allow_changes` field(s) {bad}: the fingerprint has {list(fields)}")
     return a
 
 @patch
 def _check_fingerprint(self:DSB, state:dict, path, allow:tuple=()):
-    "Raise, naming each differing field, unless the checkpoint's run fingerprint matches this trainer's (fields in `allow` excepted)"
+    ("Raise, naming each differing field, unless the checkpoint's run fingerprint matches this trainer's "
+     "(fields in `allow` excepted)")
     fp, mine = state.get('fingerprint'), self.fingerprint()
-    if fp is None: return warnings.warn(f"checkpoint {path} has no run fingerprint (an older dsb_nb wrote it): its settings are not checked")
-    if old := [k for k in mine if k not in fp]: warnings.warn(f"checkpoint {path} predates the fingerprint field(s) {old}: not checked")
+    if fp is None:
+        return warnings.warn(f"checkpoint {path} has no run fingerprint (an older dsb_nb wrote it): "
+                             "its settings are not checked")
+    if old := [k for k in mine if k not in fp]:
+        warnings.warn(f"checkpoint {path} predates the fingerprint field(s) {old}: not checked")
     diff = [k for k in mine if k in fp and k not in allow and _fp_differs(k, fp[k], mine[k])]
-    if diff: raise ValueError(f"checkpoint {path} was written by a different run:\n  " + "\n  ".join(_fp_text(k, fp[k], mine[k]) for k in diff)
-                              + f"\nto continue it with this trainer's settings anyway (e.g. more steps), pass allow_changes={tuple(diff)!r} "
-                              "to `fit(resume=True, ...)` or `load`")
+    if diff:
+        raise ValueError(f"checkpoint {path} was written by a different run:\n  "
+                         + "\n  ".join(_fp_text(k, fp[k], mine[k]) for k in diff)
+                         + "\nto continue it with this trainer's settings anyway (e.g. more steps), "
+                         f"pass allow_changes={tuple(diff)!r} "
+                         "to `fit(resume=True, ...)` or `load`")
 
 # %% ../nbs/06_dsb.ipynb #3db43449
 class CheckpointError(ValueError):
     "A checkpoint file that cannot be used: empty, truncated, not written by dsb_nb, or holding nan/inf"
 
-_CKPT_FORMAT, _CKPT_KEYS = 'dsb_nb checkpoint 2', ('n', 'half', 'history', 'f_trained', 'net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b')
+_CKPT_FORMAT, _CKPT_KEYS = 'dsb_nb checkpoint 2', ('n', 'half', 'history', 'f_trained', 'net_f', 'net_b',
+                                                   'ema_f', 'ema_b', 'opt_f', 'opt_b')
 def _prev_path(p:Path)->Path: return p.with_name(p.stem + '.prev' + p.suffix)      # dsb.pt -> dsb.prev.pt
 def _trajs_path(p:Path)->Path: return p.with_name(p.stem + '.trajs' + p.suffix)    # dsb.pt -> dsb.trajs.pt
 
@@ -592,10 +709,12 @@ def _named_tensors(state:dict):
     for k in ('net_f', 'net_b'): yield from ((f'{k}.{n}', t) for n, t in state[k].items())
     for k in ('ema_f', 'ema_b'): yield from ((f'{k}.{n}', t) for n, t in state[k]['model'].items())
     for k in ('opt_f', 'opt_b'):
-        for i, s in state[k]['state'].items(): yield from ((f'{k} state of parameter {i}: {n}', t) for n, t in s.items())
+        for i, s in state[k]['state'].items():
+            yield from ((f'{k} state of parameter {i}: {n}', t) for n, t in s.items())
 
 def _nonfinite(named)->str|None:
-    "Name of the first floating tensor holding nan/inf in (name, tensor) pairs, else None (one device sync if all are finite)"
+    ("Name of the first floating tensor holding nan/inf in (name, tensor) pairs, "
+     "else None (one device sync if all are finite)")
     named = [(n, t) for n, t in named if isinstance(t, Tensor) and t.is_floating_point()]
     if not named: return None
     dev = named[0][1].device
@@ -603,9 +722,13 @@ def _nonfinite(named)->str|None:
     return next(n for n, t in named if not torch.isfinite(t).all())
 
 def _atomic_save(obj, path:Path, keep_prev:bool=False):
-    "torch.save to a temporary file, flushed to disk, then renamed over `path`; the file it replaces becomes *.prev.pt if `keep_prev`"
+    ("torch.save to a temporary file, flushed to disk, then renamed over `path`; "
+     "the file it replaces becomes *.prev.pt if `keep_prev`")
     tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'wb') as fh: torch.save(obj, fh); fh.flush(); os.fsync(fh.fileno())
+    with open(tmp, 'wb') as fh:
+        torch.save(obj, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
     if keep_prev and path.exists(): os.replace(path, _prev_path(path))
     os.replace(tmp, path)
 
@@ -615,26 +738,35 @@ def _ckpt_path(self:DSB, path=None)->Path:
     if path is None:
         if self.ckpt_dir is None: raise ValueError("no `path` given and the trainer has no `ckpt_dir`")
         return self.ckpt_dir/'dsb.pt'
-    if not isinstance(path, (str, os.PathLike)): raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
-    if Path(path).is_dir(): raise ValueError(f"`path`={str(path)!r} is a directory: pass a file path, e.g. {str(Path(path)/'dsb.pt')!r}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
+    if Path(path).is_dir():
+        raise ValueError(f"`path`={str(path)!r} is a directory: pass a file path, e.g. {str(Path(path)/'dsb.pt')!r}")
     return Path(path)
 
 @patch
-def _state(self:DSB)->dict: return {k: getattr(self, k).state_dict() for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b')}
+def _state(self:DSB)->dict:
+    return {k: getattr(self, k).state_dict() for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b')}
 
 @patch
 def save(self:DSB, path=None)->Path: # default ckpt_dir/dsb.pt
-    "Write the training state (nets, EMAs, optimisers, position, history, run fingerprint) atomically, keeping the file it replaces as *.prev.pt; refuses nan/inf"
+    ("Write the training state (nets, EMAs, optimisers, position, history, run fingerprint) atomically, "
+     "keeping the file it replaces as *.prev.pt; refuses nan/inf")
     path, sd = self._ckpt_path(path), self._state()
-    if bad := _nonfinite([*_named_tensors(sd), *((f'noise {k}', v) for k, v in self.noise.items() if v is not None)]):          # every rank checks (their states are identical), so none is left waiting
+    # every rank checks (their states are identical), so none is left waiting
+    if bad := _nonfinite([*_named_tensors(sd), *((f'noise {k}', v) for k, v in self.noise.items() if v is not None)]):
         raise FloatingPointError(f"not writing a checkpoint to {path}: {bad} holds nan/inf. {self._last_good()}")
     if self.rank != 0:                                  # under torch.distributed only rank 0 writes; the others wait
-        dist.barrier(); return path
+        dist.barrier()
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    tp = _trajs_path(path)                              # kept trajectories go to their own file, so the checkpoint stays small
-    if self.trajs and self._trajs_saved != (tp, frozenset(self.trajs)): _atomic_save(self.trajs, tp); self._trajs_saved = (tp, frozenset(self.trajs))
-    state = {'format': _CKPT_FORMAT, 'fingerprint': self.fingerprint(), 'n': self.n, 'half': self.half, 'history': self.history,
-             'f_trained': self.f_trained, 'partial': self._partial, 'trajs_file': tp.name if self.trajs else None, 'noise': self.noise,
+    tp = _trajs_path(path)                  # kept trajectories go to their own file, so the checkpoint stays small
+    if self.trajs and self._trajs_saved != (tp, frozenset(self.trajs)):
+        _atomic_save(self.trajs, tp)
+        self._trajs_saved = (tp, frozenset(self.trajs))
+    state = {'format': _CKPT_FORMAT, 'fingerprint': self.fingerprint(), 'n': self.n, 'half': self.half,
+             'history': self.history, 'f_trained': self.f_trained, 'partial': self._partial,
+             'trajs_file': tp.name if self.trajs else None, 'noise': self.noise,
              'scale': {'shift': self.shift, 'scale': self.scale}, **sd}
     _atomic_save(state, path, keep_prev=True)
     self._last_ckpt = (path, self._where())
@@ -646,57 +778,80 @@ def _read_ckpt(path:Path, device)->dict:
     "The state in `path`, or a CheckpointError saying why it cannot be used (nothing is assigned here)"
     if path.stat().st_size == 0: raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
     try: state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e: raise CheckpointError(f"cannot read checkpoint {path} (truncated, or not a torch file): {type(e).__name__}: {str(e)[:160]}") from None
+    except Exception as e:
+        raise CheckpointError(f"cannot read checkpoint {path} (truncated, or not a torch file): "
+                              f"{type(e).__name__}: {str(e)[:160]}") from None
     if not isinstance(state, dict) or not set(_CKPT_KEYS) <= set(state):
-        raise CheckpointError(f"{path} is not a dsb_nb checkpoint: it lacks {[k for k in _CKPT_KEYS if not isinstance(state, dict) or k not in state]}")
-    try: bad = _nonfinite(_named_tensors(state)); [state[k]['param_groups'] for k in ('opt_f', 'opt_b')]
-    except (KeyError, TypeError, AttributeError) as e: raise CheckpointError(f"{path} is not a dsb_nb checkpoint: malformed ({type(e).__name__}: {e})") from None
+        raise CheckpointError(f"{path} is not a dsb_nb checkpoint: "
+                              f"it lacks {[k for k in _CKPT_KEYS if not isinstance(state, dict) or k not in state]}")
+    try:
+        bad = _nonfinite(_named_tensors(state))
+        [state[k]['param_groups'] for k in ('opt_f', 'opt_b')]
+    except (KeyError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{path} is not a dsb_nb checkpoint: malformed ({type(e).__name__}: {e})") from None
     if bad: raise CheckpointError(f"checkpoint {path} holds nan/inf in {bad}")
     return state
 
 @patch
 def _check_state(self:DSB, state:dict, path):
-    "Raise, naming the first mismatch, unless every tensor in `state` has the shape of the trainer's own (called before anything is assigned)"
+    ("Raise, naming the first mismatch, unless every tensor in `state` has the shape of the trainer's own "
+     "(called before anything is assigned)")
     mine = self._state()
     def same(name, a, b):
-        if set(a) != set(b): raise ValueError(f"checkpoint {path} does not fit this trainer: {name} entries {sorted(set(a) ^ set(b))[:4]} exist on one side only; nothing was loaded")
+        if set(a) != set(b):
+            raise ValueError(f"checkpoint {path} does not fit this trainer: "
+                             f"{name} entries {sorted(set(a) ^ set(b))[:4]} exist on one side only; nothing was loaded")
         for k in b:
-            if tuple(a[k].shape) != tuple(b[k].shape): raise ValueError(f"checkpoint {path} does not fit this trainer: {name}.{k} has shape "
-                                                                        f"{tuple(a[k].shape)} in the checkpoint, {tuple(b[k].shape)} here; nothing was loaded")
+            if tuple(a[k].shape) != tuple(b[k].shape):
+                raise ValueError(f"checkpoint {path} does not fit this trainer: {name}.{k} has shape "
+                                 f"{tuple(a[k].shape)} in the checkpoint, {tuple(b[k].shape)} here; nothing was loaded")
     for k in ('net_f', 'net_b'): same(k, state[k], mine[k])
     for k in ('ema_f', 'ema_b'): same(k, state[k]['model'], mine[k]['model'])
     for k in ('opt_f', 'opt_b'):
-        ids, shapes = [i for g in state[k]['param_groups'] for i in g['params']], [tuple(p.shape) for g in getattr(self, k).param_groups for p in g['params']]
-        if len(ids) != len(shapes): raise ValueError(f"checkpoint {path} does not fit this trainer: {k} has {len(ids)} parameters in the checkpoint, {len(shapes)} here")
+        ids, shapes = ([i for g in state[k]['param_groups'] for i in g['params']],
+                       [tuple(p.shape) for g in getattr(self, k).param_groups for p in g['params']])
+        if len(ids) != len(shapes):
+            raise ValueError(f"checkpoint {path} does not fit this trainer: "
+                             f"{k} has {len(ids)} parameters in the checkpoint, {len(shapes)} here")
         for i, shp in zip(ids, shapes):
             for n, t in state[k]['state'].get(i, {}).items():
                 if isinstance(t, Tensor) and t.dim() > 0 and tuple(t.shape) != shp:
-                    raise ValueError(f"checkpoint {path} does not fit this trainer: {k} state {n} of parameter {i} has shape {tuple(t.shape)}, the parameter {shp}")
+                    raise ValueError(f"checkpoint {path} does not fit this trainer: "
+                                     f"{k} state {n} of parameter {i} has shape {tuple(t.shape)}, the parameter {shp}")
     if state['half'] not in ('backward', 'forward') or not isinstance(state['n'], int) or state['n'] < 0:
         raise CheckpointError(f"{path} holds an invalid position n={state['n']!r}, half={state['half']!r}")
 
 # %% ../nbs/06_dsb.ipynb #edfc2568
 @patch
 def load(self:DSB, path=None, # default ckpt_dir/dsb.pt
-         allow_changes=())->DSB: # fingerprint fields allowed to differ, e.g. ('n_steps',) to train a finished run longer
-    "Restore a state written by `save`. Falls back to *.prev.pt when the newest file is unusable; refuses a different run; assigns nothing unless all of it fits"
-    path = self._ckpt_path(path); allow = _check_allow(allow_changes, self.fingerprint())
+         allow_changes=())->DSB: # fingerprint fields that may differ, e.g. ('n_steps',) to train a finished run longer
+    ("Restore a state written by `save`. Falls back to *.prev.pt when the newest file is unusable; "
+     "refuses a different run; assigns nothing unless all of it fits")
+    path = self._ckpt_path(path)
+    allow = _check_allow(allow_changes, self.fingerprint())
     state, errors = None, []
     for p in (path, _prev_path(path)):
         if not p.exists(): continue
-        try: state = _read_ckpt(p, self.device); break
+        try:
+            state = _read_ckpt(p, self.device)
+            break
         except CheckpointError as e: errors.append(str(e))
     if state is None:
         if not errors: raise FileNotFoundError(f"no checkpoint at {path} (nor {_prev_path(path).name} beside it)")
-        raise CheckpointError("; ".join(errors) + ("" if len(errors) > 1 else f"; and there is no {_prev_path(path).name} to fall back to"))
-    if p != path: warnings.warn(f"{errors[0] if errors else f'{path} is missing'}; loading the previous checkpoint {p} instead", stacklevel=2)
+        raise CheckpointError("; ".join(errors) + (""
+                                                   if len(errors) > 1
+                                                   else f"; and there is no {_prev_path(path).name} to fall back to"))
+    if p != path:
+        warnings.warn(f"{errors[0] if errors else f'{path} is missing'}; "
+                      f"loading the previous checkpoint {p} instead", stacklevel=2)
     self._check_fingerprint(state, p, allow)
     self._check_state(state, p)
     noise = self._check_noise(state.get('noise') or {'forward': None, 'backward': None}, p)
     for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b'): getattr(self, k).load_state_dict(state[k])
     self.n, self.half, self.history, self.f_trained = state['n'], state['half'], state['history'], state['f_trained']
     self._partial, self.trajs, self.noise = state.get('partial'), self._read_trajs(state, p), noise
-    if self.standardize and state.get('scale', {}).get('shift') is not None:     # the run's own units, not a fresh estimate
+    # the run's own units, not a fresh estimate
+    if self.standardize and state.get('scale', {}).get('shift') is not None:
         self._set_scale(state['scale']['shift'].to(self.device, self.dtype), state['scale']['scale'])
     self._last_ckpt = (p, self._where())
     return self
@@ -707,7 +862,9 @@ def _read_trajs(self:DSB, state:dict, p:Path)->dict:
     if state.get('trajs_file') is None: return state.get('trajs', {})
     tp = p.with_name(state['trajs_file'])
     try: trajs = torch.load(tp, weights_only=True)
-    except Exception as e: warnings.warn(f"kept trajectories not restored: cannot read {tp}: {type(e).__name__}"); return {}
+    except Exception as e:
+        warnings.warn(f"kept trajectories not restored: cannot read {tp}: {type(e).__name__}")
+        return {}
     self._trajs_saved = (tp, frozenset(trajs))
     done = {(h['ipf'], h['direction']) for h in state['history']}
     return {k: v for k, v in trajs.items() if k in done}       # the file may be newer than a fallback checkpoint
@@ -720,20 +877,24 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
         allow_changes=())->list: # with `resume`: fingerprint fields the checkpoint may differ in, e.g. ('n_steps',)
     "Run Algorithm 1 until `n_ipf` IPF iterations are complete (or `time_limit` runs out); returns the history"
     n_ipf, resume = check_int(n_ipf, 'n_ipf', 1), check_bool(resume, 'resume')
-    time_limit, allow = check_real(time_limit, 'time_limit', 0, none_ok=True, finite=False), _check_allow(allow_changes, self.fingerprint())
-    if allow and not resume: raise ValueError("`allow_changes` applies to the checkpoint loaded by resume=True; pass resume=True too")
+    time_limit, allow = (check_real(time_limit, 'time_limit', 0, none_ok=True, finite=False),
+                         _check_allow(allow_changes, self.fingerprint()))
+    if allow and not resume:
+        raise ValueError("`allow_changes` applies to the checkpoint loaded by resume=True; pass resume=True too")
     if resume: self._resume(allow)
     deadline, trained = None if time_limit is None else time.time() + time_limit, False
     while self.n < n_ipf:
         direction = self.half
         if trained and self._should_stop(deadline): return self._stopped()   # between halves: always a restart point
-        res = self.train_half(direction, deadline=deadline); trained = True
+        res = self.train_half(direction, deadline=deadline)
+        trained = True
         if res is None: return self._stopped()
         if self.kernel == 'exact': self._fit_noise(direction)
         row = {'ipf': self.n, 'direction': direction, **res}
         if direction == 'forward': self.f_trained = True
         row.update(self._diagnose(direction))
-        self.history.append(row); self._partial = None
+        self.history.append(row)
+        self._partial = None
         if direction == 'backward': self.half = 'forward'
         else: self.half, self.n = 'backward', self.n + 1
         if self.ckpt_dir: self.save()
@@ -752,17 +913,21 @@ def _resume(self:DSB, allow=()):
 def _stopped(self:DSB):
     p = self._partial
     at = f"IPF iteration {self.n}, {self.half} half, step {p['step'] if p else 0}/{self.n_steps}"
-    warnings.warn(f"time limit reached: stopped at {at}; " + ("the checkpoint is saved: call `fit(..., resume=True)` to continue"
-                  if self.ckpt_dir else "call `fit` again to continue"), stacklevel=3)
+    warnings.warn(f"time limit reached: stopped at {at}; "
+                  + ("the checkpoint is saved: call `fit(..., resume=True)` to continue"
+                     if self.ckpt_dir else "call `fit` again to continue"), stacklevel=3)
     return self.history
 
-_STALL_RATIO, _STALL_GAIN = 3., 0.1     # warn when an end is above 3x its floor and its energy fell by less than 10% in an iteration
+# warn when an end is above 3x its floor and its energy fell by less than 10% in an iteration
+_STALL_RATIO, _STALL_GAIN = 3., 0.1
 
 @patch
 def _advice(self:DSB)->str:
     "What to try when a run stalls; a subclass may add its own first"
-    return ("more `n_steps` or a larger network; if the reference's noise is small against the distance the samples travel "
-            "(`regime(data, prior, gammas)` < 1, notebook 16), `bridge(data, prior, gammas)` with its default method='auto' "
+    return ("more `n_steps` or a larger network; "
+            "if the reference's noise is small against the distance the samples travel "
+            "(`regime(data, prior, gammas)` < 1, notebook 16), "
+            "`bridge(data, prior, gammas)` with its default method='auto' "
             "(SB-CFM there, notebook 18); if the data's spread is far from 1, `standardize=True`")
 
 @patch
@@ -773,46 +938,61 @@ def _warn_stalled(self:DSB):
         if len(rows) < 2: continue
         (prev, last), fl = rows[-2:], max(rows[-1]['energy_floor'], 1e-12)
         if last['energy'] > _STALL_RATIO*fl and last['energy'] > (1 - _STALL_GAIN)*prev['energy']:
-            warnings.warn(f"after {last['ipf'] + 1} IPF iterations the {end} end is still {last['energy']/fl:.1f}x its sampling floor "
-                          f"(energy distance {last['energy']:.3g}, floor {fl:.3g}) and improved by less than {_STALL_GAIN:.0%} in the last "
+            warnings.warn(f"after {last['ipf'] + 1} IPF iterations the {end} end is still "
+                          f"{last['energy']/fl:.1f}x its sampling floor "
+                          f"(energy distance {last['energy']:.3g}, floor {fl:.3g}) "
+                          f"and improved by less than {_STALL_GAIN:.0%} in the last "
                           f"iteration: more iterations will not help much. Try {self._advice()}", stacklevel=3)
 
 # %% ../nbs/06_dsb.ipynb #a1972ba5
 @patch
 @torch.no_grad()
 def _fit_noise(self:DSB, direction:str)->Tensor:
-    "Residual covariance of each step of the map just trained, from `n_noise` fresh trajectories of the chain it reverses"
+    ("Residual covariance of each step of the map just trained, "
+     "from `n_noise` fresh trajectories of the chain it reverses")
     F, B = self.maps(ema=True, check=False)
     kind, N, acc, done = self._noise_kind(), self.N, 0., 0
     with self._rng_scope(), self._autocast():
-        self._reseed(direction, _NOISE_REFRESH)                    # its own random stream: a resumed run gets the same noise
+        self._reseed(direction, _NOISE_REFRESH)             # its own random stream: a resumed run gets the same noise
         while done < self.n_noise:
             m = min(self.n_cache, self.n_noise - done)
             x, R = (self.data if direction == 'backward' else self.prior)(m, self.gen), []
-            for j in (range(N) if direction == 'backward' else range(N - 1, -1, -1)):   # stream the chain, one step at a time
+            # stream the chain, one step at a time
+            for j in (range(N) if direction == 'backward' else range(N - 1, -1, -1)):
                 if direction == 'backward':     # forward chain of F; residual of B at the step it reverses
-                    y = F(x, j); y = y + self._step_noise('forward', torch.randn(y.shape, generator=self.gen, device=y.device, dtype=y.dtype), j)
+                    y = F(x, j)
+                    y = y + self._step_noise(
+                        'forward', torch.randn(y.shape, generator=self.gen, device=y.device, dtype=y.dtype), j)
                     r, x = x - B(y, j + 1), y
                 else:                           # backward chain of B; residual of F
-                    y = B(x, j + 1); y = y + self._step_noise('backward', torch.randn(y.shape, generator=self.gen, device=y.device, dtype=y.dtype), j)
+                    y = B(x, j + 1)
+                    y = y + self._step_noise(
+                        'backward', torch.randn(y.shape, generator=self.gen, device=y.device, dtype=y.dtype), j)
                     r, x = x - F(y, j), y
                 r = r.flatten(1).double()
                 R.append(r.T@r if kind == 'full' else (r**2).sum(0))
-            acc = acc + torch.stack(R if direction == 'backward' else R[::-1]); done += m
-    if self.world > 1: dist.all_reduce(acc); done *= self.world         # every rank ends with the same estimate
+            acc = acc + torch.stack(R if direction == 'backward' else R[::-1])
+            done += m
+    if self.world > 1:                                             # every rank ends with the same estimate
+        dist.all_reduce(acc)
+        done *= self.world
     S = acc/done                                                   # (N, d, d) or (N, d) second moments of the residuals
     if kind == 'full':
-        L = torch.linalg.cholesky((S + S.mT)/2 + 1e-12*torch.eye(S.shape[-1], dtype=S.dtype, device=S.device)*S.diagonal(dim1=1, dim2=2).mean(1)[:, None, None])
+        L = torch.linalg.cholesky((S + S.mT)/2 + 1e-12*torch.eye(S.shape[-1], dtype=S.dtype, device=S.device)
+                                  * S.diagonal(dim1=1, dim2=2).mean(1)[:, None, None])
     else:
         v = S if kind == 'diag' else S.mean(1, keepdim=True).expand_as(S)
         L = v.sqrt().reshape(N, *self.shape)
-    if not torch.isfinite(L).all(): raise FloatingPointError(f"the {direction} noise covariance is not finite: the networks have diverged. {self._last_good()}")
+    if not torch.isfinite(L).all():
+        raise FloatingPointError(f"the {direction} noise covariance is not finite: "
+                                 f"the networks have diverged. {self._last_good()}")
     self.noise[direction] = L.to(self.dtype)
     return self.noise[direction]
 
 # %% ../nbs/06_dsb.ipynb #750cccd4
 class Table(str):
-    "Markdown text: a table in notebooks and rendered docs (`_repr_markdown_`), aligned plain text when printed or shown as text"
+    ("Markdown text: a table in notebooks and rendered docs (`_repr_markdown_`), "
+     "aligned plain text when printed or shown as text")
     def _repr_markdown_(self): return str(self)
     def __repr__(self): return str(self)
     def _repr_pretty_(self, p, cycle): p.text(str(self))
@@ -823,16 +1003,19 @@ def markdown_table(keys:list, rows:list)->Table:
     cells = [[str(k) for k in keys]] + [[fmt(r.get(k, '')) for k in keys] for r in rows]
     w = [max(len(c[i]) for c in cells) for i in range(len(keys))]
     line = lambda c: '| ' + ' | '.join(s.ljust(wi) for s, wi in zip(c, w)) + ' |'
-    return Table('\n'.join([line(cells[0]), '|' + '|'.join('-'*(wi + 2) for wi in w) + '|'] + [line(c) for c in cells[1:]]))
+    return Table('\n'.join([line(cells[0]), '|' + '|'.join('-'*(wi + 2) for wi in w) + '|']
+                           + [line(c) for c in cells[1:]]))
 
 @patch
 def summary(self:DSB, keys:list|None=None)->Table: # columns to show (default: all); must be columns of the history
     "The per-half-iteration diagnostics as a Markdown table"
-    if keys is not None and (isinstance(keys, str) or not isinstance(keys, (list, tuple)) or not all(isinstance(k, str) for k in keys)):
+    if keys is not None and (isinstance(keys, str) or not isinstance(keys, (list, tuple))
+                             or not all(isinstance(k, str) for k in keys)):
         raise TypeError(f"`keys` must be a list of column names, got {keys!r}")
     if not self.history: return Table('(no iterations yet)')
     cols = list(dict.fromkeys(k for h in self.history for k in h))
-    if keys is not None and (bad := [k for k in keys if k not in cols]): raise ValueError(f"Unknown `keys` {bad}: the history has columns {cols}")
+    if keys is not None and (bad := [k for k in keys if k not in cols]):
+        raise ValueError(f"Unknown `keys` {bad}: the history has columns {cols}")
     table = markdown_table(cols if keys is None else list(keys), self.history)
     c = getattr(self, 'choice', None)                          # set by `bridge` (notebook 18)
     if not c: return table
@@ -848,5 +1031,6 @@ def gaussian_sb_cross_cov(T:float)->float:
 # %% ../nbs/06_dsb.ipynb #c347fcdf
 def check_trainer(cls, name:str='cls')->type: # the class to check, and the argument's name for the message
     "Return `cls` if it is `DSB` or a subclass of it, else raise a `TypeError` naming the argument"
-    if not (isinstance(cls, type) and issubclass(cls, DSB)): raise TypeError(f"`{name}` must be DSB or a subclass of it, got {cls!r}")
+    if not (isinstance(cls, type) and issubclass(cls, DSB)):
+        raise TypeError(f"`{name}` must be DSB or a subclass of it, got {cls!r}")
     return cls
