@@ -31,6 +31,7 @@ def main(argv=None):
         return
     name, rest = argv[0], argv[1:]
     if name not in names: sys.exit(f"Unknown benchmark {name!r}: expected one of {sorted(names)}")
-    sys.exit(subprocess.run([sys.executable, str(HERE/f'{name}.py'), *rest]).returncode)   # its own process: its workers too
+    # its own process, so that a benchmark's worker processes find their functions
+    sys.exit(subprocess.run([sys.executable, str(HERE/f'{name}.py'), *rest]).returncode)
 
 if __name__ == '__main__': main()
