@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_celeba.ipynb #d56e45c9
 from __future__ import annotations
-import importlib.util, math, os
+import importlib.util, os
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -13,7 +13,6 @@ from torch import Tensor
 from .setup import need
 from .reference import check_tensor
 from .dsb import DSB, as_sampler, gaussian_sampler
-from .unet import UNet
 from .metrics import frechet_distance, inception_fid, fetch_dataset
 from .mnist import MnistConfig, image_dsb
 
@@ -39,7 +38,8 @@ def to_unit(x:Tensor)->Tensor: # uint8 images 0..255 -> floats in [-1, 1]; float
 _SPLITS = ('train', 'valid', 'test', 'all')
 
 def celeba_root(candidates=('data',)) -> str|None:
-    "A directory holding `celeba/img_align_celeba`: `$DSB_NB_CELEBA`, `$DSB_NB_DATA` or the first candidate that has it, else None"
+    ("A directory holding `celeba/img_align_celeba`: `$DSB_NB_CELEBA`, `$DSB_NB_DATA` or the first candidate "
+     "that has it, else None")
     for c in (os.environ.get('DSB_NB_CELEBA'), os.environ.get('DSB_NB_DATA'), *candidates):
         if c and os.path.isdir(os.path.join(c, 'celeba', 'img_align_celeba')): return c
     return None
@@ -52,9 +52,11 @@ def celeba_dataset(root:str|None=None, # directory holding celeba/; default `cel
     if split not in _SPLITS: raise ValueError(f"Unknown split '{split}': expected one of {list(_SPLITS)}")
     root = root or celeba_root()
     if root is None:
-        if not download: raise FileNotFoundError("CelebA not found: set DSB_NB_CELEBA, pass `root`, or use download=True")
+        if not download:
+            raise FileNotFoundError("CelebA not found: set DSB_NB_CELEBA, pass `root`, or use download=True")
         root = 'data'
-    return fetch_dataset(lambda: CelebA(root, split=split, target_type='identity', transform=celeba_transform(crop, size), download=download),
+    return fetch_dataset(lambda: CelebA(root, split=split, target_type='identity',
+                                        transform=celeba_transform(crop, size), download=download),
                          'CelebA', root, download, ' (expected celeba/img_align_celeba and the annotation files)')
 
 # %% ../nbs/13_celeba.ipynb #fd978547
@@ -68,13 +70,16 @@ def load_celeba(root:str|None=None, split:str='train', download:bool=False, # as
     if n is not None: ds = torch.utils.data.Subset(ds, range(min(n, len(ds))))
     dl = torch.utils.data.DataLoader(ds, batch_size=bs, num_workers=num_workers)
     x = torch.cat([xb for xb, _ in dl])
-    if cache is not None: Path(cache).parent.mkdir(parents=True, exist_ok=True); torch.save(x, cache)
+    if cache is not None:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(x, cache)
     return x
 
 # %% ../nbs/13_celeba.ipynb #63d88422
 def image_sampler(x:Tensor)->callable: # (n, C, H, W) uint8 or float images -> sample(n, gen) giving floats in [-1, 1]
     "A `sample(n, gen)` drawing images uniformly from `x` (on x's device) and converting them to floats in [-1, 1]"
-    if not isinstance(x, Tensor) or x.dim() != 4: raise ValueError(f"`x` must be an (n, C, H, W) tensor, got {getattr(x, 'shape', type(x).__name__)}")
+    if not isinstance(x, Tensor) or x.dim() != 4:
+        raise ValueError(f"`x` must be an (n, C, H, W) tensor, got {getattr(x, 'shape', type(x).__name__)}")
     if x.dtype != torch.uint8: x = check_tensor(x, 'x', 4)
     def sample(n, gen=None):
         i = torch.randint(len(x), (n,), generator=gen, device=gen.device if gen is not None else x.device)
@@ -104,7 +109,8 @@ class InceptionFD(PixelFD):
     "Inception FID (torch-fidelity) of generated images to `ref`, with `floor(n)` from real images"
     def __init__(self, ref:Tensor, train:Tensor, device=None):
         if importlib.util.find_spec('torch_fidelity') is None:
-            raise ImportError('InceptionFD needs torch-fidelity: pip install "dsb_nb[images]" (its weights download on first use)')
+            raise ImportError('InceptionFD needs torch-fidelity: pip install "dsb_nb[images]" '
+                              '(its weights download on first use)')
         self.ref, self.train, self.device, self._floors = to_unit(ref).cpu(), train, device, {}
     def __call__(self, x:Tensor)->float: return inception_fid(to_unit(x).detach().float().cpu(), self.ref, self.device)
 
@@ -112,8 +118,14 @@ class InceptionFD(PixelFD):
 @dataclass
 class CelebaConfig(MnistConfig):
     "Everything that defines a CelebA 32x32 DSB run; defaults are the paper's N = 50, T = 0.63, sized for one GPU"
-    N:int=50; T:float=0.63; preset:str='celeba32'; n_ipf:int=10
-    n_cache:int=2000; cache_every:int=500; n_eval:int=10_000; eval_bs:int=500
+    N:int=50
+    T:float=0.63
+    preset:str='celeba32'
+    n_ipf:int=10
+    n_cache:int=2000
+    cache_every:int=500
+    n_eval:int=10_000
+    eval_bs:int=500
 
     @classmethod
     def few_steps(cls, **kw):
@@ -122,8 +134,10 @@ class CelebaConfig(MnistConfig):
 
     @classmethod
     def tiny(cls, **kw):
-        "A CPU smoke test: 10 steps, an 8-channel U-net, 2 IPF iterations of 50 steps at batch 16, EMA decay 0.9, 128 scored images"
-        return super().tiny(**{**dict(n_steps=50, cache_every=25, bs=16, n_cache=64, lr=5e-3, ema_decay=0.9, n_eval=128, eval_bs=128), **kw})
+        ("A CPU smoke test: 10 steps, an 8-channel U-net, 2 IPF iterations of 50 steps at batch 16, EMA decay 0.9, "
+         "128 scored images")
+        return super().tiny(**{**dict(n_steps=50, cache_every=25, bs=16, n_cache=64, lr=5e-3, ema_decay=0.9, n_eval=128,
+                                      eval_bs=128), **kw})
 
 
 # %% ../nbs/13_celeba.ipynb #9eb27849
@@ -135,5 +149,6 @@ def celeba_dsb(cfg:CelebaConfig, # the run's configuration
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     if isinstance(data, Tensor): data = image_sampler(data[:cfg.n_data].to(device))
     shape = tuple(as_sampler(data, 'data', device)(2).shape[1:])
-    if len(shape) != 3 or shape[1] != shape[2]: raise ValueError(f"`data` must give square images (n, C, H, H), got (n, {', '.join(map(str, shape))})")
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise ValueError(f"`data` must give square images (n, C, H, H), got (n, {', '.join(map(str, shape))})")
     return image_dsb(cfg, data, gaussian_sampler(shape, std=cfg.prior_std), shape, device, ckpt_dir, seed, progress)

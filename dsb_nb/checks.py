@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['check_int', 'check_real', 'check_bool', 'check_choice', 'check_device', 'check_dir']
+__all__ = ['check_int', 'check_real', 'check_bool', 'check_choice', 'check_cases', 'check_device', 'check_dir']
 
 # %% ../nbs/05a_checks.ipynb #c9c5aeb6
 def _range(lo, hi, lo_open=False, hi_open=False)->str:
@@ -61,7 +61,7 @@ def check_choice(v, name:str, choices)->object:
     if not ok: raise ValueError(f"Unknown {name} {v!r}: expected one of {list(choices)}")
     return v
 
-def _check_cases(cases)->int:
+def check_cases(cases)->int:
     ("Table-driven bad-input test: each (thunk, exception type, message fragment) must raise that type with that "
      "fragment; returns the count")
     for f, exc, frag in cases:

@@ -9,7 +9,9 @@ from pathlib import Path
 import torch
 from .reference import make_gammas, ou
 from .score_matching import w2
-from .dsb import DSB, gaussian_sampler, check_int, check_bool, check_choice
+from .checks import check_int, check_bool, check_choice
+from .sources import gaussian_sampler
+from .dsb import DSB
 from .toys2d import make_toy, TOYS
 
 # %% auto #0

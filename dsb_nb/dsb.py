@@ -17,9 +17,8 @@ from .setup import bf16_native
 from .score_matching import TimeMLP, EMA, w2, energy_distance
 from .mean_matching import MeanNet, cond_mean_loss, sample_pairs, backward_loss, forward_loss
 from .checks import *                                  # notebook 05a: argument checks (re-exported here)
-from .checks import patch, _check_cases  # noqa: F401
+from .checks import patch
 from .sources import *                                 # notebook 05b: sample sources (re-exported here)
-from .sources import _check_shape  # noqa: F401
 
 # %% auto #0
 __all__ = ['DSB', 'CheckpointError', 'Table', 'markdown_table', 'gaussian_sb_cross_cov', 'check_trainer']

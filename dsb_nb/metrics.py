@@ -5,12 +5,11 @@
 # %% ../nbs/10_metrics.ipynb #a458318f
 from __future__ import annotations
 import os, math, importlib.util
-import numpy as np
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from .reference import check_tensor
-from .dsb import check_int, check_real, check_bool, check_device
+from .checks import check_int, check_real, check_bool, check_device
 from .setup import need
 
 # %% auto #0
@@ -39,9 +38,11 @@ def fetch_dataset(make, # make() -> the torchvision dataset, e.g. `lambda: MNIST
                   what:str, # the dataset's name, for the messages
                   root, download:bool, # where its files are (or go), and whether `make` may download them
                   expect:str=''): # what the files look like, added to the "not found" message
-    "Build a torchvision dataset; missing files are a FileNotFoundError saying how to get them, a failed download a RuntimeError naming its cause"
+    ("Build a torchvision dataset; missing files are a FileNotFoundError saying how to get them, "
+     "a failed download a RuntimeError naming its cause")
     try: return make()
-    except (RuntimeError, OSError) as e:          # torchvision: RuntimeError for missing files; a download adds urllib's URLError (an OSError)
+    except (RuntimeError, OSError) as e:
+        # torchvision: RuntimeError for missing files; a download adds urllib's URLError (an OSError)
         if not download and isinstance(e, RuntimeError):
             raise FileNotFoundError(f"{what} not found under `root`={str(root)!r}{expect}; pass download=True") from e
         if not download: raise
@@ -54,7 +55,8 @@ def load_mnist(train:bool=True, # training split (else test)
               ) -> tuple[Tensor, Tensor]:
     "MNIST as floats `(n, 1, 28, 28)` in [-1, 1] and long labels `(n,)`"
     train, download = check_bool(train, 'train'), check_bool(download, 'download')
-    if root is not None and not isinstance(root, (str, os.PathLike)): raise TypeError(f"`root` must be a path or None, got {type(root).__name__}")
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"`root` must be a path or None, got {type(root).__name__}")
     MNIST = need('torchvision.datasets', '`load_mnist`').MNIST
     root = root or mnist_data_root()
     if root is None:
@@ -73,9 +75,12 @@ def _psd_sqrt(a:Tensor) -> Tensor:
 def _check_gaussian(m:Tensor, s:Tensor, names:str, d:int|None=None)->int:
     "A mean `(d,)` and a covariance `(d, d)` (finite, symmetric up to round-off); returns d"
     (nm, ns), m, s = names.split(), check_tensor(m, names.split()[0]), check_tensor(s, names.split()[1], 2)
-    if m.dim() != 1 or (d is not None and len(m) != d): raise ValueError(f"`{nm}` must have shape ({d if d is not None else 'd'},), got {tuple(m.shape)}")
-    if s.shape != (len(m), len(m)): raise ValueError(f"`{ns}` must have shape ({len(m)}, {len(m)}) to match `{nm}`, got {tuple(s.shape)}")
-    if not torch.allclose(s, s.T, rtol=1e-5, atol=1e-8*float(s.abs().max())): raise ValueError(f"`{ns}` must be symmetric (a covariance)")
+    if m.dim() != 1 or (d is not None and len(m) != d):
+        raise ValueError(f"`{nm}` must have shape ({d if d is not None else 'd'},), got {tuple(m.shape)}")
+    if s.shape != (len(m), len(m)):
+        raise ValueError(f"`{ns}` must have shape ({len(m)}, {len(m)}) to match `{nm}`, got {tuple(s.shape)}")
+    if not torch.allclose(s, s.T, rtol=1e-5, atol=1e-8*float(s.abs().max())):
+        raise ValueError(f"`{ns}` must be symmetric (a covariance)")
     return len(m)
 
 def gaussian_frechet(m1:Tensor, s1:Tensor, m2:Tensor, s2:Tensor) -> float:
@@ -92,10 +97,13 @@ def frechet_distance(feat_a:Tensor, # (n_a, d) features
     "FID-style squared Fréchet distance between Gaussians fitted to two feature sets"
     for f, name in ((feat_a, 'feat_a'), (feat_b, 'feat_b')):
         check_tensor(f, name)
-        if f.dim() != 2 or f.shape[0] < 2: raise ValueError(f"`{name}` must be (n, d) with n >= 2, got {tuple(f.shape)}")
-    if feat_a.shape[1] != feat_b.shape[1]: raise ValueError(f"`feat_a` and `feat_b` differ in dim: {feat_a.shape[1]} vs {feat_b.shape[1]}")
+        if f.dim() != 2 or f.shape[0] < 2:
+            raise ValueError(f"`{name}` must be (n, d) with n >= 2, got {tuple(f.shape)}")
+    if feat_a.shape[1] != feat_b.shape[1]:
+        raise ValueError(f"`feat_a` and `feat_b` differ in dim: {feat_a.shape[1]} vs {feat_b.shape[1]}")
     a, b = feat_a.double(), feat_b.double()
-    return gaussian_frechet(a.mean(0), torch.cov(a.T).reshape(a.shape[1], -1), b.mean(0), torch.cov(b.T).reshape(b.shape[1], -1))
+    return gaussian_frechet(a.mean(0), torch.cov(a.T).reshape(a.shape[1], -1),
+                            b.mean(0), torch.cov(b.T).reshape(b.shape[1], -1))
 
 # %% ../nbs/10_metrics.ipynb #5e108061
 class MnistNet(nn.Module):
@@ -117,13 +125,17 @@ def train_classifier(x:Tensor, # (n, 1, 28, 28) images
                      epochs:int=2, bs:int=128, lr:float=2e-3, seed:int=0, device=None) -> MnistNet:
     "Train `MnistNet` with Adam; deterministic on CPU for a fixed `seed`"
     _check_images(x, 'x', 1)
-    if not isinstance(y, Tensor) or y.is_floating_point() or y.dtype == torch.bool: raise TypeError(f"`y` must be an integer tensor of labels, got {getattr(y, 'dtype', type(y).__name__)}")
+    if not isinstance(y, Tensor) or y.is_floating_point() or y.dtype == torch.bool:
+        raise TypeError(f"`y` must be an integer tensor of labels, got {getattr(y, 'dtype', type(y).__name__)}")
     if y.shape != x.shape[:1]: raise ValueError(f"`y` must have shape ({len(x)},), got {tuple(y.shape)}")
-    if y.min() < 0 or y.max() > 9: raise ValueError(f"`y` must hold digit labels 0..9, got values in [{y.min().item()}, {y.max().item()}]")
-    epochs, bs, lr, seed = check_int(epochs, 'epochs', 1), check_int(bs, 'bs', 1), check_real(lr, 'lr', 0, min_open=True), check_int(seed, 'seed', 0)
+    if y.min() < 0 or y.max() > 9:
+        raise ValueError(f"`y` must hold digit labels 0..9, got values in [{y.min().item()}, {y.max().item()}]")
+    epochs, bs, lr, seed = (check_int(epochs, 'epochs', 1), check_int(bs, 'bs', 1),
+                            check_real(lr, 'lr', 0, min_open=True), check_int(seed, 'seed', 0))
     device = check_device(device) if device is not None else None
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed); net = MnistNet().to(device)
+        torch.manual_seed(seed)
+        net = MnistNet().to(device)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     n_it = epochs * math.ceil(len(x)/bs)
@@ -133,13 +145,17 @@ def train_classifier(x:Tensor, # (n, 1, 28, 28) images
         for idx in torch.randperm(len(x), generator=g).split(bs):
             xb, yb = x[idx].to(device), y[idx].to(device)
             loss = F.cross_entropy(net(xb), yb)
-            opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
     return net.eval()
 
 @torch.no_grad()
 def net_features(net:MnistNet, x:Tensor, bs:int=1000) -> Tensor:
     "Penultimate features `(n, n_feat)` of images `(n, 1, 28, 28)`, computed in batches"
-    if not isinstance(net, nn.Module) or not hasattr(net, 'features'): raise TypeError(f"`net` must be a MnistNet (with `features`), got {type(net).__name__}")
+    if not isinstance(net, nn.Module) or not hasattr(net, 'features'):
+        raise TypeError(f"`net` must be a MnistNet (with `features`), got {type(net).__name__}")
     x, bs = _check_images(x, 'x', 1), check_int(bs, 'bs', 1)
     dev = next(net.parameters()).device
     return torch.cat([net.features(xb.to(dev)).cpu() for xb in x.split(bs)])
@@ -154,7 +170,8 @@ def fd_score(images:Tensor, # (n, 1, 28, 28) generated images in [-1, 1]
 def _check_images(x, name:str, n_min:int=1)->Tensor:
     "MNIST-shaped images: a finite float tensor `(n, 1, 28, 28)` with n >= n_min"
     x = check_tensor(x, name, 4)
-    if tuple(x.shape[1:]) != (1, 28, 28) or len(x) < n_min: raise ValueError(f"`{name}` must have shape (n, 1, 28, 28) with n >= {n_min}, got {tuple(x.shape)}")
+    if tuple(x.shape[1:]) != (1, 28, 28) or len(x) < n_min:
+        raise ValueError(f"`{name}` must have shape (n, 1, 28, 28) with n >= {n_min}, got {tuple(x.shape)}")
     return x
 
 # %% ../nbs/10_metrics.ipynb #d656b284
@@ -163,10 +180,12 @@ def inception_fid(images:Tensor, # (n, c, h, w) generated images in [-1, 1]
                   device=None) -> float:
     "Standard Inception FID through `torch_fidelity`; needs the package and its downloaded weights"
     for x, name in ((images, 'images'), (ref_images, 'ref_images')):
-        if check_tensor(x, name, 4).shape[1] not in (1, 3) or len(x) < 2: raise ValueError(f"`{name}` must have shape (n, 1 or 3, H, W) with n >= 2, got {tuple(x.shape)}")
+        if check_tensor(x, name, 4).shape[1] not in (1, 3) or len(x) < 2:
+            raise ValueError(f"`{name}` must have shape (n, 1 or 3, H, W) with n >= 2, got {tuple(x.shape)}")
     device = check_device(device) if device is not None else None
     if importlib.util.find_spec('torch_fidelity') is None:
-        raise ImportError('inception_fid needs the optional package torch-fidelity: pip install "dsb_nb[images]" (its weights download on first use)')
+        raise ImportError('inception_fid needs the optional package torch-fidelity: pip install "dsb_nb[images]" '
+                          '(its weights download on first use)')
     import torch_fidelity
     def _u8(x):
         x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)

@@ -4,16 +4,18 @@
 
 # %% ../nbs/11_mnist.ipynb #6624f030
 from __future__ import annotations
-import dataclasses, hashlib, importlib.resources, io, json, math, os, time
+import hashlib, importlib.resources, io, json, math, time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 from .setup import bf16_native
 from .reference import make_gammas, check_tensor
 from .dsb import DSB, gaussian_sampler, check_trainer
 from .unet import UNet
-from .metrics import (load_mnist, mnist_data_root, MnistNet, train_classifier, net_features, frechet_distance)
+from .metrics import (load_mnist, MnistNet, train_classifier, net_features, frechet_distance)
+if TYPE_CHECKING: import matplotlib.pyplot as plt   # only for the `->'plt.Figure'` annotation
 
 # %% auto #0
 __all__ = ['CLASSIFIER_RECIPE', 'CLASSIFIER_SHA256', 'image_grid', 'show_images', 'shipped_classifier', 'mnist_classifier',
@@ -49,28 +51,37 @@ CLASSIFIER_SHA256 = '8880c3be16aafaaaef4aa6e63d11f3163fbe4b08e61b242f9f3d7b2790e
 def shipped_classifier(file=None, # weights file; default the one shipped in dsb_nb/assets
                        sha256:str=CLASSIFIER_SHA256)->MnistNet: # the expected SHA-256 of `file`
     "The MNIST feature network shipped with the package (float16 weights loaded as float32), in eval mode"
-    data = (Path(file) if file is not None else importlib.resources.files('dsb_nb')/'assets'/'mnist_classifier.pt').read_bytes()
+    data = (Path(file) if file is not None
+            else importlib.resources.files('dsb_nb')/'assets'/'mnist_classifier.pt').read_bytes()
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise ValueError(f"classifier weights {file or 'dsb_nb/assets/mnist_classifier.pt'} fail their SHA-256 check: reinstall dsb_nb")
+        raise ValueError(f"classifier weights {file or 'dsb_nb/assets/mnist_classifier.pt'} fail their SHA-256 check: "
+                         "reinstall dsb_nb")
     net = MnistNet()
-    net.load_state_dict({k: v.float() for k, v in torch.load(io.BytesIO(data), map_location='cpu', weights_only=True).items()})
+    net.load_state_dict({k: v.float()
+                         for k, v in torch.load(io.BytesIO(data), map_location='cpu', weights_only=True).items()})
     return net.eval()
 
 def mnist_classifier(path=None, # cache file of a retrained net: loaded if it exists, else written after training
                      retrain:bool=False, # train by the recipe below even without a `path`
-                     epochs:int=3, n_train:int|None=24_345, seed:int=0, # training recipe (default: the shipped weights')
-                     root:str|None=None, device=None)->tuple[MnistNet, float]: # net (eval mode) and its MNIST test accuracy
-    "The MNIST feature network of notebook 10: the shipped weights, or (with `retrain` or `path`) trained deterministically"
+                     # training recipe (default: the shipped weights')
+                     epochs:int=3, n_train:int|None=24_345, seed:int=0,
+                     root:str|None=None, device=None,
+                    )->tuple[MnistNet, float]: # net (eval mode) and its MNIST test accuracy
+    ("The MNIST feature network of notebook 10: the shipped weights, or (with `retrain` or `path`) "
+     "trained deterministically")
     if path is None and not retrain and (epochs, n_train, seed) != (3, 24_345, 0):
         raise ValueError("`epochs`, `n_train` and `seed` describe a retrain: pass retrain=True (or a cache `path`)")
     x_te, y_te = load_mnist(False, root)
     if path is None and not retrain: net = shipped_classifier()
     elif path is not None and Path(path).exists():
-        net = MnistNet(); net.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+        net = MnistNet()
+        net.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
     else:
         x, y = load_mnist(True, root)
         net = train_classifier(x[:n_train], y[:n_train], epochs=epochs, seed=seed, device=device).cpu()
-        if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); torch.save(net.state_dict(), path)
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            torch.save(net.state_dict(), path)
     net = net.to(device).eval()
     with torch.no_grad():
         acc = torch.cat([net(xb.to(device)).argmax(1).cpu() for xb in x_te.split(1000)]).eq(y_te).float().mean().item()
@@ -88,7 +99,8 @@ class MnistFD:
     def __call__(self, x:Tensor)->float: # (n, 1, 28, 28) images; n >= 2
         "Fréchet distance of `x` (clipped to [-1, 1]) to the test images"
         x = check_tensor(x, 'x', 4)
-        if tuple(x.shape[1:]) != (1, 28, 28): raise ValueError(f"`x` must be (n, 1, 28, 28) MNIST-shaped images, got {tuple(x.shape)}")
+        if tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"`x` must be (n, 1, 28, 28) MNIST-shaped images, got {tuple(x.shape)}")
         return frechet_distance(net_features(self.net, x.clamp(-1, 1)), self.ref)
     def floor(self, n:int)->float:
         "The distance of `n` real training images to the test set: the best a model scored on `n` samples can expect"
@@ -99,21 +111,33 @@ class MnistFD:
 @dataclass
 class MnistConfig:
     "Everything that defines an MNIST DSB run; defaults are sized for one GPU"
-    N:int=30; T:float=1.; schedule:str='linear'; ratio:float=10.   # step sizes: make_gammas(N, T, schedule, ratio)
+    N:int=30
+    T:float=1.
+    schedule:str='linear'
+    ratio:float=10.                                                # step sizes: make_gammas(N, T, schedule, ratio)
     prior_std:float=1.                                             # p_prior = N(0, prior_std^2 I)
-    preset:str='mnist'; unet_kw:dict=field(default_factory=dict)   # UNet.preset(preset, 1, **unet_kw)
-    n_ipf:int=5; n_steps:int=5000; bs:int=128; lr:float=1e-4; ema_decay:float=0.999; grad_clip:float=1.
-    n_cache:int=10_000; cache_every:int=1000                       # trajectories per cache and steps between refreshes
-    n_eval:int=10_000; eval_bs:int=1000                            # images scored per IPF iteration, sampled in chunks
-    amp:bool=True; compile:bool=False                              # bf16 autocast / torch.compile (GPU)
+    preset:str='mnist'
+    unet_kw:dict=field(default_factory=dict)                       # UNet.preset(preset, 1, **unet_kw)
+    n_ipf:int=5
+    n_steps:int=5000
+    bs:int=128
+    lr:float=1e-4
+    ema_decay:float=0.999
+    grad_clip:float=1.
+    n_cache:int=10_000
+    cache_every:int=1000                                           # trajectories per cache and steps between refreshes
+    n_eval:int=10_000
+    eval_bs:int=1000                                               # images scored per IPF iteration, sampled in chunks
+    amp:bool=True
+    compile:bool=False                                             # bf16 autocast / torch.compile (GPU)
     n_data:int|None=None                                           # use only the first n_data training images
     ckpt_every:int|None=2000                                       # also checkpoint inside a half-iteration (see `DSB`)
 
     @classmethod
     def tiny(cls, **kw):
         "A CPU smoke test: 10 steps, an 8-channel U-net, 2 IPF iterations of 150 steps"
-        return cls(**{**dict(N=10, preset='tiny', unet_kw={'ch': 8}, n_ipf=2, n_steps=150, bs=32, lr=1e-3, ema_decay=0.99,
-                             n_cache=128, cache_every=75, n_eval=256, eval_bs=256, amp=False), **kw})
+        return cls(**{**dict(N=10, preset='tiny', unet_kw={'ch': 8}, n_ipf=2, n_steps=150, bs=32, lr=1e-3,
+                             ema_decay=0.99, n_cache=128, cache_every=75, n_eval=256, eval_bs=256, amp=False), **kw})
 
     @classmethod
     def for_device(cls, device=None, **kw):
@@ -134,7 +158,8 @@ def mnist_dsb(cfg:MnistConfig, # the run's configuration
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     x = load_mnist(True)[0] if data is None else check_tensor(data, 'data', 4)
     x = x[:cfg.n_data].to(device)
-    return image_dsb(cfg, x, gaussian_sampler(x.shape[1:], std=cfg.prior_std), x.shape[1:], device, ckpt_dir, seed, progress, cls, **kw)
+    return image_dsb(cfg, x, gaussian_sampler(x.shape[1:], std=cfg.prior_std), x.shape[1:], device, ckpt_dir, seed,
+                     progress, cls, **kw)
 
 def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
               data, prior, # the two ends, in any form `DSB` accepts
@@ -142,22 +167,26 @@ def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
               device=None, ckpt_dir=None, seed:int=0, progress:bool=True,
               cls:type=DSB, # the trainer class: `DSB` or a subclass such as `DSBM`
               **kw)->DSB: # extra arguments of `cls` (not `cfg` settings), e.g. coupling='independent' for DSBM
-    "The `DSB` (or `cls`) of an image run: two fresh U-nets `cfg.preset` for `shape` (initialised from `seed`), every trainer setting taken from `cfg` (`cfg.ckpt_every` only with a `ckpt_dir`)"
-    with torch.random.fork_rng(devices=[]):                        # the nets come from `seed`; the caller's generator is untouched
+    ("The `DSB` (or `cls`) of an image run: two fresh U-nets `cfg.preset` for `shape` (initialised from `seed`), "
+     "every trainer setting taken from `cfg` (`cfg.ckpt_every` only with a `ckpt_dir`)")
+    # the nets come from `seed`; the caller's generator is untouched
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         nets = [UNet.preset(cfg.preset, shape[0], size=shape[1], **cfg.unet_kw) for _ in range(2)]
     check_trainer(cls)
     return cls(data, prior, cfg.gammas(), net_f=nets[0], net_b=nets[1],
                bs=cfg.bs, n_steps=cfg.n_steps, lr=cfg.lr, ema_decay=cfg.ema_decay, grad_clip=cfg.grad_clip,
                n_cache=cfg.n_cache, cache_every=cfg.cache_every, n_eval=min(cfg.n_eval, 1000), device=device, seed=seed,
-               ckpt_dir=ckpt_dir, ckpt_every=cfg.ckpt_every if ckpt_dir is not None else None, progress=progress, amp=cfg.amp, compile=cfg.compile, **kw)
+               ckpt_dir=ckpt_dir, ckpt_every=cfg.ckpt_every if ckpt_dir is not None else None, progress=progress,
+               amp=cfg.amp, compile=cfg.compile, **kw)
 
 # %% ../nbs/11_mnist.ipynb #49747fc6
 def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`
                n_ipf:int, # IPF iterations to complete
                score=None, # score(images) -> float (e.g. an `MnistFD`), with optional .floor(n); None: no score
                n_eval:int=1000, eval_bs:int=1000, n_grid:int=64,
-               time_limit:float|None=None)->tuple[list, dict]: # seconds (see `DSB.fit`); returns rows per iteration, {ipf: grid images}
+               time_limit:float|None=None, # seconds (see `DSB.fit`)
+              )->tuple[list, dict]: # returns rows per iteration, {ipf: grid images}
     "Train `dsb` iteration by iteration, sampling, timing and scoring after each; resumes from `dsb.ckpt_dir`"
     if not isinstance(n_ipf, int) or n_ipf < 1: raise ValueError(f"`n_ipf` must be an integer >= 1, got {n_ipf!r}")
     deadline = None if time_limit is None else time.time() + time_limit
@@ -169,17 +198,22 @@ def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`
         if any(r['ipf'] == n for r in rows): continue                   # trained and evaluated before
         dsb.fit(n, time_limit=None if deadline is None else max(0., deadline - time.time()))
         if dsb.n < n: break                                              # stopped by the time limit: rerun to continue
-        dsb.sync(); t0 = time.time()
+        dsb.sync()
+        t0 = time.time()
         x = torch.cat([dsb.sample(min(eval_bs, n_eval - i)) for i in range(0, n_eval, eval_bs)])
-        dsb.sync(); sample_s = time.time() - t0
+        dsb.sync()
+        sample_s = time.time() - t0
         h = [r for r in dsb.history if r['ipf'] == n - 1]
         row = {'ipf': n, 'train_s': sum(r['train_s'] for r in h), 'sample_s': sample_s, 'images_per_s': n_eval/sample_s,
                'loss_b': h[0]['loss'], 'loss_f': h[-1]['loss']}
         if score is not None:
             row['fd'] = float(score(x))
             if hasattr(score, 'floor'): row['floor'] = float(score.floor(n_eval))
-        rows.append(row); grids[n] = x[:n_grid].cpu()
-        if ck: (ck/'eval.json').write_text(json.dumps(rows, indent=1)); torch.save(grids, ck/'grids.pt')
+        rows.append(row)
+        grids[n] = x[:n_grid].cpu()
+        if ck:
+            (ck/'eval.json').write_text(json.dumps(rows, indent=1))
+            torch.save(grids, ck/'grids.pt')
     return rows, grids
 
 # %% ../nbs/11_mnist.ipynb #12472375
@@ -195,7 +229,12 @@ def plot_iterations(rows:list, grids:dict, n_show:int=36, title:str='')->'plt.Fi
     ax = axs[-1]
     if rows and 'fd' in rows[0]:
         ax.plot([r['ipf'] for r in rows], [r['fd'] for r in rows], 'o-', label='DSB samples')
-        if 'floor' in rows[0]: ax.plot([r['ipf'] for r in rows], [r['floor'] for r in rows], 'k--', label='floor (train vs test)')
-        ax.set_yscale('log'); ax.set_xlabel('IPF iteration'); ax.set_ylabel('Fréchet distance'); ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=9); fig.tight_layout()
+        if 'floor' in rows[0]:
+            ax.plot([r['ipf'] for r in rows], [r['floor'] for r in rows], 'k--', label='floor (train vs test)')
+        ax.set_yscale('log')
+        ax.set_xlabel('IPF iteration')
+        ax.set_ylabel('Fréchet distance')
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
     return fig

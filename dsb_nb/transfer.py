@@ -4,26 +4,28 @@
 
 # %% ../nbs/12_transfer.ipynb #6d6f09fc
 from __future__ import annotations
-import math, os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from .setup import need
 from .reference import check_tensor, check_gammas
 from .dsb import DSB
-from .unet import UNet
 from .metrics import load_mnist, mnist_data_root, fetch_dataset
 from .mnist import MnistConfig, show_images, image_dsb
+if TYPE_CHECKING: import matplotlib.pyplot as plt   # only for the `->'plt.Figure'` annotation
 
 # %% auto #0
 __all__ = ['emnist_images', 'load_emnist_letters', 'load_digits28', 'snapshot_steps', 'TransferConfig', 'transfer_dsb',
            'transfer_snapshots', 'plot_transfer']
 
 # %% ../nbs/12_transfer.ipynb #1fc8022c
-def emnist_images(raw:Tensor)->Tensor: # (n, 28, 28) uint8 as stored in EMNIST's files -> (n, 1, 28, 28) in [-1, 1], upright
+def emnist_images(raw:Tensor, # (n, 28, 28) uint8 as stored in EMNIST's files
+                 )->Tensor: # (n, 1, 28, 28) in [-1, 1], upright
     "EMNIST's stored images turned upright (the files hold them transposed) and scaled to [-1, 1]"
-    if not isinstance(raw, Tensor) or raw.dim() != 3: raise ValueError(f"`raw` must be an (n, H, W) tensor, got {getattr(raw, 'shape', type(raw).__name__)}")
+    if not isinstance(raw, Tensor) or raw.dim() != 3:
+        raise ValueError(f"`raw` must be an (n, H, W) tensor, got {getattr(raw, 'shape', type(raw).__name__)}")
     return raw.transpose(1, 2).float().div(127.5).sub(1.).unsqueeze(1).contiguous()
 
 # %% ../nbs/12_transfer.ipynb #ed9ef098
@@ -37,7 +39,8 @@ def load_emnist_letters(root:str|None=None, # data directory holding EMNIST/raw;
     if root is None:
         if not download: raise FileNotFoundError("EMNIST not found: set DSB_NB_DATA, pass `root`, or use download=True")
         root = 'data'
-    ds = fetch_dataset(lambda: EMNIST(root=root, split='letters', train=train, download=download), 'EMNIST letters', root, download)
+    ds = fetch_dataset(lambda: EMNIST(root=root, split='letters', train=train, download=download), 'EMNIST letters',
+                       root, download)
     return emnist_images(ds.data), ds.targets.long()
 
 # %% ../nbs/12_transfer.ipynb #49be1aba
@@ -50,7 +53,8 @@ def load_digits28(size:int=28, # output side
         if not isinstance(v, int) or v < 1: raise ValueError(f"`{name}` must be an integer >= 1, got {v!r}")
     if box > size: raise ValueError(f"`box` must be <= `size`, got box={box}, size={size}")
     d = load_digits()
-    x = F.interpolate(torch.tensor(d.images, dtype=torch.float32).unsqueeze(1)/16, size=box, mode='bilinear', align_corners=False)
+    x = F.interpolate(torch.tensor(d.images, dtype=torch.float32).unsqueeze(1)/16, size=box, mode='bilinear',
+                      align_corners=False)
     lo = (size - box)//2
     return F.pad(x, (lo, size - box - lo, lo, size - box - lo)).mul(2).sub(1), torch.as_tensor(d.target).long()
 
@@ -59,7 +63,8 @@ def snapshot_steps(gammas:Tensor, # (N,) step sizes
                    times, # times in [0, T] (a float or a sequence)
                    from_end:bool=False, # measure time from the prior end: step k then sits at T - t_k
                   )->list[int]: # grid steps k in 0..N, one per time
-    "The grid steps whose times t_k = gammas[:k].sum() (or T - t_k) are closest to `times` (round-off of 1e-5 T allowed)"
+    ("The grid steps whose times t_k = gammas[:k].sum() (or T - t_k) are closest to `times` "
+     "(round-off of 1e-5 T allowed)")
     g = check_gammas(gammas).detach().double().cpu()
     t = torch.cat([g.new_zeros(1), g.cumsum(0)])
     T = t[-1].item()
@@ -72,8 +77,10 @@ def snapshot_steps(gammas:Tensor, # (N,) step sizes
 # %% ../nbs/12_transfer.ipynb #6eeca440
 @dataclass
 class TransferConfig(MnistConfig):
-    "An image-to-image DSB run (the prior is a second dataset); defaults follow the paper's EMNIST -> MNIST run on one GPU"
-    T:float=1.5; n_ipf:int=10
+    ("An image-to-image DSB run (the prior is a second dataset); "
+     "defaults follow the paper's EMNIST -> MNIST run on one GPU")
+    T:float=1.5
+    n_ipf:int=10
 
     @classmethod
     def tiny(cls, **kw):
@@ -90,7 +97,9 @@ def transfer_dsb(cfg:TransferConfig, # the run's configuration
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     src = check_tensor(src, 'src', 4)
     dst = load_mnist(True)[0] if dst is None else check_tensor(dst, 'dst', 4)
-    if src.shape[1:] != dst.shape[1:]: raise ValueError(f"`src` and `dst` images must have the same shape, got {tuple(src.shape[1:])} and {tuple(dst.shape[1:])}")
+    if src.shape[1:] != dst.shape[1:]:
+        raise ValueError(f"`src` and `dst` images must have the same shape, got {tuple(src.shape[1:])} and "
+                         f"{tuple(dst.shape[1:])}")
     x = dst[:cfg.n_data].to(device)
     return image_dsb(cfg, x, src.to(device), x.shape[1:], device, ckpt_dir, seed, progress)
 
@@ -100,7 +109,8 @@ def transfer_snapshots(dsb:DSB, # a trained transfer (prior = source images)
                        x:Tensor, # (n, C, H, W) source images to start from
                        times=(0., 0.4, 1.25, 1.5), # times counted from the source end, in [0, T]
                       )->tuple[Tensor, list, list]: # images (len(times), n, C, H, W); grid steps; their times
-    "Backward-chain images from the source images `x` at the grid steps nearest to `times` (measured from the source end)"
+    ("Backward-chain images from the source images `x` at the grid steps nearest to `times` "
+     "(measured from the source end)")
     ks = snapshot_steps(dsb.gammas, times, from_end=True)
     tk = torch.cat([dsb.gammas.new_zeros(1), dsb.gammas.double().cumsum(0)]).cpu()
     traj = dsb.sample(x=x, direction='backward', return_traj=True)
@@ -112,6 +122,8 @@ def plot_transfer(snaps:Tensor, # (n_times, n, C, H, W) from `transfer_snapshots
     "One grid of images per snapshot time, left to right from the source to the target"
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, len(snaps), figsize=(2.2*len(snaps), 2.5))
-    for ax, s, t in zip([axs] if len(snaps) == 1 else axs, snaps, times): show_images(s, nrow=nrow, ax=ax, title=f't = {t:.2f}')
-    fig.suptitle(title, fontsize=9); fig.tight_layout()
+    for ax, s, t in zip([axs] if len(snaps) == 1 else axs, snaps, times):
+        show_images(s, nrow=nrow, ax=ax, title=f't = {t:.2f}')
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
     return fig

@@ -4,12 +4,11 @@
 
 # %% ../nbs/09_unet.ipynb #8c41dfb9
 from __future__ import annotations
-import math
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from .score_matching import step_embedding, n_params
-from .dsb import patch, check_int, check_real, check_bool, check_choice
+from .score_matching import step_embedding
+from .checks import patch, check_int, check_real, check_bool, check_choice
 
 # %% auto #0
 __all__ = ['ResBlock', 'AttnBlock', 'UNet']
@@ -53,7 +52,8 @@ class AttnBlock(nn.Module):
 class _Level(nn.Module):
     "A residual block optionally followed by attention"
     def __init__(self, res:ResBlock, attn:nn.Module|None):
-        super().__init__(); self.res, self.attn = res, attn
+        super().__init__()
+        self.res, self.attn = res, attn
     def forward(self, x, emb):
         x = self.res(x, emb)
         return self.attn(x) if self.attn is not None else x
@@ -62,7 +62,9 @@ class _Down(nn.Conv2d):
     def __init__(self, c): super().__init__(c, c, 3, stride=2, padding=1)
 
 class _Up(nn.Module):
-    def __init__(self, c): super().__init__(); self.conv = nn.Conv2d(c, c, 3, padding=1)
+    def __init__(self, c):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
     def forward(self, x, size): return self.conv(F.interpolate(x, size=size, mode='nearest'))
 
 # %% ../nbs/09_unet.ipynb #eb2f91be
@@ -78,8 +80,8 @@ class UNet(nn.Module):
                  n_heads:int=1, # attention heads
                  zero_init:bool=True): # final conv starts at 0, so the output is exactly 0
         super().__init__()
-        in_ch, size, ch, ch_mult, n_res, attn_res, dropout, n_heads, zero_init = _check_unet(in_ch, size, ch, ch_mult, n_res, attn_res,
-                                                                                          dropout, n_heads, zero_init)
+        in_ch, size, ch, ch_mult, n_res, attn_res, dropout, n_heads, zero_init = _check_unet(
+            in_ch, size, ch, ch_mult, n_res, attn_res, dropout, n_heads, zero_init)
         self.in_ch, self.size, self.ch, ed = in_ch, size, ch, 4*ch
         self.emb = nn.Sequential(nn.Linear(ch, ed), nn.SiLU(), nn.Linear(ed, ed))
         self.conv_in = nn.Conv2d(in_ch, ch, 3, padding=1)
@@ -87,51 +89,72 @@ class UNet(nn.Module):
         self.down, skips, c, r = nn.ModuleList(), [ch], ch, size
         for i, m in enumerate(ch_mult):
             for _ in range(n_res):
-                self.down.append(_Level(ResBlock(c, ch*m, ed, dropout), attn(ch*m, r))); c = ch*m; skips.append(c)
-            if i < len(ch_mult) - 1: self.down.append(_Down(c)); skips.append(c); r = (r + 1)//2
-        self.mid = nn.ModuleList([_Level(ResBlock(c, c, ed, dropout), AttnBlock(c, n_heads)), _Level(ResBlock(c, c, ed, dropout), None)])
+                self.down.append(_Level(ResBlock(c, ch*m, ed, dropout), attn(ch*m, r)))
+                c = ch*m
+                skips.append(c)
+            if i < len(ch_mult) - 1:
+                self.down.append(_Down(c))
+                skips.append(c)
+                r = (r + 1)//2
+        self.mid = nn.ModuleList([_Level(ResBlock(c, c, ed, dropout), AttnBlock(c, n_heads)),
+                                  _Level(ResBlock(c, c, ed, dropout), None)])
         self.up, r_levels = nn.ModuleList(), [size]
         for _ in ch_mult[1:]: r_levels.append((r_levels[-1] + 1)//2)
         for i, m in reversed(list(enumerate(ch_mult))):
             for _ in range(n_res + 1):
-                self.up.append(_Level(ResBlock(c + skips.pop(), ch*m, ed, dropout), attn(ch*m, r_levels[i]))); c = ch*m
+                self.up.append(_Level(ResBlock(c + skips.pop(), ch*m, ed, dropout), attn(ch*m, r_levels[i])))
+                c = ch*m
             if i > 0: self.up.append(_Up(c))
         self.out = nn.Sequential(_norm(c), nn.SiLU(), nn.Conv2d(c, in_ch, 3, padding=1))
-        if zero_init: nn.init.zeros_(self.out[-1].weight); nn.init.zeros_(self.out[-1].bias)
+        if zero_init:
+            nn.init.zeros_(self.out[-1].weight)
+            nn.init.zeros_(self.out[-1].bias)
 
 # %% ../nbs/09_unet.ipynb #6ad899df
 def _check_unet(in_ch, size, ch, ch_mult, n_res, attn_res, dropout, n_heads, zero_init)->tuple:
     "`UNet`'s arguments, validated before any layer is built; each error names the argument and its constraint"
-    in_ch, size, n_res, n_heads = check_int(in_ch, 'in_ch', 1), check_int(size, 'size', 1), check_int(n_res, 'n_res', 1), check_int(n_heads, 'n_heads', 1)
-    ch, dropout, zero_init = check_int(ch, 'ch', 2), check_real(dropout, 'dropout', 0, 1, max_open=True), check_bool(zero_init, 'zero_init')
-    if ch % 2: raise ValueError(f"`ch` must be an even integer (the step embedding has ch/2 sine-cosine pairs), got {ch}")
+    in_ch, size, n_res, n_heads = (check_int(in_ch, 'in_ch', 1), check_int(size, 'size', 1),
+                                   check_int(n_res, 'n_res', 1), check_int(n_heads, 'n_heads', 1))
+    ch, dropout, zero_init = (check_int(ch, 'ch', 2), check_real(dropout, 'dropout', 0, 1, max_open=True),
+                              check_bool(zero_init, 'zero_init'))
+    if ch % 2:
+        raise ValueError(f"`ch` must be an even integer (the step embedding has ch/2 sine-cosine pairs), got {ch}")
     for name, v in (('ch_mult', ch_mult), ('attn_res', attn_res)):
         if not isinstance(v, (tuple, list)) or (name == 'ch_mult' and not v):
-            raise TypeError(f"`{name}` must be a {'non-empty ' if name == 'ch_mult' else ''}tuple of integers, got {v!r}")
-    ch_mult, attn_res = tuple(check_int(m, 'ch_mult', 1) for m in ch_mult), tuple(check_int(r, 'attn_res', 1) for r in attn_res)
+            raise TypeError(f"`{name}` must be a {'non-empty ' if name == 'ch_mult' else ''}tuple of integers, "
+                            f"got {v!r}")
+    ch_mult, attn_res = (tuple(check_int(m, 'ch_mult', 1) for m in ch_mult),
+                         tuple(check_int(r, 'attn_res', 1) for r in attn_res))
     if any(ch*m % n_heads for m in ch_mult):
-        raise ValueError(f"`n_heads`={n_heads} must divide the channel count of every level, ch*ch_mult = {[ch*m for m in ch_mult]}")
+        raise ValueError(f"`n_heads`={n_heads} must divide the channel count of every level, "
+                         f"ch*ch_mult = {[ch*m for m in ch_mult]}")
     return in_ch, size, ch, ch_mult, n_res, attn_res, dropout, n_heads, zero_init
 
 # %% ../nbs/09_unet.ipynb #699656d9
 def _check_k(k, batch:int):
     "The step of `net(x, k)`: an int >= 0, or an integer tensor of shape (), (1,) or (batch,)"
     if not isinstance(k, Tensor): return check_int(k, 'k', 0)
-    if k.is_floating_point() or k.is_complex() or k.dtype == torch.bool: raise TypeError(f"`k` must be an integer step or integer tensor, got dtype {k.dtype}")
-    if k.dim() > 1 or (k.dim() == 1 and len(k) not in (1, batch)): raise ValueError(f"`k` must have shape (), (1,) or ({batch},), got {tuple(k.shape)}")
+    if k.is_floating_point() or k.is_complex() or k.dtype == torch.bool:
+        raise TypeError(f"`k` must be an integer step or integer tensor, got dtype {k.dtype}")
+    if k.dim() > 1 or (k.dim() == 1 and len(k) not in (1, batch)):
+        raise ValueError(f"`k` must have shape (), (1,) or ({batch},), got {tuple(k.shape)}")
 
 @patch
 def forward(self:UNet, x:Tensor, # (batch, in_ch, size, size)
             k)->Tensor: # int, or (batch,) long tensor -> (batch, in_ch, size, size)
     "The U-net: step embedding, encoder with skips, middle, decoder"
     exp = (self.in_ch, self.size, self.size)
-    if not isinstance(x, Tensor) or not x.is_floating_point(): raise TypeError(f"UNet expects a float tensor `x`, got {getattr(x, 'dtype', type(x).__name__)}")
-    if x.dim() != 4 or tuple(x.shape[1:]) != exp: raise ValueError(f"UNet expects x of shape (batch, {', '.join(map(str, exp))}), got {tuple(x.shape)}")
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        raise TypeError(f"UNet expects a float tensor `x`, got {getattr(x, 'dtype', type(x).__name__)}")
+    if x.dim() != 4 or tuple(x.shape[1:]) != exp:
+        raise ValueError(f"UNet expects x of shape (batch, {', '.join(map(str, exp))}), got {tuple(x.shape)}")
     _check_k(k, len(x))
     emb = self.emb(step_embedding(k, self.ch).to(x)).expand(len(x), -1)
-    h = self.conv_in(x); hs = [h]
+    h = self.conv_in(x)
+    hs = [h]
     for m in self.down:
-        h = m(h, emb) if isinstance(m, _Level) else m(h); hs.append(h)
+        h = m(h, emb) if isinstance(m, _Level) else m(h)
+        hs.append(h)
     for m in self.mid: h = m(h, emb)
     for m in self.up:
         h = m(torch.cat([h, hs.pop()], 1), emb) if isinstance(m, _Level) else m(h, hs[-1].shape[-2:])
