@@ -21,10 +21,15 @@ def _range(lo, hi, lo_open=False, hi_open=False)->str:
     if lo is not None: return f" {'>' if lo_open else '>='} {s(lo)}"
     return f" {'<' if hi_open else '<='} {s(hi)}" if hi is not None else ''
 
+def _scalar(v):
+    "A 0-d NumPy array as the NumPy scalar it holds (`np.array(3)` -> `np.int64(3)`); anything else unchanged"
+    return v[()] if isinstance(v, np.ndarray) and v.ndim == 0 else v
+
 def check_int(v, name:str, min:int|None=None, max:int|None=None, none_ok:bool=False)->int|None:
     ("`v` as an int: any `numbers.Integral` (numpy integers too) except bool, in [min, max]; "
      "TypeError/ValueError naming `name`")
     if v is None and none_ok: return None
+    v = _scalar(v)
     want = f"an integer{_range(min, max)}" + (" or None" if none_ok else "")
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
         raise TypeError(f"`{name}` must be {want}, got {v!r} of type {type(v).__name__}")
@@ -37,6 +42,7 @@ def check_real(v, name:str, min:float|None=None, max:float|None=None, min_open:b
     ("`v` as a float: any `numbers.Real` (numpy floats too) except bool, not nan, finite unless `finite=False`, "
      "in the range")
     if v is None and none_ok: return None
+    v = _scalar(v)
     want = (f"a{' finite' if finite else ''} number{_range(min, max, min_open, max_open)}"
             + (" or None" if none_ok else ""))
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
@@ -50,6 +56,7 @@ def check_real(v, name:str, min:float|None=None, max:float|None=None, min_open:b
 def check_bool(v, name:str, none_ok:bool=False)->bool|None:
     "`v` as a bool (numpy bools too); TypeError naming `name` for anything else, e.g. 0/1 or 'yes'"
     if v is None and none_ok: return None
+    v = _scalar(v)
     if not isinstance(v, (bool, np.bool_)):
         raise TypeError(f"`{name}` must be True or False{' or None' if none_ok else ''}, got {v!r}")
     return bool(v)

@@ -4,7 +4,8 @@
 
 # %% ../nbs/01_reference.ipynb #ae745f7c
 from __future__ import annotations
-import math
+import math, numbers
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -54,7 +55,10 @@ def make_gammas(N:int, # number of steps, N >= 1
 class LinearDrift:
     "The drift `f(x) = -alpha*x` of eq. (3); alpha=0 is Brownian motion, alpha>0 Ornstein-Uhlenbeck"
     def __init__(self, alpha:float=0.):
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha >= 0):
+        if isinstance(alpha, np.ndarray) and alpha.ndim == 0: alpha = alpha[()]     # a 0-d array is its number
+        if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
+            raise TypeError(f"`alpha` must be a number, got {alpha!r} of type {type(alpha).__name__}")
+        if not (math.isfinite(alpha) and alpha >= 0):
             raise ValueError(f"`alpha` must be a finite number >= 0, got {alpha!r}")
         self.alpha = float(alpha)
     def __call__(self, x:Tensor)->Tensor: return -self.alpha*x if self.alpha else torch.zeros_like(x)
@@ -66,8 +70,9 @@ def brownian()->LinearDrift:
 
 def ou(alpha:float=1.)->LinearDrift:
     "Ornstein-Uhlenbeck reference `f(x) = -alpha*x`, stationary law N(0, I/alpha)"
-    if alpha <= 0: raise ValueError(f"`alpha` must be > 0 for an Ornstein-Uhlenbeck drift, got {alpha!r}")
-    return LinearDrift(alpha)
+    drift = LinearDrift(alpha)                   # checks the type: a number, not a bool
+    if drift.alpha <= 0: raise ValueError(f"`alpha` must be > 0 for an Ornstein-Uhlenbeck drift, got {alpha!r}")
+    return drift
 
 # %% ../nbs/01_reference.ipynb #f19cd8b2
 def sample_chain(x:Tensor, # starting batch (batch, *shape): X_0 if forward, X_N if backward

@@ -22,7 +22,9 @@ class _Source:
         self.shift, self.scale = None, 1.             # standardize=True: draws become (x - shift)/scale
         self.stateless = stateless                    # False for an iterable: a draw consumes its batches
     def __call__(self, n:int, gen:torch.Generator|None=None)->Tensor:
-        x = self.draw(n, gen)
+        with torch.no_grad():                     # a user's tensor or module never gets gradients from training
+            x = self.draw(n, gen)
+        if isinstance(x, Tensor): x = x.detach()
         if self.check:
             x = check_tensor(x, f'{self.name} (a drawn batch)', min_dim=2)
             if len(x) != n: raise ValueError(f"`{self.name}` returned {len(x)} samples, expected {n}")
