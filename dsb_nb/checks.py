@@ -107,6 +107,8 @@ def check_dir(path, name:str)->Path:
      "cannot be written")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {type(path).__name__}")
+    if not os.fspath(path).strip():        # Path('') is '.': the files would land in the working directory
+        raise ValueError(f"`{name}` is empty: name a directory (e.g. 'checkpoints/run1'), or pass None for none")
     p = Path(path)
     if p.exists() and not p.is_dir(): raise ValueError(f"`{name}`={str(p)!r} is a file, not a directory")
     try:

@@ -873,14 +873,19 @@ def _read_trajs(self:DSB, state:dict, p:Path)->dict:
 def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = backward half + forward half)
         resume:bool=False, # first load the checkpoint in `ckpt_dir` (warns if there is none)
         time_limit:float|None=None, # seconds: stop (and checkpoint) at the first restart point after this long
-        allow_changes=())->list: # with `resume`: fingerprint fields the checkpoint may differ in, e.g. ('n_steps',)
+        allow_changes=(), # with `resume`: fingerprint fields the checkpoint may differ in, e.g. ('n_steps',)
+        # start afresh even though `ckpt_dir` holds another run, replacing its checkpoints
+        overwrite:bool=False)->list:
     "Run Algorithm 1 until `n_ipf` IPF iterations are complete (or `time_limit` runs out); returns the history"
     n_ipf, resume = check_int(n_ipf, 'n_ipf', 1), check_bool(resume, 'resume')
     time_limit, allow = (check_real(time_limit, 'time_limit', 0, none_ok=True, finite=False),
                          _check_allow(allow_changes, self.fingerprint()))
     if allow and not resume:
         raise ValueError("`allow_changes` applies to the checkpoint loaded by resume=True; pass resume=True too")
+    if check_bool(overwrite, 'overwrite') and resume:
+        raise ValueError("pass `resume=True` or `overwrite=True`, not both")
     if resume: self._resume(allow)
+    elif not overwrite: self._refuse_other_run()
     deadline, trained = None if time_limit is None else time.time() + time_limit, False
     while self.n < n_ipf:
         direction = self.half
@@ -901,6 +906,18 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
     return self.history
 
 # %% ../nbs/06_dsb.ipynb #a5aba25a
+@patch
+def _refuse_other_run(self:DSB):
+    "A run already saved in `ckpt_dir` by another trainer (or process) is never trained over without being asked to"
+    path = self._ckpt_path() if self.ckpt_dir else None
+    if path is None or self._last_ckpt is not None or not path.exists(): return   # nothing there, or this run's own
+    try:
+        s = torch.load(path, map_location='cpu', weights_only=False)
+        where = f"IPF iteration {s['n']}, {s['half']} half"
+    except Exception: where = 'unreadable'
+    raise FileExistsError(f"`ckpt_dir`={str(self.ckpt_dir)!r} already holds a run ({where}): pass resume=True to "
+                          "continue it, or overwrite=True to start afresh and replace its checkpoints")
+
 @patch
 def _resume(self:DSB, allow=()):
     if self.ckpt_dir is None: raise ValueError("`resume=True` needs `ckpt_dir`")

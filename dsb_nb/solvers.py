@@ -9,7 +9,7 @@ import numpy as np   # noqa: F401 (used by the notebook's tests)
 import torch   # noqa: F401 (used by the notebook's tests)
 from .reference import make_gammas, LinearDrift, check_gammas
 import inspect
-from .checks import check_int, check_choice
+from .checks import check_int, check_bool, check_choice
 from .dsb import DSB, Table
 from .dsbm import DSBM, regime
 from .sbcfm import SBCFM
@@ -39,6 +39,8 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
            gammas=None, # (N,) step sizes; default `make_gammas(20, T=0.5)`
            method:str='auto', # 'auto' (see `auto_method`, kept in `.choice`) or one of SOLVERS: 'dsb', 'dsbm', 'sbcfm'
            n_ipf:int=5, # iterations to train (each = a backward and a forward block of `n_steps`); 0: build only
+           resume:bool=False, # continue the run saved in `ckpt_dir` (as `fit(..., resume=True)`)
+           overwrite:bool=False, # start afresh even though `ckpt_dir` holds a run (as `fit(..., overwrite=True)`)
            **kw): # any other argument of the solver: net_f, net_b, bs, n_steps, lr, ema_decay, device, ckpt_dir, ...
     ("Fit a Schrödinger bridge between two sample sets with the solver `method`; returns the trained solver "
      "(its `.choice` says which and why)")
@@ -50,7 +52,8 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
         method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho)
         if method == 'sbcfm' and 'coupling' in kw: method = 'dsbm'  # `coupling` is DSBM's option: the user wants DSBM
         if method == 'dsbm': kw.setdefault('coupling', 'independent')
-    cls, n_ipf = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0)
+    cls, n_ipf, resume = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0), check_bool(resume, 'resume')
+    if resume and not kw.get('ckpt_dir'): raise ValueError("`resume=True` needs the run's `ckpt_dir`")
     if bad := [k for k in kw if k not in _solver_args(cls)]:
         raise TypeError(f"Unknown argument(s) {bad} for {cls.__name__}: expected some of {sorted(_solver_args(cls))}")
     model = cls(data, prior, gammas, **kw)
@@ -58,7 +61,7 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
            if 'coupling' in kw and method == 'dsbm' and kw['coupling'] != 'independent'
            else _WHY[method].format(rho=rho)) if auto else "asked for by `method`"
     model.choice = dict(method=method, auto=auto, rho=rho, why=why)
-    if n_ipf: model.fit(n_ipf)
+    if n_ipf: model.fit(n_ipf, resume=resume, overwrite=check_bool(overwrite, 'overwrite'))
     return model
 
 _WHY = {'sbcfm': "rho = {rho:.2g} < 1 with a linear reference: SB-CFM's minibatch-OT pairs were the best default "
