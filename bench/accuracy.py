@@ -52,9 +52,9 @@ def auto_solver(kind, spec, seed)->dict:
     from dsb_nb.accuracy import random_gaussian_task, MixtureBridge
     g = torch.Generator().manual_seed(0)
     if kind == 'gaussian':
+        from dsb_nb.gaussian import sample_gaussian_bridge
         t = random_gaussian_task(spec['d'], spec['kind'], spec['ref'], seed=seed)
-        x0, x1 = (m + torch.randn(4000, len(m), generator=g, dtype=torch.float64)@torch.linalg.cholesky(S).T
-                  for m, S in ((t['mu0'], t['S0']), (t['mu1'], t['S1'])))
+        x0, x1 = sample_gaussian_bridge(4000, t['bridge'], g)
         gammas, f = t['gammas'], t['f']
     else:
         from dsb_nb.reference import make_gammas

@@ -29,7 +29,7 @@ interrupted run continues where it stopped. Writes bench/results/regimes.json an
     python bench/regimes.py --tasks gauss10_eps0.01 --variants dsbm-ot sbcfm --seeds 0 1
     python bench/regimes.py --plot-only
 """
-import argparse, json, math, os, sys, time
+import argparse, json, math, sys, time
 from pathlib import Path
 import torch
 
@@ -138,13 +138,11 @@ def _draw(src, n, seed):
     return as_sampler(src)(n, torch.Generator().manual_seed(seed)).float()
 
 def rho(spec, n=1000)->float:
-    "d * s_N / W2^2(p_data, p_prior) on n samples of each end"
-    from dsb_nb.reference import marginal_coeffs
-    from dsb_nb.score_matching import w2
+    "The task's regime d * s_N / W2^2(p_data, p_prior) (`dsb_nb.dsbm.regime`) on n samples of each end"
+    from dsb_nb.dsbm import regime
     if spec['kind'] == 'exact': x0, x1 = (s(n, torch.Generator().manual_seed(7)) for s in _samplers(spec['task']))
     else: x0, x1 = _draw(spec['data'], n, 7), _draw(spec['prior'], n, 8)
-    _, s = marginal_coeffs(spec['gammas'].double(), getattr(spec['f'], 'alpha', 0.))
-    return spec['d']*s[-1].item()/w2(x0, x1)**2
+    return regime(x0, x1, spec['gammas'], spec['f'], n=n)
 
 # ---------------------------------------------------------------- evaluation
 def references(spec, cache):

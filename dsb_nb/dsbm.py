@@ -16,7 +16,7 @@ from .score_matching import w2
 
 # %% auto #0
 __all__ = ['OT_METHODS', 'COUPLINGS', 'brownian_bridge', 'bridge_drift', 'linear_bridge_coeffs', 'ot_plan', 'sample_plan',
-           'ot_pairs', 'regime', 'DSBM']
+           'ot_pairs', 'regime', 'auto_coupling', 'DSBM']
 
 # %% ../nbs/16_dsbm.ipynb #592cf9be
 def brownian_bridge(x0:Tensor, # (batch, *shape) points at time 0
@@ -204,6 +204,10 @@ def regime(data, prior, # the two ends, in any form `DSB` accepts
 # %% ../nbs/16_dsbm.ipynb #b4d77aa3
 COUPLINGS = ('auto', 'reference', 'independent', 'ot')
 
+def auto_coupling(rho:float)->str:
+    "DSBM's first coupling for a problem of regime `rho`: 'ot' where rho < 1, else 'independent' (18's benchmark)"
+    return 'ot' if rho < 1 else 'independent'
+
 def _check_linear(f, who:str)->float:
     "alpha of a linear reference drift f(x) = -alpha x (None is Brownian); anything else is refused"
     if f is None: return 0.
@@ -239,7 +243,7 @@ class DSBM(DSB):
         self.rho = None
         if self.coupling == 'auto':        # the regime in the trainer's units (its sources are standardised, if asked)
             self.rho = regime(self.data, self.prior, self.gammas.cpu(), self.f)
-            self.coupling = 'ot' if self.rho < 1 else 'independent'
+            self.coupling = auto_coupling(self.rho)
 
     def fingerprint(self)->dict:
         "DSB's run fingerprint plus the first coupling, which decides what iteration 1 trains (and its OT settings)"

@@ -11,7 +11,7 @@ from .reference import make_gammas, LinearDrift, check_gammas
 import inspect
 from .checks import check_int, check_bool, check_choice
 from .dsb import DSB, Table
-from .dsbm import DSBM, regime
+from .dsbm import DSBM, regime, auto_coupling
 from .sbcfm import SBCFM
 
 # %% auto #0
@@ -25,7 +25,7 @@ def auto_method(f=None, kernel:str='dsb', # the reference drift and the kernel a
     ("The solver `bridge(method='auto')` picks: 'dsb' for a nonlinear drift or kernel='exact'; "
      "for a linear reference 'sbcfm' where rho < 1 (or unknown), else 'dsbm'")
     if not ((f is None or isinstance(f, LinearDrift)) and kernel == 'dsb'): return 'dsb'
-    return 'dsbm' if rho is not None and rho >= 1 else 'sbcfm'
+    return 'dsbm' if rho is not None and auto_coupling(rho) == 'independent' else 'sbcfm'
 
 def _solver_args(cls)->set:
     "Keyword arguments a solver's constructor accepts, its parents' included (subclasses pass **kw up)"
@@ -48,18 +48,17 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
     gammas = make_gammas(20, T=0.5) if gammas is None else check_gammas(gammas)
     # in the trainer's units
     rho = regime(data, prior, gammas.cpu(), kw.get('f'), standardize=kw.get('standardize', False))
-    if auto:
-        method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho)
-        if method == 'sbcfm' and 'coupling' in kw: method = 'dsbm'  # `coupling` is DSBM's option: the user wants DSBM
-        if method == 'dsbm': kw.setdefault('coupling', 'independent')
+    asked_coupling = 'coupling' in kw
+    if auto: method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho)
+    if auto and method == 'sbcfm' and asked_coupling: method = 'dsbm'   # `coupling` is DSBM's option
+    if method == 'dsbm' and not asked_coupling: kw['coupling'] = auto_coupling(rho)     # rho known: not estimated twice
     cls, n_ipf, resume = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0), check_bool(resume, 'resume')
     if resume and not kw.get('ckpt_dir'): raise ValueError("`resume=True` needs the run's `ckpt_dir`")
     if bad := [k for k in kw if k not in _solver_args(cls)]:
         raise TypeError(f"Unknown argument(s) {bad} for {cls.__name__}: expected some of {sorted(_solver_args(cls))}")
     model = cls(data, prior, gammas, **kw)
-    why = ("`coupling` is an option of DSBM"
-           if 'coupling' in kw and method == 'dsbm' and kw['coupling'] != 'independent'
-           else _WHY[method].format(rho=rho)) if auto else "asked for by `method`"
+    why = ("asked for by `method`" if not auto else "`coupling` is an option of DSBM" if asked_coupling
+           else _WHY[method].format(rho=rho))
     model.choice = dict(method=method, auto=auto, rho=rho, why=why)
     if n_ipf: model.fit(n_ipf, resume=resume, overwrite=check_bool(overwrite, 'overwrite'))
     return model
