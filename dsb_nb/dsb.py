@@ -4,27 +4,28 @@
 
 # %% ../nbs/06_dsb.ipynb #fe524bcb
 from __future__ import annotations
-import contextlib, math, numbers, os, sys, time, warnings
-from pathlib import Path
-import numpy as np
+import math, time, warnings
 import torch
 from torch import nn, Tensor
 import torch.distributed as dist
-from tqdm.auto import tqdm
-from tqdm.std import tqdm as _text_tqdm
 from .reference import *
 from .setup import bf16_native
-from .score_matching import TimeMLP, EMA, w2, energy_distance
+from .score_matching import EMA
 from .mean_matching import MeanNet, cond_mean_loss, sample_pairs, backward_loss, forward_loss
 from .checks import *                                  # notebook 05a: argument checks (re-exported here)
 from .checks import patch
 from .sources import *                                 # notebook 05b: sample sources (re-exported here)
+from .report import *                                  # 05c: progress, diagnostics, tables
+from .checkpoint import *                              # 05d: save, load, resume
+from .inputs import InputChecks                        # 05e: inputs checked before any work
+from .exact_noise import LearnedNoise                  # 05f: kernel='exact'
+_all_ = ['CheckpointError', 'Table', 'markdown_table']       # re-exported: `from dsb_nb.dsb import *` keeps them
 
 # %% auto #0
-__all__ = ['DSB', 'CheckpointError', 'Table', 'markdown_table', 'gaussian_sb_cross_cov', 'check_trainer']
+__all__ = ['DSB', 'gaussian_sb_cross_cov', 'check_trainer', 'CheckpointError', 'Table', 'markdown_table']
 
 # %% ../nbs/06_dsb.ipynb #fb0e2787
-class DSB:
+class DSB(InputChecks, Reporting, Checkpointing, LearnedNoise):
     "Diffusion Schrödinger Bridge (Algorithm 1) between `data` (time 0) and `prior` (time N)"
     def __init__(self,
                  data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (DataLoader)
@@ -67,8 +68,9 @@ class DSB:
                  n_noise:int=10_000,
                  # train in standardised units: `gammas` and `f` are then read in those units (see `encode`)
                  standardize:bool=False):
-        vars(self).update(_check_settings(bs=bs, n_steps=n_steps, lr=lr, ema_decay=ema_decay, grad_clip=grad_clip,
-            n_cache=n_cache, cache_every=cache_every, n_eval=n_eval, metrics=metrics, keep_traj=keep_traj,
+        vars(self).update(self._check_settings(
+            bs=bs, n_steps=n_steps, lr=lr, ema_decay=ema_decay, grad_clip=grad_clip, n_cache=n_cache,
+            cache_every=cache_every, n_eval=n_eval, metrics=metrics, keep_traj=keep_traj,
             device=device, seed=seed, ckpt_dir=ckpt_dir, progress=progress, ckpt_every=ckpt_every, amp=amp,
             compile=compile, check_every=check_every, lr_schedule=lr_schedule, kernel=kernel, noise=noise,
             n_noise=n_noise, standardize=standardize))
@@ -83,7 +85,7 @@ class DSB:
         self.data, self.prior = as_sampler(data, 'data', self.device), as_sampler(prior, 'prior', self.device)
         # probes and default nets leave the caller's global generator alone
         with self._rng_scope():
-            self._seed_global(self.seed + _PROBE_SALT)
+            self._seed_global(self.seed + self._PROBE_SALT)
             self.shape = self._check_shapes()
             self.net_f, self.net_b = self._make_nets(net_f, net_b)
             self.dtype = self._check_nets()
@@ -105,48 +107,10 @@ class DSB:
         self._partial, self._last_ckpt, self._trajs_saved = None, None, None
 
 # %% ../nbs/06_dsb.ipynb #3bd6034f
-# history columns
-_ROW_KEYS = ('ipf', 'direction', 'loss', 'train_s', 'cache_s', 'mean_err', 'var_ratio', 'w2', 'energy', 'energy_floor')
-_PROBE_SALT, _GLOBAL_SALT, _DIAG_SALT = 0x51ED, 0x9E3779B9, 0x7F4A7C15  # offsets of seeds derived from `seed`
-_NOISE_REFRESH = 99_991  # `_reseed` index of the noise fit's random stream
-
 def _adam(net:nn.Module, lr:float)->torch.optim.Adam:
     "Adam; the fused kernel where torch has it for these parameters (same update, fewer kernel launches)"
     try: return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError): return torch.optim.Adam(net.parameters(), lr=lr)
-
-def _check_settings(bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every, n_eval, metrics, keep_traj, device,
-                    seed, ckpt_dir, progress, ckpt_every, amp, compile, check_every, lr_schedule, kernel, noise,
-                    n_noise, standardize)->dict:
-    "`DSB`'s settings, validated and normalised before any work: each error names the argument and what it must be"
-    s = dict(bs=check_int(bs, 'bs', 1), n_steps=check_int(n_steps, 'n_steps', 1),
-             n_cache=check_int(n_cache, 'n_cache', 1),
-             cache_every=check_int(cache_every, 'cache_every', 1, none_ok=True), n_eval=check_int(n_eval, 'n_eval', 2),
-             check_every=check_int(check_every, 'check_every', 1), keep_traj=check_int(keep_traj, 'keep_traj', 0),
-             ckpt_every=check_int(ckpt_every, 'ckpt_every', 1, none_ok=True),
-             seed=check_int(seed, 'seed', 0, 2**32 - 1),
-             lr=check_real(lr, 'lr', 0, min_open=True),
-             ema_decay=check_real(ema_decay, 'ema_decay', 0, 1, max_open=True),
-             grad_clip=check_real(grad_clip, 'grad_clip', 0, min_open=True, none_ok=True),
-             progress=check_bool(progress, 'progress', none_ok=True),
-             amp=check_bool(amp, 'amp'), compile=check_bool(compile, 'compile'), device=check_device(device),
-             lr_schedule=check_choice(lr_schedule, 'lr_schedule', ('cosine', 'constant')),
-             kernel=check_choice(kernel, 'kernel', ('dsb', 'exact')),
-             noise_kind=check_choice(noise, 'noise', ('auto', 'full', 'diag', 'scalar')),
-             n_noise=check_int(n_noise, 'n_noise', 2),
-             standardize=check_bool(standardize, 'standardize'))
-    if s['cache_every'] is None: s['cache_every'] = s['n_steps']
-    metrics = {} if metrics is None else metrics
-    if not isinstance(metrics, dict):
-        raise TypeError(f"`metrics` must be a dict {{name: fn(x_gen, x_ref) -> float}}, got {type(metrics).__name__}")
-    for k, fn in metrics.items():
-        if not isinstance(k, str) or k in _ROW_KEYS:
-            raise ValueError(f"metric name {k!r} must be a string other than the built-in columns {list(_ROW_KEYS)}")
-        if not callable(fn):
-            raise TypeError(f"metric '{k}' must be callable as fn(x_gen, x_ref) -> float, got {type(fn).__name__}")
-    if s['ckpt_every'] is not None and ckpt_dir is None:
-        raise ValueError("`ckpt_every` needs `ckpt_dir`: there is nowhere to write those checkpoints")
-    return {**s, 'metrics': dict(metrics), 'ckpt_dir': None if ckpt_dir is None else check_dir(ckpt_dir, 'ckpt_dir')}
 
 def _check_gammas(gammas)->Tensor:
     "`check_gammas`, and at least one step"
@@ -158,188 +122,6 @@ def _check_drift(f):
     if f is None: return brownian()
     if not callable(f): raise TypeError(f"`f` must be callable (a drift f(x) -> x.shape), got {type(f).__name__}")
     return f
-
-# %% ../nbs/06_dsb.ipynb #57761a3e
-@patch
-def _rng_scope(self:DSB):
-    ("torch's global generators (CPU, and this trainer's GPU) forked: "
-     "what runs inside cannot change the caller's random state")
-    cuda = self.device.type == 'cuda'
-    return torch.random.fork_rng(
-        devices=[self.device.index if self.device.index is not None else torch.cuda.current_device()] if cuda else [])
-
-@patch
-def _seed_global(self:DSB, seed:int):
-    ("Seed torch's global generators (only inside `_rng_scope`): "
-     "dropout, and data functions that ignore `gen`, then follow `seed`")
-    torch.random.default_generator.manual_seed(seed)
-    if self.device.type == 'cuda':
-        with torch.cuda.device(self.device): torch.cuda.manual_seed(seed)
-
-@patch
-def _check_shapes(self:DSB)->tuple:
-    xd, xp = self.data(2, self.gen), self.prior(2, self.gen)
-    if xd.shape[1:] != xp.shape[1:]:
-        raise ValueError("`data` and `prior` samples must have the same shape, "
-                         f"got {tuple(xd.shape[1:])} and {tuple(xp.shape[1:])}")
-    return tuple(xd.shape[1:])
-
-@patch
-def _make_nets(self:DSB, net_f, net_b)->list:
-    ("The two networks on the trainer's device; "
-     "the defaults are initialised as if `torch.manual_seed(seed)` had been called just before")
-    for name, net in (('net_f', net_f), ('net_b', net_b)):
-        if net is not None and not isinstance(net, nn.Module):
-            raise TypeError(f"`{name}` must be an nn.Module net(x, k), got {type(net).__name__}")
-    if (net_f is None or net_b is None) and len(self.shape) != 1:
-        raise ValueError(f"samples have shape {self.shape}: the default networks are MLPs for vectors (batch, d); "
-                         "pass `net_f` and `net_b` (e.g. UNet.preset('tiny', in_ch, size=...))")
-    self._seed_global(self.seed)
-    return [(net if net is not None else TimeMLP.preset(self.shape[0], 'auto')).to(self.device)
-            for net in (net_f, net_b)]
-
-# %% ../nbs/06_dsb.ipynb #d89564f3
-@patch
-def _check_nets(self:DSB)->torch.dtype:
-    ("Both nets: two trainable modules of one float dtype (the trainer's; samples are converted to it) "
-     "mapping x to x.shape")
-    if self.net_f is self.net_b:
-        raise ValueError("`net_f` and `net_b` are the same module: DSB trains two separate networks")
-    dts = []
-    for name, net in (('net_f', self.net_f), ('net_b', self.net_b)):
-        dt = {p.dtype for p in net.parameters() if p.requires_grad}
-        if not dt: raise ValueError(f"`{name}` has no trainable parameters")
-        if len(dt) > 1 or dt & {torch.float16, torch.bfloat16} or not all(d.is_floating_point for d in dt):
-            raise TypeError(f"`{name}` has parameters of dtype {sorted(map(str, dt))}: "
-                            "DSB trains float32 (or float64) networks; "
-                            "for bf16 compute keep float32 weights and pass amp=True")
-        dts.append(dt.pop())
-    if dts[0] != dts[1]: raise TypeError(f"`net_f` ({dts[0]}) and `net_b` ({dts[1]}) must have the same dtype")
-    if self.amp and dts[0] != torch.float32:
-        raise ValueError("`amp=True` needs float32 networks (autocast computes in bf16 from float32)")
-    self.data.dtype = self.prior.dtype = dts[0]  # the dtype rule: every sample is converted to the nets' dtype
-    x = self.data(2, self.gen)
-    for name, net in (('net_f', self.net_f), ('net_b', self.net_b)): _probe_net(net, name, x)
-    return dts[0]
-
-def _probe_net(net, name, x):
-    "Call `net` once on a small batch (eval mode, no grad), turning any failure into an error that names it"
-    was = net.training
-    net.eval()
-    try:
-        with torch.no_grad(): out = net(x, torch.ones(len(x), dtype=torch.long, device=x.device))
-    except Exception as e:
-        raise (TypeError if isinstance(e, TypeError) else ValueError)(
-            f"`{name}` failed on a batch of shape {tuple(x.shape)} with k = 1 ({type(e).__name__}: {e}); "
-            "it must be callable as net(x, k), x (batch, *shape), k a (batch,) long tensor, "
-            "and return x's shape") from e
-    finally: net.train(was)
-    if not isinstance(out, Tensor) or out.shape != x.shape:
-        raise ValueError(f"`{name}` must return the shape of its input {tuple(x.shape)}, "
-                         f"got {tuple(getattr(out, 'shape', ()))}")
-    if not torch.isfinite(out).all(): raise ValueError(f"`{name}` returned non-finite values on a batch of data")
-
-# %% ../nbs/06_dsb.ipynb #a3fbbf62
-@patch
-def _probe_extras(self:DSB):
-    "One cheap call of the drift `f` and of each metric, so a broken one fails now rather than after a half-iteration"
-    x = self.data(2, self.gen)
-    try: fx = self.f(x)
-    except Exception as e:
-        raise ValueError(f"the drift `f` failed on a batch of shape {tuple(x.shape)}: {type(e).__name__}: {e}") from e
-    if not isinstance(fx, Tensor) or fx.shape != x.shape:
-        raise ValueError(f"the drift `f` must return a tensor of its input's shape {tuple(x.shape)}, "
-                         f"got {tuple(getattr(fx, 'shape', ())) or type(fx).__name__}")
-    if not torch.isfinite(fx).all(): raise ValueError("the drift `f` returned non-finite values on a batch of data")
-    m = min(self.n_eval, 16)
-    for name, fn in self.metrics.items():
-        xa, xb = self.data(m, self.gen), self.prior(m, self.gen)
-        try: v = fn(xa, xb)
-        except Exception as e:
-            raise ValueError(f"metric '{name}' failed on a probe call fn(x_gen, x_ref) "
-                             f"with two batches of {m} samples: "
-                             f"{type(e).__name__}: {e}") from e
-        _metric_value(name, v)
-
-@patch
-def _check_grid(self:DSB, n:int=1000):
-    ("Warn if the last step of a chain adds more variance (2 gamma) than the end it must reach has per coordinate: "
-     "no chain on this grid hits it")
-    # learned noise; or draws would consume data
-    if self.kernel == 'exact' or not (self.data.stateless and self.prior.stateless): return
-    g = torch.Generator(device=self.device).manual_seed(self.seed + _PROBE_SALT)
-    for end, src, gam in (('data', self.data, self.gammas[0]), ('prior', self.prior, self.gammas[-1])):
-        v = src(n, g).flatten(1).double().var(0).mean().item()
-        if 2*gam.item() > v:
-            warnings.warn(f"the chain's last step towards the {end} adds noise of variance "
-                          f"2*gamma = {2*gam.item():.3g} per coordinate, more than "
-                          f"the {end}'s own mean variance {v:.3g}: no chain on this grid can end at the {end}. "
-                          "Use more steps (make_gammas(N, T) with a larger N) "
-                          "or smaller steps at the ends (schedule='linear')", stacklevel=4)
-
-def _metric_value(name:str, v)->float:
-    "A metric's result as a float: a number or a one-element tensor; anything else is a TypeError naming the metric"
-    if isinstance(v, Tensor) and v.numel() == 1: v = v.item()
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"metric '{name}' returned {v!r:.60} of type {type(v).__name__}; "
-                        "a metric must return a number (float or one-element tensor)")
-    return float(v)
-
-@patch
-def _wrap(self:DSB, net, compile=False):
-    ("The module the training loop calls: DDP-wrapped under torch.distributed "
-     "(which also copies rank 0's weights to every rank), optionally compiled")
-    if self.world > 1:
-        net = nn.parallel.DistributedDataParallel(
-            net, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
-    return torch.compile(net) if compile else net
-
-@patch
-def _autocast(self:DSB):
-    return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
-
-# %% ../nbs/06_dsb.ipynb #ca4f8db6
-@patch
-def _noise_kind(self:DSB)->str:
-    ("The covariance parametrisation of kernel='exact': `noise`, "
-     "with 'auto' resolved ('full' for vectors of d <= 64, else 'diag')")
-    if self.noise_kind == 'auto': return 'full' if len(self.shape) == 1 and self.shape[0] <= 64 else 'diag'
-    if self.noise_kind == 'full' and len(self.shape) != 1:
-        raise ValueError(f"noise='full' needs vector samples (batch, d), got shape {self.shape}: "
-                         "use noise='diag' or 'scalar'")
-    return self.noise_kind
-
-@patch
-def _noise_fn(self:DSB, direction:str):
-    ("The noise of the learned `direction` chain as `noise(z, j)` for `sample_chain`; "
-     "None means the paper's sqrt(2 gamma_j) z")
-    L = self.noise[direction]
-    if L is None: return None
-    if self._noise_kind() == 'full': return lambda z, j: z@L[j].mT      # (N, d, d) Cholesky factors
-    return lambda z, j: z*L[j]                                          # diag / scalar: (N, *shape) standard deviations
-
-@patch
-def _step_noise(self:DSB, direction:str, z:Tensor, j:int)->Tensor:
-    "Noise of transition j of the `direction` chain from a standard normal z"
-    fn = self._noise_fn(direction)
-    return (2*self.gammas[j]).sqrt()*z if fn is None else fn(z, j)
-
-@patch
-def _check_noise(self:DSB, noise, path)->dict:
-    "A checkpoint's noise factors, checked against this trainer's shapes before anything is assigned"
-    if not isinstance(noise, dict) or set(noise) != {'forward', 'backward'}:
-        raise CheckpointError(f"{path} holds malformed noise factors")
-    want = (None if self.kernel != 'exact'
-            else (self.N, self.shape[0], self.shape[0]) if self._noise_kind() == 'full' else (self.N, *self.shape))
-    for k, v in noise.items():
-        if v is None: continue
-        if want is None or not isinstance(v, Tensor) or tuple(v.shape) != want:
-            raise ValueError(f"checkpoint {path} does not fit this trainer: "
-                             f"its {k} noise factors have shape {tuple(getattr(v, 'shape', ()))}, "
-                             f"this trainer needs {want} (kernel={self.kernel!r}); nothing was loaded")
-        if not torch.isfinite(v).all():
-            raise CheckpointError(f"checkpoint {path} holds nan/inf in its {k} noise factors")
-    return {k: None if v is None else v.to(self.device, self.dtype) for k, v in noise.items()}
 
 # %% ../nbs/06_dsb.ipynb #88fd89b3
 @patch
@@ -394,23 +176,6 @@ def encode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the
 def decode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
     "Samples (or trajectories) back in the user's units: x*scale + shift with `standardize=True`, else x itself"
     return x if self.shift is None else x*self.scale + self.shift
-
-@patch
-def _fit_scale(self:DSB, n:int=2000):
-    ("standardize=True: one shift (the pooled mean of both ends, per coordinate) "
-     "and one scale (their pooled standard deviation)")
-    x0, x1 = self.data(n, self.gen).double(), self.prior(n, self.gen).double()
-    m = (x0.mean(0) + x1.mean(0))/2
-    s = torch.cat([x0 - m, x1 - m]).pow(2).mean().sqrt().item()
-    if not (math.isfinite(s) and s > 0):
-        raise ValueError("standardize=True, but the samples of both ends are all equal: no spread to scale by")
-    self._set_scale(m.to(self.dtype), s)
-
-@patch
-def _set_scale(self:DSB, shift:Tensor|None, scale:float):
-    "Install a shift and scale in the trainer and in both sample sources (every draw is then in the trainer's units)"
-    self.shift, self.scale = shift, float(scale)
-    for src in (self.data, self.prior): src.shift, src.scale = shift, self.scale
 
 # %% ../nbs/06_dsb.ipynb #3e0e03b2
 @patch
@@ -524,19 +289,6 @@ def _pause(self:DSB, h:_Half, step:int, deadline)->bool:
 
 # %% ../nbs/06_dsb.ipynb #f3bade52
 @patch
-def _seed(self:DSB, direction, refresh):
-    ("Seed of the random stream from cache refresh `refresh` of the current half on: "
-     "a function of (seed, n, direction, refresh, rank) only")
-    return self.seed*1_000_003 + 2*self.n + (direction == 'forward') + 7919*self.rank + 104_729*refresh
-
-@patch
-def _reseed(self:DSB, direction, refresh):
-    "Reseed the trainer's generator and (inside `_rng_scope`) torch's global ones at a cache refresh"
-    s = self._seed(direction, refresh)
-    self.gen.manual_seed(s)
-    self._seed_global(s ^ _GLOBAL_SALT)
-
-@patch
 def _assert_finite(self:DSB, direction, losses, gnorms, lo, net)->Tensor:
     ("Raise if a loss or gradient norm of steps lo.. or a weight of `net` is nan/inf, "
      "naming the step and the last good checkpoint; returns losses[lo:] stacked (one device sync)")
@@ -552,20 +304,6 @@ def _assert_finite(self:DSB, direction, losses, gnorms, lo, net)->Tensor:
                              f"lower `lr`, keep `grad_clip` or check the data scale. {self._last_good()}")
 
 @patch
-def _last_good(self:DSB)->str:
-    if self._last_ckpt is None:
-        return ("No checkpoint of this run has been written"
-                + ("." if self.ckpt_dir else " (set `ckpt_dir` to keep one)."))
-    return (f"The last good checkpoint is {self._last_ckpt[0]} ({self._last_ckpt[1]}): "
-            "it is finite, and fit(..., resume=True) continues from it.")
-
-@patch
-def _where(self:DSB)->str:
-    "The position a checkpoint written now records"
-    return (f"IPF iteration {self.n}, {self.half} half, "
-            f"step {self._partial['step'] if self._partial else 0} of {self.n_steps}")
-
-@patch
 def _should_stop(self:DSB, deadline):
     "Is the time limit reached? Under torch.distributed rank 0 decides for everyone, so all ranks stop at the same step"
     if deadline is None: return False
@@ -578,296 +316,6 @@ def _should_stop(self:DSB, deadline):
 def sync(self:DSB):
     if self.device.type == 'cuda': torch.cuda.synchronize(self.device)
 
-# %% ../nbs/06_dsb.ipynb #591d2b07
-class _Lines:
-    "A stream wrapper for non-interactive logs: every progress update becomes its own line, with no carriage return"
-    def __init__(self, f): self.f = f
-    def write(self, s:str):
-        for part in s.replace('\r', '\n').split('\n'):
-            if part.strip(): self.f.write(part.rstrip() + '\n')
-    def flush(self): self.f.flush()
-
-def _interactive()->bool:
-    "Is stderr a terminal, or are we in a Jupyter/Colab kernel (where tqdm draws a widget)?"
-    try: tty = sys.stderr.isatty()
-    except (AttributeError, ValueError): tty = False
-    ip = sys.modules.get('IPython')
-    shell = ip.get_ipython() if ip is not None and hasattr(ip, 'get_ipython') else None
-    return tty or any(c.__name__ == 'ZMQInteractiveShell' for c in type(shell).__mro__)
-
-@patch
-def _bar(self:DSB, direction, start, total=None):
-    ("Progress bar of one half: `progress=None` shows it on a terminal or in a notebook only; "
-     "forced (True) into a log, one line per update, at most every 30 s")
-    show, kw = ((_interactive() if self.progress is None else self.progress) and self.rank == 0,
-                dict(total=total or self.n_steps, initial=start, desc=f'IPF {self.n} {direction}'))
-    # a log: plain lines
-    if show and not _interactive(): return _text_tqdm(file=_Lines(sys.stderr), mininterval=30, **kw)
-    return tqdm(disable=not show, leave=False, **kw)
-
-# %% ../nbs/06_dsb.ipynb #914ce384
-@patch
-def _diagnose(self:DSB, direction):
-    ("Statistics of the chain just trained against the marginal it must hit: "
-     "the data after a backward half, the prior after a forward one")
-    with self._rng_scope():
-        self._seed_global(self._seed(direction, 0) ^ _DIAG_SALT)
-        x_gen = self.decode(self._sample(max(self.n_eval, self.keep_traj), direction, return_traj=self.keep_traj > 0))
-        if self.keep_traj:
-            self.trajs[(self.n, direction)] = x_gen[:, :self.keep_traj].cpu()
-            x_gen = x_gen[0 if direction == 'backward' else -1]
-        x_gen = x_gen[:self.n_eval]                     # statistics on n_eval samples, even when more paths are kept
-        target = self.data if direction == 'backward' else self.prior
-        # the 2nd: the floor
-        x_ref, x_ref2 = self.decode(target(self.n_eval, self.gen)), self.decode(target(self.n_eval, self.gen))
-        g, r = x_gen.flatten(1).double(), x_ref.flatten(1).double()
-        out = {'mean_err': (g.mean(0) - r.mean(0)).abs().max().item(),
-               'var_ratio': (g.var(0).mean()/r.var(0).mean()).item(),
-               'energy': energy_distance(g, r), 'energy_floor': energy_distance(x_ref2.flatten(1).double(), r)}
-        if g.shape[1] <= 16 and self.n_eval <= 4000: out['w2'] = w2(g, r)
-        out.update({name: _metric_value(name, fn(x_gen, x_ref)) for name, fn in self.metrics.items()})
-    return out
-
-# %% ../nbs/06_dsb.ipynb #6b9678ca
-def _describe(obj)->str:
-    ("Text describing `obj` that is the same in every process: "
-     "its repr, unless that shows a memory address (then module.name)")
-    r = repr(obj)
-    if ' at 0x' not in r: return r
-    return (f"{getattr(obj, '__module__', None) or type(obj).__module__}."
-            f"{getattr(obj, '__qualname__', type(obj).__qualname__)}")
-
-@patch
-def fingerprint(self:DSB)->dict:
-    ("What a checkpoint must share with this trainer to continue its run. "
-     "A subclass or a new option adds a field in one line: "
-     "`return {**super().fingerprint(), 'kernel': repr(self.kernel)}`")
-    return {'class': type(self).__name__, 'gammas': self.gammas.tolist(), 'f': _describe(self.f),
-            'shape': list(self.shape), 'n_steps': self.n_steps, 'bs': self.bs, 'cache_every': self.cache_every,
-            'n_cache': self.n_cache, 'seed': self.seed, 'lr_schedule': self.lr_schedule, 'kernel': self.kernel,
-            'standardize': self.standardize, 'noise': self._noise_kind() if self.kernel == 'exact' else None,
-            'nets': {f'{k}.{n}': list(t.shape)
-                     for k in ('net_f', 'net_b') for n, t in getattr(self, k).state_dict().items()}}
-
-# %% ../nbs/06_dsb.ipynb #4fee245b
-def _fp_differs(k:str, a, b)->bool:
-    if k == 'gammas': return len(a) != len(b) or any(not math.isclose(x, y, rel_tol=1e-6) for x, y in zip(a, b))
-    return a != b
-
-def _fp_text(k:str, a, b)->str:
-    "One line saying how field `k` differs: `a` in the checkpoint, `b` here"
-    if k == 'gammas':
-        s = f"gammas: N={len(a)}, T={sum(a):.6g} in the checkpoint, N={len(b)}, T={sum(b):.6g} here"
-        return s + (f" (largest difference {max(abs(x - y) for x, y in zip(a, b)):.3g})" if len(a) == len(b) else '')
-    if k == 'nets':
-        d = [n for n in dict.fromkeys([*a, *b]) if a.get(n) != b.get(n)]
-        return ("nets: " + "; ".join(f"{n} {tuple(a[n]) if n in a else 'absent'} in the checkpoint, "
-                                     f"{tuple(b[n]) if n in b else 'absent'} here" for n in d[:3])
-                + (f" (+{len(d) - 3} more)" if len(d) > 3 else ''))
-    return f"{k}: {a!r} in the checkpoint, {b!r} here"
-
-def _check_allow(allow_changes, fields)->tuple:
-    "`allow_changes` as a tuple of fingerprint field names (a single name may be given as a string)"
-    a = (allow_changes,) if isinstance(allow_changes, str) else allow_changes
-    try: a = tuple(a)
-    except TypeError:
-        raise TypeError(f"`allow_changes` must be a field name or a tuple of them, got {allow_changes!r}") from None
-    if bad := [k for k in a if k not in fields]:
-        raise ValueError(f"Unknown `allow_changes` field(s) {bad}: the fingerprint has {list(fields)}")
-    return a
-
-@patch
-def _check_fingerprint(self:DSB, state:dict, path, allow:tuple=()):
-    ("Raise, naming each differing field, unless the checkpoint's run fingerprint matches this trainer's "
-     "(fields in `allow` excepted)")
-    fp, mine = state.get('fingerprint'), self.fingerprint()
-    if fp is None:
-        return warnings.warn(f"checkpoint {path} has no run fingerprint (an older dsb_nb wrote it): "
-                             "its settings are not checked")
-    if old := [k for k in mine if k not in fp]:
-        warnings.warn(f"checkpoint {path} predates the fingerprint field(s) {old}: not checked")
-    diff = [k for k in mine if k in fp and k not in allow and _fp_differs(k, fp[k], mine[k])]
-    if diff:
-        raise ValueError(f"checkpoint {path} was written by a different run:\n  "
-                         + "\n  ".join(_fp_text(k, fp[k], mine[k]) for k in diff)
-                         + "\nto continue it with this trainer's settings anyway (e.g. more steps), "
-                         f"pass allow_changes={tuple(diff)!r} "
-                         "to `fit(resume=True, ...)` or `load`")
-
-# %% ../nbs/06_dsb.ipynb #3db43449
-class CheckpointError(ValueError):
-    "A checkpoint file that cannot be used: empty, truncated, not written by dsb_nb, or holding nan/inf"
-
-_CKPT_FORMAT, _CKPT_KEYS = 'dsb_nb checkpoint 2', ('n', 'half', 'history', 'f_trained', 'net_f', 'net_b',
-                                                   'ema_f', 'ema_b', 'opt_f', 'opt_b')
-def _prev_path(p:Path)->Path: return p.with_name(p.stem + '.prev' + p.suffix)      # dsb.pt -> dsb.prev.pt
-def _trajs_path(p:Path)->Path: return p.with_name(p.stem + '.trajs' + p.suffix)    # dsb.pt -> dsb.trajs.pt
-
-def _named_tensors(state:dict):
-    "(name, tensor) for every tensor of a state's networks, EMAs and optimisers"
-    for k in ('net_f', 'net_b'): yield from ((f'{k}.{n}', t) for n, t in state[k].items())
-    for k in ('ema_f', 'ema_b'): yield from ((f'{k}.{n}', t) for n, t in state[k]['model'].items())
-    for k in ('opt_f', 'opt_b'):
-        for i, s in state[k]['state'].items():
-            yield from ((f'{k} state of parameter {i}: {n}', t) for n, t in s.items())
-
-def _nonfinite(named)->str|None:
-    ("Name of the first floating tensor holding nan/inf in (name, tensor) pairs, "
-     "else None (one device sync if all are finite)")
-    named = [(n, t) for n, t in named if isinstance(t, Tensor) and t.is_floating_point()]
-    if not named: return None
-    dev = named[0][1].device
-    if bool(torch.stack([torch.isfinite(t).all().to(dev) for _, t in named]).all()): return None
-    return next(n for n, t in named if not torch.isfinite(t).all())
-
-def _atomic_save(obj, path:Path, keep_prev:bool=False):
-    ("torch.save to a temporary file, flushed to disk, then renamed over `path`; "
-     "the file it replaces becomes *.prev.pt if `keep_prev`")
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'wb') as fh:
-        torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    if keep_prev and path.exists(): os.replace(path, _prev_path(path))
-    os.replace(tmp, path)
-
-# %% ../nbs/06_dsb.ipynb #c3b36bbf
-@patch
-def _ckpt_path(self:DSB, path=None)->Path:
-    if path is None:
-        if self.ckpt_dir is None: raise ValueError("no `path` given and the trainer has no `ckpt_dir`")
-        return self.ckpt_dir/'dsb.pt'
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
-    if Path(path).is_dir():
-        raise ValueError(f"`path`={str(path)!r} is a directory: pass a file path, e.g. {str(Path(path)/'dsb.pt')!r}")
-    return Path(path)
-
-@patch
-def _state(self:DSB)->dict:
-    return {k: getattr(self, k).state_dict() for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b')}
-
-@patch
-def save(self:DSB, path=None)->Path: # default ckpt_dir/dsb.pt
-    ("Write the training state (nets, EMAs, optimisers, position, history, run fingerprint) atomically, "
-     "keeping the file it replaces as *.prev.pt; refuses nan/inf")
-    path, sd = self._ckpt_path(path), self._state()
-    # every rank checks (their states are identical), so none is left waiting
-    if bad := _nonfinite([*_named_tensors(sd), *((f'noise {k}', v) for k, v in self.noise.items() if v is not None)]):
-        raise FloatingPointError(f"not writing a checkpoint to {path}: {bad} holds nan/inf. {self._last_good()}")
-    if self.rank != 0:                                  # under torch.distributed only rank 0 writes; the others wait
-        dist.barrier()
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tp = _trajs_path(path)                  # kept trajectories go to their own file, so the checkpoint stays small
-    if self.trajs and self._trajs_saved != (tp, frozenset(self.trajs)):
-        _atomic_save(self.trajs, tp)
-        self._trajs_saved = (tp, frozenset(self.trajs))
-    state = {'format': _CKPT_FORMAT, 'fingerprint': self.fingerprint(), 'n': self.n, 'half': self.half,
-             'history': self.history, 'f_trained': self.f_trained, 'partial': self._partial,
-             'trajs_file': tp.name if self.trajs else None, 'noise': self.noise,
-             'scale': {'shift': self.shift, 'scale': self.scale}, **sd}
-    _atomic_save(state, path, keep_prev=True)
-    self._last_ckpt = (path, self._where())
-    if self.world > 1: dist.barrier()
-    return path
-
-# %% ../nbs/06_dsb.ipynb #eafe36b2
-def _read_ckpt(path:Path, device)->dict:
-    "The state in `path`, or a CheckpointError saying why it cannot be used (nothing is assigned here)"
-    if path.stat().st_size == 0: raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
-    try: state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"cannot read checkpoint {path} (truncated, or not a torch file): "
-                              f"{type(e).__name__}: {str(e)[:160]}") from None
-    if not isinstance(state, dict) or not set(_CKPT_KEYS) <= set(state):
-        raise CheckpointError(f"{path} is not a dsb_nb checkpoint: "
-                              f"it lacks {[k for k in _CKPT_KEYS if not isinstance(state, dict) or k not in state]}")
-    try:
-        bad = _nonfinite(_named_tensors(state))
-        [state[k]['param_groups'] for k in ('opt_f', 'opt_b')]
-    except (KeyError, TypeError, AttributeError) as e:
-        raise CheckpointError(f"{path} is not a dsb_nb checkpoint: malformed ({type(e).__name__}: {e})") from None
-    if bad: raise CheckpointError(f"checkpoint {path} holds nan/inf in {bad}")
-    return state
-
-@patch
-def _check_state(self:DSB, state:dict, path):
-    ("Raise, naming the first mismatch, unless every tensor in `state` has the shape of the trainer's own "
-     "(called before anything is assigned)")
-    mine = self._state()
-    def same(name, a, b):
-        if set(a) != set(b):
-            raise ValueError(f"checkpoint {path} does not fit this trainer: "
-                             f"{name} entries {sorted(set(a) ^ set(b))[:4]} exist on one side only; nothing was loaded")
-        for k in b:
-            if tuple(a[k].shape) != tuple(b[k].shape):
-                raise ValueError(f"checkpoint {path} does not fit this trainer: {name}.{k} has shape "
-                                 f"{tuple(a[k].shape)} in the checkpoint, {tuple(b[k].shape)} here; nothing was loaded")
-    for k in ('net_f', 'net_b'): same(k, state[k], mine[k])
-    for k in ('ema_f', 'ema_b'): same(k, state[k]['model'], mine[k]['model'])
-    for k in ('opt_f', 'opt_b'):
-        ids, shapes = ([i for g in state[k]['param_groups'] for i in g['params']],
-                       [tuple(p.shape) for g in getattr(self, k).param_groups for p in g['params']])
-        if len(ids) != len(shapes):
-            raise ValueError(f"checkpoint {path} does not fit this trainer: "
-                             f"{k} has {len(ids)} parameters in the checkpoint, {len(shapes)} here")
-        for i, shp in zip(ids, shapes):
-            for n, t in state[k]['state'].get(i, {}).items():
-                if isinstance(t, Tensor) and t.dim() > 0 and tuple(t.shape) != shp:
-                    raise ValueError(f"checkpoint {path} does not fit this trainer: "
-                                     f"{k} state {n} of parameter {i} has shape {tuple(t.shape)}, the parameter {shp}")
-    if state['half'] not in ('backward', 'forward') or not isinstance(state['n'], int) or state['n'] < 0:
-        raise CheckpointError(f"{path} holds an invalid position n={state['n']!r}, half={state['half']!r}")
-
-# %% ../nbs/06_dsb.ipynb #edfc2568
-@patch
-def load(self:DSB, path=None, # default ckpt_dir/dsb.pt
-         allow_changes=())->DSB: # fingerprint fields that may differ, e.g. ('n_steps',) to train a finished run longer
-    ("Restore a state written by `save`. Falls back to *.prev.pt when the newest file is unusable; "
-     "refuses a different run; assigns nothing unless all of it fits")
-    path = self._ckpt_path(path)
-    allow = _check_allow(allow_changes, self.fingerprint())
-    state, errors = None, []
-    for p in (path, _prev_path(path)):
-        if not p.exists(): continue
-        try:
-            state = _read_ckpt(p, self.device)
-            break
-        except CheckpointError as e: errors.append(str(e))
-    if state is None:
-        if not errors: raise FileNotFoundError(f"no checkpoint at {path} (nor {_prev_path(path).name} beside it)")
-        raise CheckpointError("; ".join(errors) + (""
-                                                   if len(errors) > 1
-                                                   else f"; and there is no {_prev_path(path).name} to fall back to"))
-    if p != path:
-        warnings.warn(f"{errors[0] if errors else f'{path} is missing'}; "
-                      f"loading the previous checkpoint {p} instead", stacklevel=2)
-    self._check_fingerprint(state, p, allow)
-    self._check_state(state, p)
-    noise = self._check_noise(state.get('noise') or {'forward': None, 'backward': None}, p)
-    for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b'): getattr(self, k).load_state_dict(state[k])
-    self.n, self.half, self.history, self.f_trained = state['n'], state['half'], state['history'], state['f_trained']
-    self._partial, self.trajs, self.noise = state.get('partial'), self._read_trajs(state, p), noise
-    # the run's own units, not a fresh estimate
-    if self.standardize and state.get('scale', {}).get('shift') is not None:
-        self._set_scale(state['scale']['shift'].to(self.device, self.dtype), state['scale']['scale'])
-    self._last_ckpt = (p, self._where())
-    return self
-
-@patch
-def _read_trajs(self:DSB, state:dict, p:Path)->dict:
-    "Kept trajectories: from their own file (or inside checkpoints of older versions)"
-    if state.get('trajs_file') is None: return state.get('trajs', {})
-    tp = p.with_name(state['trajs_file'])
-    try: trajs = torch.load(tp, weights_only=True)
-    except Exception as e:
-        warnings.warn(f"kept trajectories not restored: cannot read {tp}: {type(e).__name__}")
-        return {}
-    self._trajs_saved = (tp, frozenset(trajs))
-    done = {(h['ipf'], h['direction']) for h in state['history']}
-    return {k: v for k, v in trajs.items() if k in done}       # the file may be newer than a fallback checkpoint
-
 # %% ../nbs/06_dsb.ipynb #00491528
 @patch
 def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = backward half + forward half)
@@ -879,7 +327,7 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
     "Run Algorithm 1 until `n_ipf` IPF iterations are complete (or `time_limit` runs out); returns the history"
     n_ipf, resume = check_int(n_ipf, 'n_ipf', 1), check_bool(resume, 'resume')
     time_limit, allow = (check_real(time_limit, 'time_limit', 0, none_ok=True, finite=False),
-                         _check_allow(allow_changes, self.fingerprint()))
+                         self._allowed(allow_changes))
     if allow and not resume:
         raise ValueError("`allow_changes` applies to the checkpoint loaded by resume=True; pass resume=True too")
     if check_bool(overwrite, 'overwrite') and resume:
@@ -904,139 +352,6 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
         if self.ckpt_dir: self.save()
     if trained: self._warn_stalled()                 # only after training something in this call
     return self.history
-
-# %% ../nbs/06_dsb.ipynb #a5aba25a
-@patch
-def _refuse_other_run(self:DSB):
-    "A run already saved in `ckpt_dir` by another trainer (or process) is never trained over without being asked to"
-    path = self._ckpt_path() if self.ckpt_dir else None
-    if path is None or self._last_ckpt is not None or not path.exists(): return   # nothing there, or this run's own
-    try:
-        s = torch.load(path, map_location='cpu', weights_only=False)
-        where = f"IPF iteration {s['n']}, {s['half']} half"
-    except Exception: where = 'unreadable'
-    raise FileExistsError(f"`ckpt_dir`={str(self.ckpt_dir)!r} already holds a run ({where}): pass resume=True to "
-                          "continue it, or overwrite=True to start afresh and replace its checkpoints")
-
-@patch
-def _resume(self:DSB, allow=()):
-    if self.ckpt_dir is None: raise ValueError("`resume=True` needs `ckpt_dir`")
-    if (self.ckpt_dir/'dsb.pt').exists() or (self.ckpt_dir/'dsb.prev.pt').exists(): self.load(allow_changes=allow)
-    else: warnings.warn(f"resume=True, but {self.ckpt_dir} holds no checkpoint (dsb.pt): training starts from scratch. "
-                        "If you expected one, check `ckpt_dir`", stacklevel=3)
-
-@patch
-def _stopped(self:DSB):
-    p = self._partial
-    at = f"IPF iteration {self.n}, {self.half} half, step {p['step'] if p else 0}/{self.n_steps}"
-    warnings.warn(f"time limit reached: stopped at {at}; "
-                  + ("the checkpoint is saved: call `fit(..., resume=True)` to continue"
-                     if self.ckpt_dir else "call `fit` again to continue"), stacklevel=3)
-    return self.history
-
-# warn when an end is above 3x its floor and its energy fell by less than 10% in an iteration
-_STALL_RATIO, _STALL_GAIN = 3., 0.1
-
-@patch
-def _advice(self:DSB)->str:
-    "What to try when a run stalls; a subclass may add its own first"
-    return ("more `n_steps` or a larger network; "
-            "if the reference's noise is small against the distance the samples travel "
-            "(`regime(data, prior, gammas)` < 1, notebook 16), "
-            "`bridge(data, prior, gammas)` with its default method='auto' "
-            "(SB-CFM there, notebook 18); if the data's spread is far from 1, `standardize=True`")
-
-@patch
-def _warn_stalled(self:DSB):
-    "Warn, naming the end and what to change, if an end is still well above its sampling floor and stopped improving"
-    for direction, end in (('backward', 'data'), ('forward', 'prior')):
-        rows = [h for h in self.history if h['direction'] == direction and 'energy' in h]
-        if len(rows) < 2: continue
-        (prev, last), fl = rows[-2:], max(rows[-1]['energy_floor'], 1e-12)
-        if last['energy'] > _STALL_RATIO*fl and last['energy'] > (1 - _STALL_GAIN)*prev['energy']:
-            warnings.warn(f"after {last['ipf'] + 1} IPF iterations the {end} end is still "
-                          f"{last['energy']/fl:.1f}x its sampling floor "
-                          f"(energy distance {last['energy']:.3g}, floor {fl:.3g}) "
-                          f"and improved by less than {_STALL_GAIN:.0%} in the last "
-                          f"iteration: more iterations will not help much. Try {self._advice()}", stacklevel=3)
-
-# %% ../nbs/06_dsb.ipynb #a1972ba5
-@patch
-@torch.no_grad()
-def _fit_noise(self:DSB, direction:str)->Tensor:
-    ("Residual covariance of each step of the map just trained, "
-     "from `n_noise` fresh trajectories of the chain it reverses")
-    F, B = self.maps(ema=True, check=False)
-    kind, N, acc, done = self._noise_kind(), self.N, 0., 0
-    with self._rng_scope(), self._autocast():
-        self._reseed(direction, _NOISE_REFRESH)             # its own random stream: a resumed run gets the same noise
-        while done < self.n_noise:
-            m = min(self.n_cache, self.n_noise - done)
-            x, R = (self.data if direction == 'backward' else self.prior)(m, self.gen), []
-            # stream the chain, one step at a time
-            for j in (range(N) if direction == 'backward' else range(N - 1, -1, -1)):
-                if direction == 'backward':     # forward chain of F; residual of B at the step it reverses
-                    y = F(x, j)
-                    y = y + self._step_noise(
-                        'forward', torch.randn(y.shape, generator=self.gen, device=y.device, dtype=y.dtype), j)
-                    r, x = x - B(y, j + 1), y
-                else:                           # backward chain of B; residual of F
-                    y = B(x, j + 1)
-                    y = y + self._step_noise(
-                        'backward', torch.randn(y.shape, generator=self.gen, device=y.device, dtype=y.dtype), j)
-                    r, x = x - F(y, j), y
-                r = r.flatten(1).double()
-                R.append(r.T@r if kind == 'full' else (r**2).sum(0))
-            acc = acc + torch.stack(R if direction == 'backward' else R[::-1])
-            done += m
-    if self.world > 1:                                             # every rank ends with the same estimate
-        dist.all_reduce(acc)
-        done *= self.world
-    S = acc/done                                                   # (N, d, d) or (N, d) second moments of the residuals
-    if kind == 'full':
-        L = torch.linalg.cholesky((S + S.mT)/2 + 1e-12*torch.eye(S.shape[-1], dtype=S.dtype, device=S.device)
-                                  * S.diagonal(dim1=1, dim2=2).mean(1)[:, None, None])
-    else:
-        v = S if kind == 'diag' else S.mean(1, keepdim=True).expand_as(S)
-        L = v.sqrt().reshape(N, *self.shape)
-    if not torch.isfinite(L).all():
-        raise FloatingPointError(f"the {direction} noise covariance is not finite: "
-                                 f"the networks have diverged. {self._last_good()}")
-    self.noise[direction] = L.to(self.dtype)
-    return self.noise[direction]
-
-# %% ../nbs/06_dsb.ipynb #750cccd4
-class Table(str):
-    ("Markdown text: a table in notebooks and rendered docs (`_repr_markdown_`), "
-     "aligned plain text when printed or shown as text")
-    def _repr_markdown_(self): return str(self)
-    def __repr__(self): return str(self)
-    def _repr_pretty_(self, p, cycle): p.text(str(self))
-
-def markdown_table(keys:list, rows:list)->Table:
-    "Rows (dicts) as a Markdown table with columns `keys`, padded so the text lines up too"
-    fmt = lambda v: f'{v:.4g}' if isinstance(v, float) else str(v)
-    cells = [[str(k) for k in keys]] + [[fmt(r.get(k, '')) for k in keys] for r in rows]
-    w = [max(len(c[i]) for c in cells) for i in range(len(keys))]
-    line = lambda c: '| ' + ' | '.join(s.ljust(wi) for s, wi in zip(c, w)) + ' |'
-    return Table('\n'.join([line(cells[0]), '|' + '|'.join('-'*(wi + 2) for wi in w) + '|']
-                           + [line(c) for c in cells[1:]]))
-
-@patch
-def summary(self:DSB, keys:list|None=None)->Table: # columns to show (default: all); must be columns of the history
-    "The per-half-iteration diagnostics as a Markdown table"
-    if keys is not None and (isinstance(keys, str) or not isinstance(keys, (list, tuple))
-                             or not all(isinstance(k, str) for k in keys)):
-        raise TypeError(f"`keys` must be a list of column names, got {keys!r}")
-    if not self.history: return Table('(no iterations yet)')
-    cols = list(dict.fromkeys(k for h in self.history for k in h))
-    if keys is not None and (bad := [k for k in keys if k not in cols]):
-        raise ValueError(f"Unknown `keys` {bad}: the history has columns {cols}")
-    table = markdown_table(cols if keys is None else list(keys), self.history)
-    c = getattr(self, 'choice', None)                          # set by `bridge` (notebook 18)
-    if not c: return table
-    how = f"chosen by bridge(method='auto'): {c['why']}" if c['auto'] else c['why']
-    return Table(f"{type(self).__name__}, {how}; regime rho = {c['rho']:.3g}\n\n" + table)
 
 # %% ../nbs/06_dsb.ipynb #67fc378b
 def gaussian_sb_cross_cov(T:float)->float:
