@@ -4,17 +4,19 @@
 
 # %% ../nbs/19_accuracy.ipynb #108c900b
 from __future__ import annotations
-import math, numbers, time
+import math, time
 import torch
 from torch import Tensor
 from .reference import *
 from .dsb import DSB, check_trainer
 from .gaussian import gaussian_bridge, gaussian_coupling_errors, sample_gaussian_bridge, symmetric_part, psd_sqrt
+from .gaussian import check_mean, check_cov, check_bridge
+from .checks import check_int, check_real, check_choice
 from .continuous import ideal_dsb_gaussian
 
 # %% auto #0
-__all__ = ['random_cov', 'random_gaussian_task', 'gaussian_samplers', 'MixtureBridge', 'bw2', 'cbw2_uvp', 'run_gaussian_task',
-           'run_mixture_task', 'accuracy_table', 'ablation_table']
+__all__ = ['random_cov', 'random_gaussian_task', 'check_task', 'gaussian_samplers', 'MixtureBridge', 'bw2', 'cbw2_uvp',
+           'run_gaussian_task', 'run_mixture_task', 'accuracy_table', 'ablation_table']
 
 # %% ../nbs/19_accuracy.ipynb #72efb6d4
 def random_cov(d:int, lo:float=0.1, hi:float=10., gen:torch.Generator|None=None)->Tensor: # (d, d) float64
@@ -29,11 +31,9 @@ def random_gaussian_task(d:int, # dimension
                          ref:str='brownian', # 'brownian' (T = 0.5) or 'ou' (alpha = 1, T = 1)
                          seed:int=0, N:int=20)->dict: # seed of the family, number of steps
     "A Gaussian bridge task: laws, reference drift, step sizes and the closed-form bridge"
-    if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1:
-        raise ValueError(f"`d` must be an integer >= 1, got {d!r}")
-    if kind not in ('generation', 'transfer'):
-        raise ValueError(f"Unknown kind '{kind}': expected 'generation' or 'transfer'")
-    if ref not in ('brownian', 'ou'): raise ValueError(f"Unknown ref '{ref}': expected 'brownian' or 'ou'")
+    d, seed = check_int(d, 'd', 1), check_int(seed, 'seed', 0, 2**32 - 1)
+    check_choice(kind, 'kind', ('generation', 'transfer'))
+    check_choice(ref, 'ref', ('brownian', 'ou'))
     g = torch.Generator().manual_seed(1000*int(seed) + int(d))
     mu0, S0 = 0.5*torch.randn(d, generator=g, dtype=torch.float64), random_cov(d, gen=g)
     mu1, S1 = ((0.5*torch.randn(d, generator=g, dtype=torch.float64), random_cov(d, gen=g)) if kind == 'transfer'
@@ -43,8 +43,24 @@ def random_gaussian_task(d:int, # dimension
     return {'name': f'{kind} d={d} {ref}', 'd': int(d), 'kind': kind, 'ref': ref, 'mu0': mu0, 'S0': S0, 'mu1': mu1,
             'S1': S1, 'f': f, 'gammas': gammas, 'bridge': gaussian_bridge(mu0, S0, mu1, S1, gammas, f)}
 
+def check_task(task, name:str='task', run:bool=False)->dict:
+    ("`task` if it is a dict like `random_gaussian_task`'s: its laws checked (means of one length d >= 1, symmetric "
+     "positive definite covariances); with `run`, also the keys `run_gaussian_task` reads")
+    if not isinstance(task, dict):
+        raise TypeError(f"`{name}` must be a dict from random_gaussian_task, got {type(task).__name__}")
+    missing = [k for k in ('mu0', 'S0', 'mu1', 'S1', *(('name', 'd', 'kind', 'ref', 'f', 'gammas', 'bridge') if run
+                                                        else ())) if k not in task]
+    if missing: raise ValueError(f"`{name}` must be a dict from random_gaussian_task: it has no {missing}")
+    d = len(check_mean(task['mu0'], f"{name}['mu0']"))
+    check_cov(task['S0'], f"{name}['S0']", d)
+    check_mean(task['mu1'], f"{name}['mu1']", d)
+    check_cov(task['S1'], f"{name}['S1']", d)
+    if run: check_bridge(task['bridge'], f"{name}['bridge']")
+    return task
+
 def gaussian_samplers(task:dict)->tuple: # data, prior in the `sample(n, gen)` form, float32
     "Samplers of the task's two laws"
+    check_task(task)
     def make(mu, S):
         L, m = torch.linalg.cholesky(S).float(), mu.float()
         def sample(n, gen=None):
@@ -68,10 +84,9 @@ class MixtureBridge:
                  eps:float, # variance 2T of the Brownian reference
                  n0:int=3, ng:int=5, # components of p0 and of the potential g
                  seed:int=0, scale:float=2.): # seed; spread of the component means
-        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1:
-            raise ValueError(f"`d` must be an integer >= 1, got {d!r}")
-        if not (isinstance(eps, numbers.Real) and math.isfinite(eps) and eps > 0):
-            raise ValueError(f"`eps` must be a number > 0, got {eps!r}")
+        d, eps = check_int(d, 'd', 1), check_real(eps, 'eps', 0, min_open=True)
+        n0, ng, seed = check_int(n0, 'n0', 1), check_int(ng, 'ng', 1), check_int(seed, 'seed', 0, 2**32 - 1)
+        scale = check_real(scale, 'scale')
         g = torch.Generator().manual_seed(int(seed))
         self.d, self.eps = int(d), float(eps)
         rnd = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
@@ -87,13 +102,19 @@ class MixtureBridge:
     def __repr__(self): return f"MixtureBridge(d={self.d}, eps={self.eps:g}, n0={len(self.w0)}, ng={len(self.wg)})"
     @property
     def T(self)->float: return self.eps/2
+    def check_x(self, x, name:str='x')->Tensor:
+        "`x` if it is a finite float tensor (n, d) of points of this task; errors name `name`"
+        x = check_tensor(x, name, 2)
+        if x.dim() != 2 or x.shape[1] != self.d:
+            raise ValueError(f"`{name}` must have shape (n, {self.d}), got {tuple(x.shape)}")
+        return x
     def sample_p0(self, n:int, gen=None)->Tensor: # (n, d) float64
-        j = torch.multinomial(self.w0, n, replacement=True, generator=gen)
+        j = torch.multinomial(self.w0, check_int(n, 'n', 1), replacement=True, generator=gen)
         return self.m0[j] + (self.L0[j]@torch.randn(n, self.d, 1, generator=gen, dtype=torch.float64))[..., 0]
     def cond_weights(self, x:Tensor)->Tensor: # (n, ng): beta_m(x)
-        return torch.softmax(self.wg.log()[None] + _mvn_logpdf(x.double(), self.mg, self.Sx), 1)
+        return torch.softmax(self.wg.log()[None] + _mvn_logpdf(self.check_x(x).double(), self.mg, self.Sx), 1)
     def cond_means(self, x:Tensor)->Tensor: # (n, ng, d): means of the components of pi(y | x)
-        return self.c[None] + (self.C[None]@x.double()[:, None, :, None])[..., 0]/self.eps
+        return self.c[None] + (self.C[None]@self.check_x(x).double()[:, None, :, None])[..., 0]/self.eps
     def sample_cond(self, x:Tensor, gen=None)->Tensor: # (n, d): one y ~ pi(. | x) per row of x
         j = torch.multinomial(self.cond_weights(x), 1, generator=gen)[:, 0]
         m = self.cond_means(x)[torch.arange(len(x)), j]
@@ -127,6 +148,11 @@ def cbw2_uvp(cond_sample, # cond_sample(x) -> one y per row of x, (n, d); e.g. a
              n_x:int=200, m:int=500, # test points, samples per test point
              seed:int=0)->tuple[float, float]: # (cBW2-UVP of cond_sample, the estimator's floor), in percent
     "Conditional BW2-UVP (%) of a conditional sampler against the exact bridge, and the same estimator on exact samples"
+    if not callable(cond_sample):
+        raise TypeError(f"`cond_sample` must be callable as cond_sample(x) -> y, got {type(cond_sample).__name__}")
+    if not isinstance(mb, MixtureBridge): raise TypeError(f"`mb` must be a MixtureBridge, got {type(mb).__name__}")
+    # m >= 2: the covariance of the m samples per test point divides by m - 1
+    n_x, m, seed = check_int(n_x, 'n_x', 1), check_int(m, 'm', 2), check_int(seed, 'seed', 0, 2**32 - 1)
     g = torch.Generator().manual_seed(int(seed))
     x = mb.sample_p0(n_x, g)
     var1 = torch.cov(mb.sample_p1(100_000, g).T).trace()
@@ -135,7 +161,14 @@ def cbw2_uvp(cond_sample, # cond_sample(x) -> one y per row of x, (n, d); e.g. a
         yc = y - y.mean(1, keepdim=True)
         return (100*bw2(y.mean(1), yc.mT@yc/(m - 1), m_true, S_true).mean()/(0.5*var1)).item()
     xs = x.repeat_interleave(m, 0)
-    y_hat = torch.as_tensor(cond_sample(xs.float())).double().cpu().reshape(n_x, m, mb.d)
+    try: y_hat = torch.as_tensor(cond_sample(xs.float()))
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f"`cond_sample` must return a tensor (n, {mb.d}): {e}") from None
+    if y_hat.shape != xs.shape:
+        raise ValueError(f"`cond_sample` must return one sample per row of its input, shape {tuple(xs.shape)}, "
+                         f"got {tuple(y_hat.shape)}")
+    if not torch.isfinite(y_hat).all(): raise ValueError("`cond_sample` returned non-finite values (nan or inf)")
+    y_hat = y_hat.double().cpu().reshape(n_x, m, mb.d)
     return score(y_hat), score(mb.sample_cond(xs, g).reshape(n_x, m, mb.d))
 
 # %% ../nbs/19_accuracy.ipynb #5005b301
@@ -147,6 +180,9 @@ def run_gaussian_task(task:dict, # from `random_gaussian_task`
                       **dsb_kw)->dict: # trainer options (n_steps, lr, kernel, ...)
     ("Train DSB on a Gaussian task; per IPF iteration and chain: errors of the trained bridge, "
      "of DSB's limit (both kernels) and the floor")
+    d = len(check_task(task, run=True)['mu0'])
+    n_ipf, seed = check_int(n_ipf, 'n_ipf', 1), check_int(seed, 'seed', 0, 2**32 - 1)
+    n_eval = check_int(n_eval, 'n_eval', 2*d + 2)      # the floor of a 2d-dim covariance needs n > 2d + 1 pairs
     data, prior = gaussian_samplers(task)
     t0, b = time.time(), task['bridge']
     check_trainer(cls)
@@ -178,6 +214,9 @@ def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF itera
                      **dsb_kw)->dict: # trainer options
     ("Train DSB on a mixture task; cBW2-UVP (%) of the forward chain after each IPF iteration, "
      "with the estimator's floor")
+    if not isinstance(mb, MixtureBridge): raise TypeError(f"`mb` must be a MixtureBridge, got {type(mb).__name__}")
+    n_ipf, n_x, m = check_int(n_ipf, 'n_ipf', 1), check_int(n_x, 'n_x', 1), check_int(m, 'm', 2)
+    seed = check_int(seed, 'seed', 0, 2**32 - 1)
     data, prior = mb.samplers()
     t0, rows, train_s = time.time(), [], 0.
     check_trainer(cls)

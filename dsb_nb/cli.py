@@ -4,7 +4,7 @@
 
 # %% ../nbs/99_cli.ipynb #d0a2cdbf
 from __future__ import annotations
-import argparse, math, os, tempfile, time
+import argparse, io, math, os, tempfile, time
 from pathlib import Path
 import torch
 from .reference import make_gammas, ou
@@ -28,6 +28,14 @@ def _check_out(out, name:str='out')->Path:
         raise ValueError(f"`{name}`: cannot write {str(p)!r}: its extension must be an image format, "
                          f"one of {sorted(fmts)}")
     if p.is_dir(): raise ValueError(f"`{name}`: cannot write {str(p)!r}: it is a directory")
+    from matplotlib.figure import Figure
+    try:                     # a tiny figure in that format: .pgf needs LaTeX, found out now, not after training
+        fig = Figure(figsize=(1, 1))
+        fig.add_subplot().set_title('$x_1$')
+        fig.savefig(io.BytesIO(), format=p.suffix[1:].lower(), dpi=10)
+    except Exception as e:
+        raise ValueError(f"`{name}`: cannot write {str(p)!r}: matplotlib cannot write .{p.suffix[1:].lower()} here "
+                         f"({type(e).__name__}: {e})") from None
     if not p.parent.is_dir():
         raise ValueError(f"`{name}`: cannot write {str(p)!r}: the directory {str(p.parent)!r} does not exist")
     try:
@@ -36,16 +44,20 @@ def _check_out(out, name:str='out')->Path:
         raise ValueError(f"`{name}`: cannot write {str(p)!r}: the directory is not writable ({e.strerror})") from None
     return p
 
+# the largest values of the size flags: the exact W2 solves an n_eval x n_eval transport problem (10,000: ~1.6 GB and
+# ~20 s each, three of them) and every iteration keeps n_eval trajectories (100 x 10,000: ~340 MB)
+_MAX_ITERS, _MAX_EVAL = 100, 10_000
+
 def demo(dataset:str='eight_gaussians', # 2D toy name (see `dsb_nb.toys2d.make_toy`)
-         n_ipf:int=5, n_steps:int=2500, # IPF iterations, gradient steps per half-iteration
-         n_eval:int=1000, out:str='dsb_demo.png', seed:int=0, # held-out samples (>= 2), figure path, seed
+         n_ipf:int=5, n_steps:int=2500, # IPF iterations (in [1, 100]), gradient steps per half-iteration
+         n_eval:int=1000, out:str='dsb_demo.png', seed:int=0, # held-out samples (in [2, 10000]), figure path, seed
          progress:bool|None=None)->dict: # progress bars (None: on a terminal only); returns the metrics
     "Train DSB on a 2D toy (paper's generation set-up, T=0.2) and save samples and trajectories to `out`"
     # every argument first: no training is wasted
     check_choice(dataset, 'dataset', TOYS)
     out = _check_out(out)
-    n_ipf, n_steps, n_eval, seed = (check_int(n_ipf, 'n_ipf', 1), check_int(n_steps, 'n_steps', 1),
-                                    check_int(n_eval, 'n_eval', 2), check_int(seed, 'seed', 0, 2**32 - 1))
+    n_ipf, n_steps = check_int(n_ipf, 'n_ipf', 1, _MAX_ITERS), check_int(n_steps, 'n_steps', 1)
+    n_eval, seed = check_int(n_eval, 'n_eval', 2, _MAX_EVAL), check_int(seed, 'seed', 0, 2**32 - 1)
     progress = check_bool(progress, 'progress', none_ok=True)
     import matplotlib
     matplotlib.use('Agg')
@@ -69,7 +81,7 @@ def demo(dataset:str='eight_gaussians', # 2D toy name (see `dsb_nb.toys2d.make_t
     for ax, (x, t) in zip(axs, panels):
         ax.scatter(*x.T, s=2, alpha=0.5)
         ax.set_title(t, fontsize=9)
-    for j in range(30): axs[3].plot(*last[:, j].T, lw=0.6, alpha=0.7)
+    for j in range(min(30, last.shape[1])): axs[3].plot(*last[:, j].T, lw=0.6, alpha=0.7)   # n_eval may be < 30
     axs[3].scatter(*last[0, :30].T, s=6, c='k')
     axs[3].set_title(f'iteration {n_ipf}: paths from the prior (dots: X_0)', fontsize=9)
     for ax in axs: ax.set_xlabel('$x_1$')
@@ -106,12 +118,13 @@ def _parser()->argparse.ArgumentParser:
                     "the W2 distance to held-out data after iteration 1 (plain SGM) and after the last iteration.")
     d.add_argument('--dataset', default='eight_gaussians', choices=list(TOYS),
                    help='2D toy dataset (default: %(default)s)')
-    d.add_argument('--iters', type=_int_arg(1), default=5, metavar='N',
-                   help='IPF iterations to train, >= 1 (default: %(default)s)')
+    d.add_argument('--iters', type=_int_arg(1, _MAX_ITERS), default=5, metavar='N',
+                   help=f'IPF iterations to train, in [1, {_MAX_ITERS}] (default: %(default)s)')
     d.add_argument('--steps', type=_int_arg(1), default=2500, metavar='N',
                    help='gradient steps per half-iteration, >= 1 (default: %(default)s)')
-    d.add_argument('--n-eval', type=_int_arg(2), default=1000, metavar='N',
-                   help='held-out samples for W2 and the figure, >= 2 (default: %(default)s)')
+    d.add_argument('--n-eval', type=_int_arg(2, _MAX_EVAL), default=1000, metavar='N',
+                   help=f'held-out samples for W2 and the figure, in [2, {_MAX_EVAL}]: the exact W2 solves an '
+                        'N x N transport problem (default: %(default)s)')
     d.add_argument('--out', type=_out_arg, default='dsb_demo.png', metavar='FILE',
                    help='figure to write (.png, .pdf, .svg, ...); its directory must exist and be writable '
                         '(default: %(default)s)')

@@ -4,24 +4,25 @@
 
 # %% ../nbs/07_gaussian.ipynb #cba35143
 from __future__ import annotations
-import math, numbers, time
+import math, time
 import numpy as np
 import torch
 from torch import Tensor
 from .reference import *
 from .score_matching import TimeMLP
 from .dsb import DSB, gaussian_sampler, gaussian_sb_cross_cov, check_trainer
+from .checks import check_int, check_real, check_choice
 
 # %% auto #0
-__all__ = ['gaussian_task', 'gaussian_sb_joint', 'symmetric_part', 'psd_sqrt', 'gaussian_bridge', 'check_gauss_task',
-           'sample_gaussian_bridge', 'gauss_kl', 'coupling_stats', 'kl_floor', 'gaussian_moment_errors',
-           'gaussian_coupling_errors', 'sample_sb_joint', 'run_gaussian', 'plot_convergence']
+__all__ = ['gaussian_task', 'gaussian_sb_joint', 'symmetric_part', 'psd_sqrt', 'gaussian_bridge', 'check_mean', 'check_cov',
+           'check_gauss_task', 'check_bridge', 'sample_gaussian_bridge', 'gauss_kl', 'coupling_stats', 'kl_floor',
+           'gaussian_moment_errors', 'gaussian_coupling_errors', 'sample_sb_joint', 'run_gaussian', 'plot_convergence']
 
 # %% ../nbs/07_gaussian.ipynb #3867589f
 def gaussian_task(d:int, # dimension
                   a:float=0.1): # p_data = N(a 1, I), p_prior = N(-a 1, I)
     "Samplers `(data, prior)` of the paper's Gaussian example"
-    if not isinstance(d, int) or d < 1: raise ValueError(f"`d` must be an integer >= 1, got {d!r}")
+    d, a = check_int(d, 'd', 1), check_real(a, 'a')
     m = a*torch.ones(d)
     return gaussian_sampler(d, mean=m), gaussian_sampler(d, mean=-m)
 
@@ -30,7 +31,7 @@ def gaussian_sb_joint(d:int, # dimension of one end
                       T:float=0.5, # total time of the Brownian reference (variance 2T)
                       a:float=0.1)->tuple[Tensor, Tensor]: # mean (2d,) and covariance (2d, 2d) of (X_0, X_N)
     "Mean and covariance of the static SB coupling of N(a1, I) (time 0) and N(-a1, I) (time N)"
-    if not isinstance(d, int) or d < 1: raise ValueError(f"`d` must be an integer >= 1, got {d!r}")
+    d, a = check_int(d, 'd', 1), check_real(a, 'a')
     c, I = gaussian_sb_cross_cov(T), torch.eye(d, dtype=torch.float64)
     mean = torch.cat([a*torch.ones(d, dtype=torch.float64), -a*torch.ones(d, dtype=torch.float64)])
     return mean, torch.cat([torch.cat([I, c*I], 1), torch.cat([c*I, I], 1)], 0)
@@ -66,41 +67,79 @@ def gaussian_bridge(mu0:Tensor, S0:Tensor, # (d,), (d, d): p_data = N(mu0, S0) a
             'a': aN.item(), 's': sN.item(), 'd': d}
 
 # %% ../nbs/07_gaussian.ipynb #77389f98
+def _as_tensor(x, name:str)->Tensor:
+    "`x` as a tensor: a tensor as it is, nested lists or an array of numbers converted; TypeError naming `name`"
+    if isinstance(x, Tensor): return x
+    try: return torch.as_tensor(x)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"`{name}` must be a tensor (or nested lists of numbers), got {type(x).__name__}") from None
+
+def check_mean(m, name:str, d:int|None=None)->Tensor:
+    "A mean: a finite float tensor of shape (d,), d >= 1 (the given `d` if any); a float64 copy, errors naming `name`"
+    m = check_tensor(m, name).double()
+    if m.dim() != 1 or len(m) == 0 or (d is not None and len(m) != d):
+        raise ValueError(f"`{name}` must have shape ({'d' if d is None else d},)"
+                         + (" with d >= 1" if d is None else "") + f", got shape {tuple(m.shape)}")
+    return m
+
+def check_cov(S, name:str, d:int|None=None, singular_ok:bool=False)->Tensor:
+    ("A covariance: a finite float tensor (d, d), d >= 1, symmetric and positive definite (positive semi-definite if "
+     "`singular_ok`) up to round-off; a float64 copy, errors naming `name`")
+    S0 = check_tensor(S, name)
+    S = S0.double()
+    if S.dim() != 2 or S.shape[0] != S.shape[1] or len(S) == 0 or (d is not None and len(S) != d):
+        raise ValueError(f"`{name}` must have shape ({'d, d' if d is None else f'{d}, {d}'})"
+                         + (" with d >= 1" if d is None else "") + f", got shape {tuple(S.shape)}")
+    kind = f"symmetric positive {'semi-' if singular_ok else ''}definite"
+    if not torch.allclose(S, S.T, atol=1e-8*S.abs().max().item()):
+        raise ValueError(f"`{name}` must be {kind} (a covariance): it is not symmetric")
+    w = torch.linalg.eigvalsh(S)
+    lo, hi = w.min().item(), w.abs().max().item()
+    # round-off: of float64 (what the helpers compute in) for definiteness, of the input's dtype for semi-definiteness
+    bad = (lo < -100*len(S)*torch.finfo(S0.dtype).eps*hi) if singular_ok else (lo <= len(S)*torch.finfo(S.dtype).eps*hi)
+    if bad:
+        raise ValueError(f"`{name}` must be {kind} (a covariance): its smallest eigenvalue is {lo:.3g} "
+                         f"(largest {w.max().item():.3g}){'' if singular_ok else ', singular up to round-off'}")
+    return S
+
 def check_gauss_task(mu0, S0, mu1, S1, f):
     "Validate a Gaussian task; returns float64 copies and the drift's alpha"
-    out = []
-    for name, m, S in (('mu0', mu0, S0), ('mu1', mu1, S1)):
-        m, S = (check_tensor(torch.as_tensor(m), name).double(),
-                check_tensor(torch.as_tensor(S), 'S' + name[-1]).double())
-        if m.dim() != 1: raise ValueError(f"`{name}` must be a vector of shape (d,), got shape {tuple(m.shape)}")
-        if S.shape != (len(m), len(m)):
-            raise ValueError(f"`S{name[-1]}` must have shape ({len(m)}, {len(m)}) to match `{name}`, "
-                             f"got {tuple(S.shape)}")
-        if not torch.allclose(S, S.T, atol=1e-8*S.abs().max().item()):
-            raise ValueError(f"`S{name[-1]}` must be symmetric")
-        if torch.linalg.eigvalsh(S).min() <= 0: raise ValueError(f"`S{name[-1]}` must be positive definite")
-        out += [m, S]
-    if len(out[0]) != len(out[2]):
-        raise ValueError(f"`mu0` and `mu1` must have the same length, got {len(out[0])} and {len(out[2])}")
+    mu0 = check_mean(_as_tensor(mu0, 'mu0'), 'mu0')
+    S0 = check_cov(_as_tensor(S0, 'S0'), 'S0', len(mu0))
+    mu1 = check_mean(_as_tensor(mu1, 'mu1'), 'mu1')
+    if len(mu0) != len(mu1):
+        raise ValueError(f"`mu0` and `mu1` must have the same length, got {len(mu0)} and {len(mu1)}")
+    S1 = check_cov(_as_tensor(S1, 'S1'), 'S1', len(mu1))
     if f is not None and not isinstance(f, LinearDrift):
         raise TypeError("`f` must be None (Brownian) or a LinearDrift such as ou(alpha): the closed form needs a "
                         f"linear drift, got {type(f).__name__}")
-    return (*out, 0. if f is None else f.alpha)
+    return mu0, S0, mu1, S1, 0. if f is None else f.alpha
 
 # %% ../nbs/07_gaussian.ipynb #abc4b72d
+def check_bridge(bridge, name:str='bridge')->dict:
+    "`bridge` if it is a dict from `gaussian_bridge` (keys 'mean', 'cov', 'd'); TypeError/ValueError naming `name`"
+    if not isinstance(bridge, dict):
+        raise TypeError(f"`{name}` must be the dict returned by gaussian_bridge, got {type(bridge).__name__}")
+    missing = [k for k in ('mean', 'cov', 'd') if k not in bridge]
+    if missing:
+        raise ValueError(f"`{name}` must be the dict returned by gaussian_bridge: it has no {missing} "
+                         f"(its keys: {list(bridge)})")
+    return bridge
+
 def sample_gaussian_bridge(n:int, # number of pairs
                            bridge:dict, # from `gaussian_bridge`
                            gen:torch.Generator|None=None)->tuple[Tensor, Tensor]: # X_0, X_N: each (n, d), float64
     "n exact draws of (X_0, X_N) from the static Schrödinger bridge"
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"`n` must be an integer >= 1, got {n!r}")
+    n, bridge = check_int(n, 'n', 1), check_bridge(bridge)
     L = torch.linalg.cholesky(bridge['cov'])
     z = bridge['mean'] + torch.randn(int(n), len(L), generator=gen, dtype=torch.float64)@L.T
     return z[:, :bridge['d']], z[:, bridge['d']:]
 
 # %% ../nbs/07_gaussian.ipynb #1a197bbc
 def gauss_kl(m1:Tensor, S1:Tensor, m0:Tensor, S0:Tensor)->float:
-    "KL(N(m1, S1) || N(m0, S0)) for means (p,) and covariances (p, p)"
+    "KL(N(m1, S1) || N(m0, S0)) for means (p,) and covariances (p, p), positive definite; computed in float64"
+    m0 = check_mean(m0, 'm0')
+    S0, m1, S1 = check_cov(S0, 'S0', len(m0)), check_mean(m1, 'm1', len(m0)), check_cov(S1, 'S1', len(m0))
     L = torch.linalg.cholesky(S0)
     dm = (m1 - m0).unsqueeze(1)
     tr = torch.cholesky_solve(S1, L).diagonal().sum()
@@ -108,16 +147,27 @@ def gauss_kl(m1:Tensor, S1:Tensor, m0:Tensor, S0:Tensor)->float:
     logdet0, logdet1 = 2*L.diagonal().log().sum(), torch.linalg.slogdet(S1)[1]
     return 0.5*(tr + quad - len(m0) + logdet0 - logdet1).item()
 
+def _pairs(x0, xN, d:int|None=None)->Tensor:
+    "Paired samples (n, d), n > 2d, d >= 1, as one float64 CPU tensor (n, 2d) with a non-singular sample covariance"
+    x0, xN = check_tensor(x0, 'x0', 2), check_tensor(xN, 'xN', 2)
+    if x0.shape != xN.shape or x0.dim() != 2 or x0.shape[1] == 0 or (d is not None and x0.shape[1] != d):
+        raise ValueError(f"`x0` and `xN` must both be (n, {'d' if d is None else d}) with d >= 1, "
+                         f"got {tuple(x0.shape)} and {tuple(xN.shape)}")
+    n, d = x0.shape
+    if n <= 2*d: raise ValueError(f"need more than 2d = {2*d} pairs to fit a {2*d}-dim covariance, got n = {n}")
+    z = torch.cat([x0.double(), xN.double()], 1).cpu()
+    w = torch.linalg.eigvalsh(torch.cov(z.T))
+    if w.min() <= 2*d*torch.finfo(torch.float64).eps*w.abs().max():
+        raise ValueError(f"`x0` and `xN`: the sample covariance of the {n} pairs is singular (smallest eigenvalue "
+                         f"{w.min().item():.3g}): some coordinates are constant or linearly dependent")
+    return z
+
 def coupling_stats(x0:Tensor, # (n, d) samples of X_0 (data end)
                    xN:Tensor, # (n, d) samples of X_N (prior end), paired with x0
                    T:float=0.5, a:float=0.1)->dict: # reference total time and the task's shift
     "Errors of an empirical coupling (X_0, X_N) against the closed-form Gaussian SB"
-    x0, xN = check_tensor(x0, 'x0', 2).double(), check_tensor(xN, 'xN', 2).double()
-    if x0.shape != xN.shape or x0.dim() != 2:
-        raise ValueError(f"`x0` and `xN` must both be (n, d), got {tuple(x0.shape)} and {tuple(xN.shape)}")
-    n, d = x0.shape
-    if n <= 2*d: raise ValueError(f"need more than 2d = {2*d} pairs to fit a {2*d}-dim covariance, got n = {n}")
-    z = torch.cat([x0, xN], 1).cpu()
+    z, a = _pairs(x0, xN), check_real(a, 'a')
+    d = z.shape[1]//2
     mu, S = z.mean(0), torch.cov(z.T)
     m, S_true = gaussian_sb_joint(d, T, a)
     cross = S[:d, d:]
@@ -130,6 +180,7 @@ def coupling_stats(x0:Tensor, # (n, d) samples of X_0 (data end)
 def kl_floor(p:int, # dimension of the Gaussian (2d for a coupling)
              n:int)->float: # number of samples
     "Expected KL(N(sample mean, sample cov) || truth) for n exact Gaussian samples in p dimensions"
+    p, n = check_int(p, 'p', 1), check_int(n, 'n')
     if n <= p + 1: raise ValueError(f"need n > p + 1 samples, got n={n}, p={p}")
     psi = torch.special.digamma((n - torch.arange(1, p + 1, dtype=torch.float64))/2).sum().item()
     return 0.5*(p/n - p*math.log(2/(n - 1)) - psi)
@@ -137,7 +188,8 @@ def kl_floor(p:int, # dimension of the Gaussian (2d for a coupling)
 def gaussian_moment_errors(mean:Tensor, cov:Tensor, # (2d,), (2d, 2d): moments of a coupling of (X_0, X_N)
                            bridge:dict)->dict: # from `gaussian_bridge`
     "KL to the bridge and largest errors of the means, marginal covariances and cross-covariance"
-    d, m, S = bridge['d'], mean.double().cpu(), cov.double().cpu()
+    d = check_bridge(bridge)['d']
+    m, S = check_mean(mean, 'mean', 2*d).cpu(), check_cov(cov, 'cov', 2*d).cpu()
     E = S - bridge['cov']
     return {'kl': gauss_kl(m, S, bridge['mean'], bridge['cov']), 'mean_err': (m - bridge['mean']).abs().max().item(),
             'cov_err': max(E[:d, :d].abs().max().item(), E[d:, d:].abs().max().item()),
@@ -146,10 +198,7 @@ def gaussian_moment_errors(mean:Tensor, cov:Tensor, # (2d,), (2d, 2d): moments o
 def gaussian_coupling_errors(x0:Tensor, xN:Tensor, # (n, d) paired samples of X_0 and X_N
                              bridge:dict)->dict: # from `gaussian_bridge`
     "`gaussian_moment_errors` of the empirical coupling, plus the sampling floor of the KL and the corrected KL"
-    x0, xN = check_tensor(x0, 'x0', 2), check_tensor(xN, 'xN', 2)
-    if x0.shape != xN.shape or x0.dim() != 2 or x0.shape[1] != bridge['d']:
-        raise ValueError(f"`x0` and `xN` must both be (n, {bridge['d']}), got {tuple(x0.shape)} and {tuple(xN.shape)}")
-    z = torch.cat([x0, xN], 1).double().cpu()
+    z = _pairs(x0, xN, check_bridge(bridge)['d'])
     out = gaussian_moment_errors(z.mean(0), torch.cov(z.T), bridge)
     out['kl_floor'] = kl_floor(z.shape[1], len(z))
     out['kl_corrected'] = out['kl'] - out['kl_floor']
@@ -158,7 +207,7 @@ def gaussian_coupling_errors(x0:Tensor, xN:Tensor, # (n, d) paired samples of X_
 # %% ../nbs/07_gaussian.ipynb #bc5d16ac
 def sample_sb_joint(n:int, d:int, T:float=0.5, a:float=0.1, gen=None)->tuple[Tensor, Tensor]:
     "n exact pairs (X_0, X_N), each (n, d), from the closed-form Gaussian SB"
-    c = gaussian_sb_cross_cov(T)
+    n, d, a, c = check_int(n, 'n', 1), check_int(d, 'd', 1), check_real(a, 'a'), gaussian_sb_cross_cov(T)
     z0, z1 = torch.randn(n, d, generator=gen), torch.randn(n, d, generator=gen)
     return a + z0, -a + c*z0 + math.sqrt(1 - c**2)*z1
 
@@ -172,7 +221,10 @@ def run_gaussian(d:int=5, size:str='small', # dimension, TimeMLP preset ('small'
                  **dsb_kw)->tuple[list, DSB]: # extra `DSB` arguments (lr, ema_decay, bs, cache_every, ...)
     "Run DSB on the Gaussian task for `n_ipf` iterations; return per-iteration coupling errors and the trainer"
     check_trainer(cls)
-    torch.manual_seed(seed)
+    d, n_ipf = check_int(d, 'd', 1), check_int(n_ipf, 'n_ipf', 1)
+    n_eval = check_int(n_eval, 'n_eval', 2*d + 1)            # coupling_stats fits a 2d-dim covariance
+    chains = [check_choice(ch, 'chains', ('backward', 'forward')) for ch in chains]
+    torch.manual_seed(check_int(seed, 'seed', 0, 2**32 - 1))
     data, prior = gaussian_task(d, a)
     nets = {k: TimeMLP.preset(d, size, skip=skip) for k in ('net_f', 'net_b')}
     dsb = cls(data, prior, make_gammas(N, T=T), device=device, seed=seed, progress=False, n_steps=n_steps,

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from .reference import check_tensor
 from .checks import check_int, check_real, check_bool, check_device
 from .setup import need
+from .gaussian import check_mean, check_cov
 
 # %% auto #0
 __all__ = ['mnist_data_root', 'fetch_dataset', 'load_mnist', 'gaussian_frechet', 'frechet_distance', 'MnistNet',
@@ -73,15 +74,12 @@ def _psd_sqrt(a:Tensor) -> Tensor:
     return (v * w.clamp_min(0).sqrt()) @ v.T
 
 def _check_gaussian(m:Tensor, s:Tensor, names:str, d:int|None=None)->int:
-    "A mean `(d,)` and a covariance `(d, d)` (finite, symmetric up to round-off); returns d"
-    (nm, ns), m, s = names.split(), check_tensor(m, names.split()[0]), check_tensor(s, names.split()[1], 2)
-    if m.dim() != 1 or (d is not None and len(m) != d):
-        raise ValueError(f"`{nm}` must have shape ({d if d is not None else 'd'},), got {tuple(m.shape)}")
-    if s.shape != (len(m), len(m)):
-        raise ValueError(f"`{ns}` must have shape ({len(m)}, {len(m)}) to match `{nm}`, got {tuple(s.shape)}")
-    if not torch.allclose(s, s.T, rtol=1e-5, atol=1e-8*float(s.abs().max())):
-        raise ValueError(f"`{ns}` must be symmetric (a covariance)")
-    return len(m)
+    ("A mean `(d,)`, d >= 1, and a covariance `(d, d)`: finite, symmetric and positive semi-definite up to "
+     "round-off (a singular one is fine here); returns d")
+    nm, ns = names.split()
+    d = len(check_mean(m, nm, d))
+    check_cov(s, ns, d, singular_ok=True)
+    return d
 
 def gaussian_frechet(m1:Tensor, s1:Tensor, m2:Tensor, s2:Tensor) -> float:
     "Squared Fréchet (W2) distance between N(m1, s1) and N(m2, s2); means `(d,)`, covariances `(d, d)`"
@@ -97,8 +95,8 @@ def frechet_distance(feat_a:Tensor, # (n_a, d) features
     "FID-style squared Fréchet distance between Gaussians fitted to two feature sets"
     for f, name in ((feat_a, 'feat_a'), (feat_b, 'feat_b')):
         check_tensor(f, name)
-        if f.dim() != 2 or f.shape[0] < 2:
-            raise ValueError(f"`{name}` must be (n, d) with n >= 2, got {tuple(f.shape)}")
+        if f.dim() != 2 or f.shape[0] < 2 or f.shape[1] < 1:
+            raise ValueError(f"`{name}` must be (n, d) with n >= 2 and d >= 1, got {tuple(f.shape)}")
     if feat_a.shape[1] != feat_b.shape[1]:
         raise ValueError(f"`feat_a` and `feat_b` differ in dim: {feat_a.shape[1]} vs {feat_b.shape[1]}")
     a, b = feat_a.double(), feat_b.double()

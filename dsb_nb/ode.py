@@ -34,6 +34,8 @@ class DSBVelocity:
         for name, fn in (('net_f', f if net_f is None else net_f), ('net_b', net_b), ('f', f)):
             if not callable(fn): raise TypeError(f"`{name}` must be callable, got {type(fn).__name__}")
         self.net_f, self.net_b, self.f = net_f, net_b, f
+        p = next(iter(net_b.parameters()), None) if isinstance(net_b, torch.nn.Module) else None
+        self.dtype, self.device = (p.dtype, p.device) if p is not None else (None, None)   # None: not a module
         g = check_gammas(gammas).detach().double().cpu()
         self.ts = [0.] + g.cumsum(0).tolist()
         self.N, self.T = len(g), self.ts[-1]
@@ -49,6 +51,9 @@ class DSBVelocity:
     def __call__(self, x:Tensor, t)->Tensor: # x (batch, *shape) states at time t in [0, T]; returns x.shape
         "v(x, t): eq. (14.7) at the grid times, interpolated linearly in t between them"
         t = _time(t, 't')
+        if self.dtype is not None and isinstance(x, Tensor) and x.dtype != self.dtype:
+            raise TypeError(f"`x` has dtype {x.dtype} but the networks are {self.dtype}: convert it with "
+                            f"x.to({self.dtype}) (ode_sample and ode_logp do so)")
         if not -1e-6*self.T <= t <= self.T*(1 + 1e-6): raise ValueError(f"`t`={t:.6g} is outside [0, T={self.T:.6g}]")
         k = min(max(bisect.bisect_right(self.ts, t) - 1, 0), self.N - 1)
         w = min(max((t - self.ts[k])/(self.ts[k+1] - self.ts[k]), 0.), 1.)
@@ -108,6 +113,9 @@ def _rk_step(v, x, t, h, tab):
 
 # %% ../nbs/14_ode.ipynb #93b37b4e
 def _check_ts(ts)->list:
+    _bool = lambda t: isinstance(t, bool) or str(getattr(t, 'dtype', '')) in ('bool', 'torch.bool')
+    if _bool(ts) or (isinstance(ts, (list, tuple)) and any(map(_bool, ts))):
+        raise TypeError(f"`ts` must hold times (numbers), not bools, got {ts!r}")
     ts = ts.detach().double().cpu() if isinstance(ts, Tensor) else torch.as_tensor(ts, dtype=torch.float64)
     if ts.dim() != 1 or len(ts) < 2:
         raise ValueError(f"`ts` must be 1-D with at least 2 times, got shape {tuple(ts.shape)}")
@@ -221,6 +229,7 @@ def divergence(v, # velocity v(x, t) -> x.shape
                                or probes.shape[1:] != x.shape or len(probes) < 1):
         raise ValueError(f"`probes` must be a tensor (P, {', '.join(map(str, x.shape))}) with P >= 1, "
                          f"got {tuple(getattr(probes, 'shape', ())) or type(probes).__name__}")
+    if probes is not None: check_tensor(probes, 'probes')           # floating point and finite
     with torch.enable_grad():
         xr = x.detach().requires_grad_(True)
         out = _eval(v, xr, t)
@@ -244,6 +253,8 @@ def gaussian_logpdf(x:Tensor, # (batch, *shape)
     x = check_tensor(x, 'x', 2)
     std, mean = (v if isinstance(v, Tensor) else torch.as_tensor(check_real(v, name), dtype=x.dtype)
                  for v, name in ((std, 'std'), (mean, 'mean')))
+    for v, name in ((std, 'std'), (mean, 'mean')):
+        if v.dtype == torch.bool: raise TypeError(f"`{name}` must be a number or a numeric tensor, got a bool tensor")
     std, mean = std.to(x), mean.to(x)
     for v, name in ((std, 'std'), (mean, 'mean')):
         try: ok = torch.broadcast_shapes(v.shape, x.shape[1:]) == x.shape[1:]
@@ -252,6 +263,8 @@ def gaussian_logpdf(x:Tensor, # (batch, *shape)
             raise ValueError(f"`{name}` of shape {tuple(v.shape)} does not broadcast to a sample of shape "
                              f"{tuple(x.shape[1:])}")
     if not (std > 0).all(): raise ValueError(f"`std` must be > 0, got {std}")
+    for v, name in ((std, 'std'), (mean, 'mean')):
+        if not torch.isfinite(v).all(): raise ValueError(f"`{name}` must be finite, got {v}")
     z = (x - mean)/std
     return (-0.5*z**2 - std.log() - 0.5*math.log(2*math.pi)).expand_as(x).flatten(1).sum(1)
 
@@ -272,6 +285,8 @@ def ode_logp(v, # velocity v(x, t) of the probability-flow ODE
     "Log-likelihood (14.9) of `x` under the flow of `v`: log p_{t1}(x_{t1}) plus the integral of div v from t0 to t1"
     _check_v(v)
     x = _check_x(x)
+    if isinstance(v, DSBVelocity) and v.dtype is not None:
+        x = x.to(v.device, v.dtype)       # the rule of `ode_sample` (the trainer's `check_x`): the networks' dtype
     t0, t1 = _time(t0, 't0'), _time(t1, 't1')
     if not callable(logp_end):
         raise TypeError(f"`logp_end` must be callable (the log-density at t1), got {type(logp_end).__name__}")
@@ -304,6 +319,7 @@ def ode_logp(v, # velocity v(x, t) of the probability-flow ODE
         lp_end = logp_end(x1)
     if not isinstance(lp_end, Tensor) or lp_end.shape != (b,):
         raise ValueError(f"`logp_end` must return shape ({b},), got {tuple(getattr(lp_end, 'shape', ()))}")
+    if torch.isnan(lp_end).any(): raise ValueError("`logp_end` returned nan")
     lp = lp_end + z1[:, -1]
     return (lp, {**info, 'x_end': x1, 'logp_end': lp_end, 'delta': z1[:, -1]}) if log else lp
 
