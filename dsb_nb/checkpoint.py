@@ -4,7 +4,7 @@
 
 # %% ../nbs/05d_checkpoint.ipynb #7c2bb2b4
 from __future__ import annotations
-import math, os, warnings
+import contextlib, hashlib, math, os, socket, time, warnings
 from pathlib import Path
 import torch
 from torch import Tensor
@@ -27,6 +27,12 @@ def _describe(obj)->str:
     return (f"{getattr(obj, '__module__', None) or type(obj).__module__}."
             f"{getattr(obj, '__qualname__', type(obj).__qualname__)}")
 
+def _arch(net)->str:
+    "The network's kind of layers, shapes aside: its class and the types of all its modules in order, as a digest"
+    kinds = ' '.join(f'{type(m).__module__}.{type(m).__qualname__}' for m in net.modules())
+    return (f"{type(net).__qualname__} ({len(list(net.modules()))} modules, "
+            f"{hashlib.sha256(kinds.encode()).hexdigest()[:10]})")
+
 @patch
 def fingerprint(self:Checkpointing)->dict:
     ("What a checkpoint must share with this trainer to continue its run. "
@@ -37,7 +43,8 @@ def fingerprint(self:Checkpointing)->dict:
             'n_cache': self.n_cache, 'seed': self.seed, 'lr_schedule': self.lr_schedule, 'kernel': self.kernel,
             'standardize': self.standardize, 'noise': self._noise_kind() if self.kernel == 'exact' else None,
             'nets': {f'{k}.{n}': list(t.shape)
-                     for k in ('net_f', 'net_b') for n, t in getattr(self, k).state_dict().items()}}
+                     for k in ('net_f', 'net_b') for n, t in getattr(self, k).state_dict().items()},
+            'arch': {k: _arch(getattr(self, k)) for k in ('net_f', 'net_b')}}
 
 # %% ../nbs/05d_checkpoint.ipynb #4fee245b
 def _fp_differs(k:str, a, b)->bool:
@@ -54,6 +61,9 @@ def _fp_text(k:str, a, b)->str:
         return ("nets: " + "; ".join(f"{n} {tuple(a[n]) if n in a else 'absent'} in the checkpoint, "
                                      f"{tuple(b[n]) if n in b else 'absent'} here" for n in d[:3])
                 + (f" (+{len(d) - 3} more)" if len(d) > 3 else ''))
+    if k == 'arch':
+        return ("arch (the networks' layer types, shapes aside): " + "; ".join(
+            f"{n} {a.get(n)} in the checkpoint, {b.get(n)} here" for n in b if a.get(n) != b.get(n)))
     return f"{k}: {a!r} in the checkpoint, {b!r} here"
 
 def _check_allow(allow_changes, fields)->tuple:
@@ -74,6 +84,9 @@ def _check_fingerprint(self:Checkpointing, state:dict, path, allow:tuple=()):
     if fp is None:
         return warnings.warn(f"checkpoint {path} has no run fingerprint (an older dsb_nb wrote it): "
                              "its settings are not checked")
+    if 'class' not in allow and fp.get('class') != mine['class']:    # another solver: that is the whole story
+        raise ValueError(f"checkpoint {path} was written by a {fp.get('class')} run, "
+                         f"this trainer is a {mine['class']}: load it with the class that wrote it")
     if old := [k for k in mine if k not in fp]:
         warnings.warn(f"checkpoint {path} predates the fingerprint field(s) {old}: not checked")
     diff = [k for k in mine if k in fp and k not in allow and _fp_differs(k, fp[k], mine[k])]
@@ -161,7 +174,7 @@ def save(self:Checkpointing, path=None)->Path: # default ckpt_dir/dsb.pt
     state = {'format': _CKPT_FORMAT, 'fingerprint': self.fingerprint(), 'n': self.n, 'half': self.half,
              'history': self.history, 'f_trained': self.f_trained, 'partial': self._partial,
              'trajs_file': tp.name if self.trajs else None, 'noise': self.noise,
-             'scale': {'shift': self.shift, 'scale': self.scale}, **sd}
+             'scale': {'shift': self.shift, 'scale': self.scale}, 'end_stats': self._end_stats, **sd}
     _atomic_save(state, path, keep_prev=True)
     self._last_ckpt = (path, self._where())
     if self.world > 1: dist.barrier()
@@ -241,6 +254,7 @@ def load(self:Checkpointing, path=None, # default ckpt_dir/dsb.pt
                       f"loading the previous checkpoint {p} instead", stacklevel=2)
     self._check_fingerprint(state, p, allow)
     self._check_state(state, p)
+    self._check_ends(state.get('end_stats'), p)
     noise = self._check_noise(state.get('noise') or {'forward': None, 'backward': None}, p)
     for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b'): getattr(self, k).load_state_dict(state[k])
     self.n, self.half, self.history, self.f_trained = state['n'], state['half'], state['history'], state['f_trained']
@@ -263,6 +277,24 @@ def _read_trajs(self:Checkpointing, state:dict, p:Path)->dict:
     self._trajs_saved = (tp, frozenset(trajs))
     done = {(h['ipf'], h['direction']) for h in state['history']}
     return {k: v for k, v in trajs.items() if k in done}       # the file may be newer than a fallback checkpoint
+
+# %% ../nbs/05d_checkpoint.ipynb #057a1488
+@patch
+def _check_ends(self:Checkpointing, saved:dict|None, path):
+    "Warn if the samples of either end given now look unlike those the checkpoint's run was trained on"
+    mine = self._end_stats
+    if not saved or not mine: return                  # an older checkpoint, or a source a probe would consume
+    for end in ('data', 'prior'):
+        a, b = saved[end], mine[end]
+        if a['mean'].shape != b['mean'].shape: continue
+        sd = ((a['var'] + b['var'])/2 + 1e-12*(a['var'] + b['var']).mean() + 1e-30).sqrt()
+        dm = ((a['mean'] - b['mean']).abs()/sd).max().item()
+        rv = (b['var'].mean()/a['var'].mean().clamp_min(1e-30)).item()
+        if dm > 0.5 or not 0.8 < rv < 1.25:
+            warnings.warn(f"the `{end}` given now differs from the {end} the run in {path} was trained on (a mean "
+                          f"{dm:.2g} standard deviations away, average variance x{rv:.3g}): resuming continues that "
+                          f"run on other samples. If that is not intended, pass the run's {end}, or start afresh "
+                          "with overwrite=True", stacklevel=4)
 
 # %% ../nbs/05d_checkpoint.ipynb #a5aba25a
 @patch
@@ -290,7 +322,7 @@ def _stopped(self:Checkpointing):
     at = f"IPF iteration {self.n}, {self.half} half, step {p['step'] if p else 0}/{self.n_steps}"
     warnings.warn(f"time limit reached: stopped at {at}; "
                   + ("the checkpoint is saved: call `fit(..., resume=True)` to continue"
-                     if self.ckpt_dir else "call `fit` again to continue"), stacklevel=3)
+                     if self.ckpt_dir else "call `fit` again to continue"), stacklevel=4)
     return self.history
 
 @patch
@@ -306,3 +338,44 @@ def _where(self:Checkpointing)->str:
     "The position a checkpoint written now records"
     return (f"IPF iteration {self.n}, {self.half} half, "
             f"step {self._partial['step'] if self._partial else 0} of {self.n_steps}")
+
+# %% ../nbs/05d_checkpoint.ipynb #65f1a9b6
+class _RunLock:
+    "`path` created exclusively on entry and removed on exit: one process at a time"
+    def __init__(self, path:Path): self.path = Path(path)
+
+    def holder(self)->str|None:
+        "Who holds the lock, or None if it is free or was left by a process of this host that has died"
+        try: pid, host, since = self.path.read_text().split(' ', 2)
+        except FileNotFoundError: return None
+        except (OSError, ValueError): return 'unknown: the lock file is being written, or is damaged'
+        if host == socket.gethostname():
+            try: os.kill(int(pid), 0)
+            except ProcessLookupError: return None                # that process is gone: a stale lock
+            except (PermissionError, ValueError): pass
+        return f"process {pid} on host {host}, since {since}"
+
+    def __enter__(self):
+        for _ in range(3):
+            try: fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if (who := self.holder()) is not None:
+                    raise FileExistsError(
+                        f"`ckpt_dir`={str(self.path.parent)!r} is in use by another training run ({who}): "
+                        "two writers would replace each other's checkpoints. Wait for it to finish or pass another "
+                        f"`ckpt_dir`; if no run is active, delete {self.path}") from None
+                with contextlib.suppress(FileNotFoundError): self.path.unlink()      # stale
+                continue
+            with os.fdopen(fd, 'w') as fh:
+                fh.write(f"{os.getpid()} {socket.gethostname()} {time.strftime('%Y-%m-%d %H:%M:%S')}")
+            return self
+        raise FileExistsError(f"could not take the lock {self.path}: other processes keep taking it")
+
+    def __exit__(self, *exc):
+        with contextlib.suppress(FileNotFoundError): self.path.unlink()
+
+@patch
+def _hold_dir(self:Checkpointing):
+    "The lock on `ckpt_dir` that `fit` holds while it trains (rank 0 only; nothing without a `ckpt_dir`)"
+    if self.ckpt_dir is None or self.rank != 0: return contextlib.nullcontext()
+    return _RunLock(self.ckpt_dir/'dsb.lock')

@@ -94,6 +94,7 @@ class DSB(InputChecks, Reporting, Checkpointing, LearnedNoise):
             self.gammas = gammas.to(self.device, self.dtype)
             self.N = len(self.gammas)
             self._probe_extras()
+            self._end_stats = self._probe_ends()       # each end's moments: the grid check, and resume's data check
             self._check_grid()
             if self.kernel == 'exact': self._noise_kind()     # e.g. noise='full' with images fails here
         self._train_nets = {'forward': self._wrap(self.net_f, self.compile),
@@ -105,77 +106,6 @@ class DSB(InputChecks, Reporting, Checkpointing, LearnedNoise):
         self.noise = {'forward': None, 'backward': None}
         # position inside a half (see `fit`); checkpoint bookkeeping
         self._partial, self._last_ckpt, self._trajs_saved = None, None, None
-
-# %% ../nbs/06_dsb.ipynb #3bd6034f
-def _adam(net:nn.Module, lr:float)->torch.optim.Adam:
-    "Adam; the fused kernel where torch has it for these parameters (same update, fewer kernel launches)"
-    try: return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError): return torch.optim.Adam(net.parameters(), lr=lr)
-
-def _check_gammas(gammas)->Tensor:
-    "`check_gammas`, and at least one step"
-    g = check_gammas(gammas)
-    if len(g) == 0: raise ValueError("`gammas` is empty: the chain needs N >= 1 steps, e.g. make_gammas(20, T=0.5)")
-    return g
-
-def _check_drift(f):
-    if f is None: return brownian()
-    if not callable(f): raise TypeError(f"`f` must be callable (a drift f(x) -> x.shape), got {type(f).__name__}")
-    return f
-
-# %% ../nbs/06_dsb.ipynb #88fd89b3
-@patch
-def maps(self:DSB, ema:bool=True, # the EMA networks (what sampling uses) or the raw ones
-         check:bool=True)->tuple[MeanNet, MeanNet]: # validate inputs on every call (see `MeanNet`)
-    "Current (F, B) mean maps; F is the reference until the first forward half-iteration has been trained"
-    nf, nb = (self.ema_f.model, self.ema_b.model) if check_bool(ema, 'ema') else (self.net_f, self.net_b)
-    return (MeanNet(nf if self.f_trained else None, self.gammas, self.f, 'forward', check),
-            MeanNet(nb, self.gammas, self.f, 'backward', check))
-
-@patch
-@torch.no_grad()
-def sample(self:DSB, n:int=1000, # number of samples (ignored if `x` is given)
-           direction:str='backward', # 'backward': prior -> data (generation); 'forward': data -> prior
-           x:Tensor|None=None, # optional start points (n, *shape); converted to the trainer's device and dtype
-           return_traj:bool=False, ema:bool=True)->Tensor: # end points (n, *shape), or trajectory (N+1, n, *shape)
-    ("Sample the learned bridge: backward from the prior (X_N -> X_0) or forward from the data (X_0 -> X_N), "
-     "in the user's units")
-    check_choice(direction, 'direction', ('backward', 'forward'))
-    check_bool(return_traj, 'return_traj')
-    # x is checked once here, the result once at the end
-    x = check_int(n, 'n', 1) if x is None else self.encode(self.check_x(x))
-    return self.decode(self._sample(x, direction, return_traj, ema))
-
-@patch
-def _sample(self:DSB, x, direction:str, return_traj:bool=False, ema:bool=True)->Tensor:
-    "`sample` in the trainer's units, from start points `x` or, for an int, that many fresh draws of the start marginal"
-    F, B = self.maps(ema, check=False)
-    if isinstance(x, int): x = (self.prior if direction == 'backward' else self.data)(x, self.gen)
-    with self._autocast():
-        out = sample_chain(x, B if direction == 'backward' else F, self.gammas, direction == 'forward', self.gen,
-                           return_traj, self._noise_fn(direction))
-    if not torch.isfinite(out).all():
-        raise FloatingPointError(f"the {direction} chain produced non-finite values; the networks have diverged")
-    return out
-
-@patch
-def check_x(self:DSB, x, name:str='x')->Tensor:
-    "Start points given by the user: a non-empty float tensor (n, *shape), moved to the trainer's device and dtype"
-    x = check_tensor(x, name, 2)
-    if tuple(x.shape[1:]) != self.shape or len(x) == 0:
-        raise ValueError(f"`{name}` must have shape (n, {', '.join(map(str, self.shape))}) with n >= 1, "
-                         f"got {tuple(x.shape)}")
-    return x.to(self.device, self.dtype)
-
-@patch
-def encode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
-    "Samples in the trainer's units: (x - shift)/scale with `standardize=True`, else x itself"
-    return x if self.shift is None else (x - self.shift)/self.scale
-
-@patch
-def decode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
-    "Samples (or trajectories) back in the user's units: x*scale + shift with `standardize=True`, else x itself"
-    return x if self.shift is None else x*self.scale + self.shift
 
 # %% ../nbs/06_dsb.ipynb #3e0e03b2
 @patch
@@ -332,9 +262,15 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
         raise ValueError("`allow_changes` applies to the checkpoint loaded by resume=True; pass resume=True too")
     if check_bool(overwrite, 'overwrite') and resume:
         raise ValueError("pass `resume=True` or `overwrite=True`, not both")
-    if resume: self._resume(allow)
-    elif not overwrite: self._refuse_other_run()
-    deadline, trained = None if time_limit is None else time.time() + time_limit, False
+    with self._hold_dir():                           # one writer per ckpt_dir (notebook 05d)
+        if resume: self._resume(allow)
+        elif not overwrite: self._refuse_other_run()
+        return self._ipf(n_ipf, None if time_limit is None else time.time() + time_limit)
+
+@patch
+def _ipf(self:DSB, n_ipf:int, deadline:float|None)->list:
+    "Algorithm 1's outer loop: backward and forward halves until `n_ipf` IPF iterations are complete"
+    trained = False
     while self.n < n_ipf:
         direction = self.half
         if trained and self._should_stop(deadline): return self._stopped()   # between halves: always a restart point
@@ -352,6 +288,77 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
         if self.ckpt_dir: self.save()
     if trained: self._warn_stalled()                 # only after training something in this call
     return self.history
+
+# %% ../nbs/06_dsb.ipynb #88fd89b3
+@patch
+def maps(self:DSB, ema:bool=True, # the EMA networks (what sampling uses) or the raw ones
+         check:bool=True)->tuple[MeanNet, MeanNet]: # validate inputs on every call (see `MeanNet`)
+    "Current (F, B) mean maps; F is the reference until the first forward half-iteration has been trained"
+    nf, nb = (self.ema_f.model, self.ema_b.model) if check_bool(ema, 'ema') else (self.net_f, self.net_b)
+    return (MeanNet(nf if self.f_trained else None, self.gammas, self.f, 'forward', check),
+            MeanNet(nb, self.gammas, self.f, 'backward', check))
+
+@patch
+@torch.no_grad()
+def sample(self:DSB, n:int=1000, # number of samples (ignored if `x` is given)
+           direction:str='backward', # 'backward': prior -> data (generation); 'forward': data -> prior
+           x:Tensor|None=None, # optional start points (n, *shape); converted to the trainer's device and dtype
+           return_traj:bool=False, ema:bool=True)->Tensor: # end points (n, *shape), or trajectory (N+1, n, *shape)
+    ("Sample the learned bridge: backward from the prior (X_N -> X_0) or forward from the data (X_0 -> X_N), "
+     "in the user's units")
+    check_choice(direction, 'direction', ('backward', 'forward'))
+    check_bool(return_traj, 'return_traj')
+    # x is checked once here, the result once at the end
+    x = check_int(n, 'n', 1) if x is None else self.encode(self.check_x(x))
+    return self.decode(self._sample(x, direction, return_traj, ema))
+
+@patch
+def _sample(self:DSB, x, direction:str, return_traj:bool=False, ema:bool=True)->Tensor:
+    "`sample` in the trainer's units, from start points `x` or, for an int, that many fresh draws of the start marginal"
+    F, B = self.maps(ema, check=False)
+    if isinstance(x, int): x = (self.prior if direction == 'backward' else self.data)(x, self.gen)
+    with self._autocast():
+        out = sample_chain(x, B if direction == 'backward' else F, self.gammas, direction == 'forward', self.gen,
+                           return_traj, self._noise_fn(direction))
+    if not torch.isfinite(out).all():
+        raise FloatingPointError(f"the {direction} chain produced non-finite values; the networks have diverged")
+    return out
+
+@patch
+def check_x(self:DSB, x, name:str='x')->Tensor:
+    "Start points given by the user: a non-empty float tensor (n, *shape), moved to the trainer's device and dtype"
+    x = check_tensor(x, name, 2)
+    if tuple(x.shape[1:]) != self.shape or len(x) == 0:
+        raise ValueError(f"`{name}` must have shape (n, {', '.join(map(str, self.shape))}) with n >= 1, "
+                         f"got {tuple(x.shape)}")
+    return x.to(self.device, self.dtype)
+
+@patch
+def encode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
+    "Samples in the trainer's units: (x - shift)/scale with `standardize=True`, else x itself"
+    return x if self.shift is None else (x - self.shift)/self.scale
+
+@patch
+def decode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
+    "Samples (or trajectories) back in the user's units: x*scale + shift with `standardize=True`, else x itself"
+    return x if self.shift is None else x*self.scale + self.shift
+
+# %% ../nbs/06_dsb.ipynb #3bd6034f
+def _adam(net:nn.Module, lr:float)->torch.optim.Adam:
+    "Adam; the fused kernel where torch has it for these parameters (same update, fewer kernel launches)"
+    try: return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError): return torch.optim.Adam(net.parameters(), lr=lr)
+
+def _check_gammas(gammas)->Tensor:
+    "`check_gammas`, and at least one step"
+    g = check_gammas(gammas)
+    if len(g) == 0: raise ValueError("`gammas` is empty: the chain needs N >= 1 steps, e.g. make_gammas(20, T=0.5)")
+    return g
+
+def _check_drift(f):
+    if f is None: return brownian()
+    if not callable(f): raise TypeError(f"`f` must be callable (a drift f(x) -> x.shape), got {type(f).__name__}")
+    return f
 
 # %% ../nbs/06_dsb.ipynb #67fc378b
 def gaussian_sb_cross_cov(T:float)->float:

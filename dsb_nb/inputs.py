@@ -136,22 +136,31 @@ def _check_nets(self:InputChecks)->torch.dtype:
     for name, net in (('net_f', self.net_f), ('net_b', self.net_b)): _probe_net(net, name, x)
     return dts[0]
 
-def _probe_net(net, name, x):
-    "Call `net` once on a small batch (eval mode, no grad), turning any failure into an error that names it"
-    was = net.training
-    net.eval()
+def _probe_net(net, name, x, k:int=1, train:bool=False):
+    ("Call `net` once on a small batch at step index `k`, in eval or train mode, without gradients and leaving "
+     "its weights, buffers and mode as they were; any failure becomes an error that names it")
+    was, mode = net.training, 'train' if train else 'eval'
+    saved = [b.detach().clone() for b in net.buffers()] if train else []   # e.g. BatchNorm's running statistics
+    net.train(train)
     try:
-        with torch.no_grad(): out = net(x, torch.ones(len(x), dtype=torch.long, device=x.device))
+        with torch.no_grad(): out = net(x, torch.full((len(x),), k, dtype=torch.long, device=x.device))
     except Exception as e:
         raise (TypeError if isinstance(e, TypeError) else ValueError)(
-            f"`{name}` failed on a batch of shape {tuple(x.shape)} with k = 1 ({type(e).__name__}: {e}); "
-            "it must be callable as net(x, k), x (batch, *shape), k a (batch,) long tensor, "
-            "and return x's shape") from e
-    finally: net.train(was)
+            f"`{name}` failed on a batch of shape {tuple(x.shape)} with k = {k} in {mode} mode "
+            f"({type(e).__name__}: {e}); it must be callable as net(x, k), x (batch, *shape), "
+            "k a (batch,) long tensor, and return x's shape") from e
+    finally:
+        net.train(was)
+        with torch.no_grad():
+            for b, s in zip(net.buffers(), saved): b.copy_(s)
     if not isinstance(out, Tensor) or out.shape != x.shape:
         raise ValueError(f"`{name}` must return the shape of its input {tuple(x.shape)}, "
-                         f"got {tuple(getattr(out, 'shape', ()))}")
-    if not torch.isfinite(out).all(): raise ValueError(f"`{name}` returned non-finite values on a batch of data")
+                         f"got {tuple(getattr(out, 'shape', ()))} (k = {k}, {mode} mode)")
+    if out.dtype != x.dtype:
+        raise TypeError(f"`{name}` returned dtype {out.dtype} for an input of dtype {x.dtype} (k = {k}, {mode} mode): "
+                        "it must return its input's dtype, the dtype of its parameters that the trainer computes in")
+    if not torch.isfinite(out).all():
+        raise ValueError(f"`{name}` returned non-finite values on a batch of data (k = {k}, {mode} mode)")
 
 # %% ../nbs/05e_inputs.ipynb #a3fbbf62
 @patch
@@ -165,6 +174,10 @@ def _probe_extras(self:InputChecks):
         raise ValueError(f"the drift `f` must return a tensor of its input's shape {tuple(x.shape)}, "
                          f"got {tuple(getattr(fx, 'shape', ())) or type(fx).__name__}")
     if not torch.isfinite(fx).all(): raise ValueError("the drift `f` returned non-finite values on a batch of data")
+    # the contract at the first and last step index each net is called with (F: k = 0..N-1, B: k = 1..N)
+    for name, net, ks in (('net_f', self.net_f, (0, self.N - 1)), ('net_b', self.net_b, (1, self.N))):
+        for k in ks:
+            for train in (False, True): _probe_net(net, name, x, k, train)
     m = min(self.n_eval, 16)
     for name, fn in self.metrics.items():
         xa, xb = self.data(m, self.gen), self.prior(m, self.gen)
@@ -176,14 +189,24 @@ def _probe_extras(self:InputChecks):
         self._metric_value(name, v)
 
 @patch
-def _check_grid(self:InputChecks, n:int=1000):
+def _probe_ends(self:InputChecks, n:int=1000)->dict|None:
+    ("Per-coordinate mean and variance of `n` draws of each end, in the user's units, from the probe stream "
+     "(None for a source that a draw consumes, e.g. a DataLoader)")
+    if not (self.data.stateless and self.prior.stateless): return None
+    g = torch.Generator(device=self.device).manual_seed(self.seed + self._PROBE_SALT)
+    out = {}
+    for end, src in (('data', self.data), ('prior', self.prior)):
+        x = self.decode(src(n, g)).flatten(1).double()
+        out[end] = {'mean': x.mean(0).cpu(), 'var': x.var(0).cpu()}
+    return out
+
+@patch
+def _check_grid(self:InputChecks):
     ("Warn if the last step of a chain adds more variance (2 gamma) than the end it must reach has per coordinate: "
      "no chain on this grid hits it")
-    # learned noise; or draws would consume data
-    if self.kernel == 'exact' or not (self.data.stateless and self.prior.stateless): return
-    g = torch.Generator(device=self.device).manual_seed(self.seed + self._PROBE_SALT)
-    for end, src, gam in (('data', self.data, self.gammas[0]), ('prior', self.prior, self.gammas[-1])):
-        v = src(n, g).flatten(1).double().var(0).mean().item()
+    if self.kernel == 'exact' or self._end_stats is None: return       # learned noise; or draws would consume data
+    for end, gam in (('data', self.gammas[0]), ('prior', self.gammas[-1])):
+        v = self._end_stats[end]['var'].mean().item()/self.scale**2    # in the trainer's units
         if 2*gam.item() > v:
             warnings.warn(f"the chain's last step towards the {end} adds noise of variance "
                           f"2*gamma = {2*gam.item():.3g} per coordinate, more than "

@@ -138,4 +138,4 @@ def _warn_stalled(self:Reporting):
                           f"{last['energy']/fl:.1f}x its sampling floor "
                           f"(energy distance {last['energy']:.3g}, floor {fl:.3g}) "
                           f"and improved by less than {_STALL_GAIN:.0%} in the last "
-                          f"iteration: more iterations will not help much. Try {self._advice()}", stacklevel=3)
+                          f"iteration: more iterations will not help much. Try {self._advice()}", stacklevel=4)
