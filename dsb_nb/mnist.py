@@ -13,13 +13,15 @@ from torch import Tensor
 from .setup import bf16_native
 from .reference import make_gammas, check_tensor
 from .dsb import DSB, gaussian_sampler, check_trainer
+from .checks import check_int, check_real, check_bool
 from .unet import UNet
 from .metrics import (load_mnist, MnistNet, train_classifier, net_features, frechet_distance)
 if TYPE_CHECKING: import matplotlib.pyplot as plt   # only for the `->'plt.Figure'` annotation
 
 # %% auto #0
 __all__ = ['CLASSIFIER_RECIPE', 'CLASSIFIER_SHA256', 'image_grid', 'show_images', 'shipped_classifier', 'mnist_classifier',
-           'MnistFD', 'MnistConfig', 'mnist_dsb', 'image_dsb', 'run_images', 'plot_iterations']
+           'MnistFD', 'MnistConfig', 'check_config', 'check_image_shape', 'mnist_dsb', 'image_dsb', 'run_images',
+           'plot_iterations']
 
 # %% ../nbs/11_mnist.ipynb #94492c59
 def image_grid(x:Tensor, # (n, C, H, W) images in [-1, 1]
@@ -148,13 +150,41 @@ class MnistConfig:
     def gammas(self)->Tensor: return make_gammas(self.N, self.T, self.schedule, self.ratio)
 
 # %% ../nbs/11_mnist.ipynb #57692b81
+def check_config(cfg)->MnistConfig:
+    "`cfg` if it is an `MnistConfig` (or a subclass) whose fields have usable values; else an error naming the field"
+    if not isinstance(cfg, MnistConfig):
+        raise TypeError(f"`cfg` must be an MnistConfig (or a subclass such as CelebaConfig), got {type(cfg).__name__}"
+                        + ("; from a dict: MnistConfig(**d)" if isinstance(cfg, dict) else ''))
+    for k in ('N', 'n_ipf', 'n_steps', 'bs', 'n_cache', 'cache_every', 'eval_bs'):
+        check_int(getattr(cfg, k), f'cfg.{k}', 1)
+    check_int(cfg.n_eval, 'cfg.n_eval', 2)
+    for k in ('n_data', 'ckpt_every'): check_int(getattr(cfg, k), f'cfg.{k}', 1, none_ok=True)
+    for k in ('T', 'ratio', 'prior_std', 'lr'): check_real(getattr(cfg, k), f'cfg.{k}', 0, min_open=True)
+    check_real(cfg.grad_clip, 'cfg.grad_clip', 0, min_open=True, none_ok=True)
+    check_real(cfg.ema_decay, 'cfg.ema_decay', 0, 1, max_open=True)
+    check_bool(cfg.amp, 'cfg.amp')
+    check_bool(cfg.compile, 'cfg.compile')
+    if not isinstance(cfg.preset, str): raise TypeError(f"`cfg.preset` must be a U-net preset name, got {cfg.preset!r}")
+    if not isinstance(cfg.unet_kw, dict):
+        raise TypeError(f"`cfg.unet_kw` must be a dict, got {type(cfg.unet_kw).__name__}")
+    return cfg
+
+def check_image_shape(shape, name:str='shape')->tuple:
+    "`shape` as a tuple (C, H, H) of positive ints: square images with C channels"
+    try: s = tuple(shape)
+    except TypeError: raise TypeError(f"`{name}` must be a tuple (C, H, H), got {shape!r}") from None
+    if len(s) != 3: raise ValueError(f"`{name}` must be (C, H, H) (channels, height, width), got {s}")
+    s = tuple(check_int(v, name, 1) for v in s)
+    if s[1] != s[2]: raise ValueError(f"`{name}` must be (C, H, H): the U-nets take square images, got {s}")
+    return s
+
 def mnist_dsb(cfg:MnistConfig, # the run's configuration
               data:Tensor|None=None, # (n, 1, 28, 28) training images in [-1, 1]; default `load_mnist(True)`
               device=None, ckpt_dir=None, seed:int=0, progress:bool=True,
               cls:type=DSB, # the trainer class: `DSB`, or e.g. `DSBM` (notebook 16)
               **kw)->DSB: # extra arguments of `cls`, e.g. coupling='independent' for DSBM
     "A `DSB` trainer (or `cls`) for MNIST generation configured by `cfg`"
-    if not isinstance(cfg, MnistConfig): raise TypeError(f"`cfg` must be an MnistConfig, got {type(cfg).__name__}")
+    check_config(cfg)
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     x = load_mnist(True)[0] if data is None else check_tensor(data, 'data', 4)
     x = x[:cfg.n_data].to(device)
@@ -169,11 +199,16 @@ def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
               **kw)->DSB: # extra arguments of `cls` (not `cfg` settings), e.g. coupling='independent' for DSBM
     ("The `DSB` (or `cls`) of an image run: two fresh U-nets `cfg.preset` for `shape` (initialised from `seed`), "
      "every trainer setting taken from `cfg` (`cfg.ckpt_every` only with a `ckpt_dir`)")
+    check_config(cfg)
+    shape = check_image_shape(shape)
+    check_trainer(cls)
     # the nets come from `seed`; the caller's generator is untouched
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        nets = [UNet.preset(cfg.preset, shape[0], size=shape[1], **cfg.unet_kw) for _ in range(2)]
-    check_trainer(cls)
+        torch.manual_seed(check_int(seed, 'seed', 0, 2**32 - 1))
+        try: nets = [UNet.preset(cfg.preset, shape[0], size=shape[1], **cfg.unet_kw) for _ in range(2)]
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"cannot build the U-net of `cfg.preset`={cfg.preset!r} with `cfg.unet_kw`={cfg.unet_kw!r} "
+                          f"for images of `shape` {shape}: {e}") from e
     return cls(data, prior, cfg.gammas(), net_f=nets[0], net_b=nets[1],
                bs=cfg.bs, n_steps=cfg.n_steps, lr=cfg.lr, ema_decay=cfg.ema_decay, grad_clip=cfg.grad_clip,
                n_cache=cfg.n_cache, cache_every=cfg.cache_every, n_eval=min(cfg.n_eval, 1000), device=device, seed=seed,
@@ -188,7 +223,7 @@ def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`
                time_limit:float|None=None, # seconds (see `DSB.fit`)
               )->tuple[list, dict]: # returns rows per iteration, {ipf: grid images}
     "Train `dsb` iteration by iteration, sampling, timing and scoring after each; resumes from `dsb.ckpt_dir`"
-    if not isinstance(n_ipf, int) or n_ipf < 1: raise ValueError(f"`n_ipf` must be an integer >= 1, got {n_ipf!r}")
+    n_ipf = check_int(n_ipf, 'n_ipf', 1)
     deadline = None if time_limit is None else time.time() + time_limit
     ck = dsb.ckpt_dir
     rows = json.loads((ck/'eval.json').read_text()) if ck and (ck/'eval.json').exists() else []
