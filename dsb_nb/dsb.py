@@ -67,13 +67,17 @@ class DSB(InputChecks, Reporting, Checkpointing, LearnedNoise):
                  # kernel='exact': fresh trajectories that estimate the noise covariances after each half
                  n_noise:int=10_000,
                  # train in standardised units: `gammas` and `f` are then read in those units (see `encode`)
-                 standardize:bool=False):
+                 standardize:bool=False,
+                 # each half starts from the network's last weights (the paper's warm start);
+                 # False: from its initial weights with a fresh optimiser and EMA (the authors' 2-D runs)
+                 warm_start:bool=True):
         vars(self).update(self._check_settings(
             bs=bs, n_steps=n_steps, lr=lr, ema_decay=ema_decay, grad_clip=grad_clip, n_cache=n_cache,
             cache_every=cache_every, n_eval=n_eval, metrics=metrics, keep_traj=keep_traj,
             device=device, seed=seed, ckpt_dir=ckpt_dir, progress=progress, ckpt_every=ckpt_every, amp=amp,
             compile=compile, check_every=check_every, lr_schedule=lr_schedule, kernel=kernel, noise=noise,
             n_noise=n_noise, standardize=standardize))
+        self.warm_start = check_bool(warm_start, 'warm_start')
         self.rank, self.world = ((dist.get_rank(), dist.get_world_size())
                                  if dist.is_available() and dist.is_initialized() else (0, 1))
         if self.amp and self.device.type == 'cuda' and not bf16_native(self.device):
@@ -97,6 +101,9 @@ class DSB(InputChecks, Reporting, Checkpointing, LearnedNoise):
             self._end_stats = self._probe_ends()       # each end's moments: the grid check, and resume's data check
             self._check_grid()
             if self.kernel == 'exact': self._noise_kind()     # e.g. noise='full' with images fails here
+        self._init_state = None if self.warm_start else {     # what warm_start=False restarts each half from
+            d: {k: v.detach().clone() for k, v in net.state_dict().items()}
+            for d, net in (('forward', self.net_f), ('backward', self.net_b))}
         self._train_nets = {'forward': self._wrap(self.net_f, self.compile),
                             'backward': self._wrap(self.net_b, self.compile)}
         self.ema_f, self.ema_b = EMA(self.net_f, self.ema_decay), EMA(self.net_b, self.ema_decay)
@@ -157,6 +164,7 @@ def train_half(self:DSB, direction:str, # 'backward' (Algorithm 1, lines 2-6) or
     "Algorithm 1's inner loop for `direction`: {'loss', 'train_s', 'cache_s'}, or None if it stopped at `deadline`"
     direction = check_choice(direction, 'direction', ('backward', 'forward'))
     h = _Half(self, direction, self.n_steps if n_steps is None else check_int(n_steps, 'n_steps', 1))
+    if h.start == 0 and not self.warm_start: self._restart(h)      # no warm start: from the initial weights
     with self._rng_scope(), self._bar(direction, h.start, h.n_steps) as bar:
         for step in range(h.start, h.n_steps):
             if step % self.cache_every == 0:          # a refresh: the run can stop, save and later restart here exactly
@@ -181,6 +189,13 @@ def _refresh(self:DSB, h:_Half, step:int):
     h.cache = self.make_cache(h.direction)
     self.sync()
     h.cache_s += time.time() - tc
+
+@patch
+def _restart(self:DSB, h:_Half):
+    "warm_start=False: the half's network, EMA and optimiser start again from the network's initial state"
+    h.net.load_state_dict(self._init_state[h.direction])
+    h.ema.model.load_state_dict(self._init_state[h.direction])
+    h.opt.state.clear()
 
 @patch
 def _sgd_step(self:DSB, h:_Half, step:int):
