@@ -73,19 +73,27 @@ def run_one(task, method, a):
     from dsb_nb.score_matching import TimeMLP
     spec, cache = task_spec(task), {}
     cls, extra = {'dsbm-imf': (SOLVERS['dsbm'], dict(coupling='independent')),
-                  'dsbm': (SOLVERS['dsbm'], dict(coupling='reference'))}.get(method, (SOLVERS[method], {}))   # DSBM-IPF as recorded
+                  'dsbm': (SOLVERS['dsbm'], dict(coupling='reference')),
+                  'auto': (None, {})}.get(method, (SOLVERS.get(method), {}))   # DSBM-IPF as recorded
     if a.defaults:      # the library's defaults: default nets (initialised from `seed`, so identical across methods) and settings
         kw = dict(n_eval=spec['kw']['n_eval'])
     else:
         torch.manual_seed(a.seed)                               # identical initial weights for every method
         kw = {**{k: TimeMLP.preset(spec['d'], 'small') for k in ('net_f', 'net_b')}, **spec['kw']}
-    model = cls(spec['data'], spec['prior'], spec['gammas'], n_steps=a.steps, seed=a.seed, device=a.device, progress=False, **kw, **extra)
+    if method == 'auto':        # what bridge(data, prior, gammas) builds by default (its choice is recorded in the row)
+        from dsb_nb.solvers import bridge
+        model = bridge(spec['data'], spec['prior'], spec['gammas'], n_ipf=0, n_steps=a.steps, seed=a.seed, device=a.device,
+                       progress=False, **kw)
+    else:
+        model = cls(spec['data'], spec['prior'], spec['gammas'], n_steps=a.steps, seed=a.seed, device=a.device, progress=False, **kw, **extra)
     curve, t0 = [], time.time()
     for it in range(1, a.iters + 1):
         model.fit(it)
         curve.append({'ipf': it, 'grad_steps': 2*it*a.steps, 'train_s': sum(h['train_s'] for h in model.history),
                       'errors': evaluate(model, spec, a, cache)})
+    choice = getattr(model, 'choice', None)
     return {'task': spec['label'], 'kind': spec['kind'], 'method': method, 'd': spec['d'], 'T': spec['T'],
+            **({'choice': {k: choice[k] for k in ('method', 'why', 'rho')}} if method == 'auto' and choice else {}),
             'errors': curve[-1]['errors'], 'floors': cache['floors'], 'train_s': curve[-1]['train_s'], 'wall_s': time.time() - t0,
             'grad_steps': 2*a.iters*a.steps, 'curve': curve}
 
@@ -94,7 +102,7 @@ def main():
     p.add_argument('--iters', type=int, default=5, help='iterations per solver (each = backward + forward block)')
     p.add_argument('--steps', type=int, default=1000, help='gradient steps per half-iteration')
     p.add_argument('--tasks', default=','.join(TASKS), help=f'comma-separated subset of {TASKS}')
-    p.add_argument('--methods', default='dsb,dsbm,sbcfm', help="comma-separated: dsb, dsbm, dsbm-imf (DSBM from the independent coupling), sbcfm")
+    p.add_argument('--methods', default='dsb,dsbm,sbcfm', help="comma-separated: dsb, dsbm, dsbm-imf (DSBM from the independent coupling), sbcfm, auto (what bridge() picks)")
     p.add_argument('--defaults', action='store_true', help="every solver with the library's defaults (default nets, lr, cache...) instead of the fixed 'small' net and settings")
     p.add_argument('--n-eval', type=int, default=10_000, help='pairs per chain for the Gaussian statistics')
     p.add_argument('--n-eval-2d', type=int, default=2000, help='samples per exact W2 on the 2-D tasks')
