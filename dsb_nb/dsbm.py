@@ -198,7 +198,10 @@ def regime(data, prior, # the two ends, in any form `DSB` accepts
     d2 = w2(x0, x1)**2
     if check_bool(standardize, 'standardize'):                # the pooled standard deviation of `DSB._fit_scale`
         m = (x0.mean(0) + x1.mean(0))/2
-        d2 = d2/torch.cat([x0 - m, x1 - m]).pow(2).mean().item()
+        v = torch.cat([x0 - m, x1 - m]).pow(2).mean().item()
+        if not v > 0:
+            raise ValueError("standardize=True, but the samples of both ends are all equal: no spread to scale by")
+        d2 = d2/v
     return math.inf if d2 == 0 else x0.shape[1]*s/d2
 
 # %% ../nbs/16_dsbm.ipynb #b4d77aa3

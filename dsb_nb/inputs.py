@@ -32,7 +32,8 @@ def _check_settings(self:InputChecks, bs, n_steps, lr, ema_decay, grad_clip, n_c
     "`DSB`'s settings, validated and normalised before any work: each error names the argument and what it must be"
     s = dict(bs=check_int(bs, 'bs', 1), n_steps=check_int(n_steps, 'n_steps', 1),
              n_cache=check_int(n_cache, 'n_cache', 1),
-             cache_every=check_int(cache_every, 'cache_every', 1, none_ok=True), n_eval=check_int(n_eval, 'n_eval', 2),
+             cache_every=check_int(cache_every, 'cache_every', 1, none_ok=True),
+             n_eval=check_int(n_eval, 'n_eval', 2, 100_000),     # the diagnostics' pairwise distances: memory, time
              check_every=check_int(check_every, 'check_every', 1), keep_traj=check_int(keep_traj, 'keep_traj', 0),
              ckpt_every=check_int(ckpt_every, 'ckpt_every', 1, none_ok=True),
              seed=check_int(seed, 'seed', 0, 2**32 - 1),

@@ -185,5 +185,10 @@ def energy_distance(x:Tensor, # (n, *shape) samples
     if not (len(x) and len(y)):
         raise ValueError(f"`x` and `y` must hold at least one sample each, got {len(x)} and {len(y)}")
     x, y = x.detach().double().flatten(1), y.detach().double().flatten(1).to(x.device)
-    return max(2*torch.cdist(x, y).mean().item() - torch.cdist(x, x).mean().item()
-               - torch.cdist(y, y).mean().item(), 0.)
+    return max(2*_mean_dist(x, y) - _mean_dist(x, x) - _mean_dist(y, y), 0.)
+
+def _mean_dist(a:Tensor, b:Tensor, cells:int=2**24)->float:
+    "Mean distance over all pairs (a_i, b_j), in blocks of rows of at most `cells` distances (memory, not n*m)"
+    if len(a)*len(b) <= cells: return torch.cdist(a, b).mean().item()
+    rows = max(1, cells//len(b))
+    return sum(torch.cdist(a[i:i + rows], b).sum().item() for i in range(0, len(a), rows))/(len(a)*len(b))

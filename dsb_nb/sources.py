@@ -22,8 +22,12 @@ class _Source:
         self.shift, self.scale = None, 1.             # standardize=True: draws become (x - shift)/scale
         self.stateless = stateless                    # False for an iterable: a draw consumes its batches
     def __call__(self, n:int, gen:torch.Generator|None=None)->Tensor:
-        with torch.no_grad():                     # a user's tensor or module never gets gradients from training
-            x = self.draw(n, gen)
+        try:
+            with torch.no_grad():                 # a user's tensor or module never gets gradients from training
+                x = self.draw(n, gen)
+        except Exception as e:                    # the user's function or dataset failed: say which argument
+            raise (TypeError if isinstance(e, TypeError) else ValueError)(
+                f"`{self.name}` failed when asked for {n} samples: {type(e).__name__}: {e}") from e
         if isinstance(x, Tensor): x = x.detach()
         if self.check:
             x = check_tensor(x, f'{self.name} (a drawn batch)', min_dim=2)
