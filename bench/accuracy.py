@@ -44,8 +44,8 @@ def name(kind, spec, kern):
     if kind == 'gaussian': return f"gauss_{spec['kind']}_d{spec['d']}_{spec['ref']}_{kern}"
     return f"mix_d{spec['d']}_eps{spec['eps']:g}_{kern}"
 
-def auto_solver(kind, spec, seed)->dict:
-    "The trainer `bridge(method='auto')` picks for a task (from its regime rho), as `run_*_task` arguments"
+def auto_solver(kind, spec, seed)->tuple:
+    "The trainer `bridge(method='auto')` picks for a task, as `run_*_task` arguments, and {method, rho}"
     import torch
     from dsb_nb.solvers import SOLVERS, auto_method
     from dsb_nb.dsbm import regime
@@ -60,8 +60,9 @@ def auto_solver(kind, spec, seed)->dict:
         from dsb_nb.reference import make_gammas
         t = MixtureBridge(spec['d'], spec['eps'], seed=seed)
         x0 = t.sample_p0(4000, g); x1 = t.sample_cond(x0, g); gammas, f = make_gammas(20, T=t.T), None
-    method = auto_method(f, 'dsb', regime(x0, x1, gammas, f))
-    return dict(cls=SOLVERS[method], **({'coupling': 'independent'} if method == 'dsbm' else {}))
+    rho = regime(x0, x1, gammas, f)
+    method = auto_method(f, 'dsb', rho)
+    return dict(cls=SOLVERS[method], **({'coupling': 'independent'} if method == 'dsbm' else {})), dict(method=method, rho=rho)
 
 def run(args):
     import torch
@@ -77,7 +78,10 @@ def run(args):
         kw = dict(kernel=kern) if kern == 'exact' else {}
         if kern == 'dsbm':
             from dsb_nb.dsbm import DSBM; kw.update(cls=DSBM, coupling='reference')   # DSBM-IPF, as recorded
-        if kern == 'auto': kw.update(auto_solver(kind, spec, args.seed))            # what bridge(method='auto') would train
+        choice = None
+        if kern == 'auto':                                                          # what bridge(method='auto') would train
+            solver, choice = auto_solver(kind, spec, args.seed)
+            kw.update(solver)
         if args.steps: kw['n_steps'] = args.steps
         t0 = time.time()
         if kind == 'gaussian':
@@ -86,6 +90,7 @@ def run(args):
         else:
             res = run_mixture_task(MixtureBridge(spec['d'], spec['eps'], seed=args.seed), n_ipf=args.iters, seed=args.seed,
                                    device=args.device, **kw)
+        if choice: res['choice'] = choice
         res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads),
                    machine=machine(args.device, args.threads),
                    wall_s=time.time() - t0)
