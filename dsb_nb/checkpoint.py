@@ -237,7 +237,7 @@ def load(self:Checkpointing, path=None, # default ckpt_dir/dsb.pt
     ("Restore a state written by `save`. Falls back to *.prev.pt when the newest file is unusable; "
      "refuses a different run; assigns nothing unless all of it fits")
     path = self._ckpt_path(path)
-    allow = _check_allow(allow_changes, self.fingerprint())
+    allow = self._allowed(allow_changes)
     state, errors = None, []
     for p in (path, _prev_path(path)):
         if not p.exists(): continue
