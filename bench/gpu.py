@@ -269,7 +269,7 @@ class Run:
 
         def make():
             return mnist_dsb(self.cfg, self.x, device=self.device, ckpt_dir=part['ckpt'],
-                             progress=sys.stderr.isatty(), **solver_kw(self.a.solver))
+                             progress=sys.stderr.isatty(), n_eval=self.p['diag_n'], **solver_kw(self.a.solver))
         self.run_part('mnist', make, self.cfg, part, reserve)
 
     def size_transfer(self, src, what):
@@ -311,7 +311,7 @@ class Run:
         def make():
             dst = self.x[:self.tcfg.n_data].to(self.device)
             return image_dsb(self.tcfg, dst, src.to(self.device), dst.shape[1:], self.device, part['ckpt'], 0,
-                             sys.stderr.isatty(), **solver_kw(self.a.solver))
+                             sys.stderr.isatty(), n_eval=self.p['diag_n'], **solver_kw(self.a.solver))
         self.run_part('transfer', make, self.tcfg, part, self.p['write_s'])
 
     def run_part(self, name, make, cfg, part, reserve_s):
@@ -321,12 +321,10 @@ class Run:
         c, clock, ck = self.state['costs'], self.clock, Path(part['ckpt'])
         rows, grids = read_part(ck)
         dsb = make()
-        dsb.n_eval = self.p['diag_n']              # the per-half diagnostics (`DSB._diagnose`): a few chains only
         if (ck/'dsb.pt').exists(): dsb.load()
         part['n_params_per_net'] = n_params(dsb.net_b)
         for n in range(len(rows) + 1, part['n_ipf'] + 1):
-            partial = getattr(dsb, '_partial', None)                             # where a resumed half stands
-            done_steps = partial['step'] if partial and (partial['n'], partial['half']) == (dsb.n, dsb.half) else 0
+            done_steps = dsb.half_step                                             # where a resumed half stands
             halves = 2 if dsb.half == 'backward' else 1
             need = iteration_s(c, halves*cfg.n_steps - done_steps, halves)
             if need > clock.left() - reserve_s:

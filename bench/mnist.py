@@ -9,6 +9,13 @@ speed in float32 / bf16 autocast / bf16 + torch.compile measured in the same run
     python bench/mnist.py --cpu-hour --threads 1 &              # one CPU hour, steps sized from a first speed measurement
     python bench/mnist.py --cpu-hour --sgm-only --threads 1     # ... side by side: iteration 1 only, for the same time
 
+    python bench/mnist.py --cpu-hour --sgm-only --reference ou --budget 30 --threads 1   # SGM with an OU reference that ends at the prior
+    python bench/mnist.py --cpu-hour --reference ou --iters 2 --last-backward-only --threads 1
+
+--reference ou: the Ornstein-Uhlenbeck reference f(x) = -x with T = --T (default 3), which ends within e^-T of the prior
+N(0, I), so that iteration 1 is a proper SGM; the part is then named e.g. 'sgm_ou'. --last-backward-only: the last IPF
+iteration trains only its backward half (generation samples the backward chain; the forward half would be unused).
+
 --cpu-hour: the configuration CPU_HOUR below, with the steps per half chosen at the start from measured training steps/s
 and sampling images/s so that training + sampling + scoring fit --budget minutes of wall time. --sgm-only trains only
 iteration 1's backward half (plain SGM) for the same budget. Each writes bench/results/mnist_cpu_hour_{dsb,sgm}.json;
@@ -30,7 +37,7 @@ from dsb_nb.metrics import load_mnist, mnist_data_root
 from dsb_nb.score_matching import n_params
 from dsb_nb.setup import bf16_native
 
-from _common import publish_fig, use_local_data
+from _common import machine, publish_fig, use_local_data
 
 def speed(cfg, x, device, steps, modes, solver=None):
     "Training steps per second of the backward half in each mode, excluding the (separately timed) cache build"
@@ -74,16 +81,19 @@ def _size_steps(cfg, x, device, fd, budget_s, spent_s, halves, n_evals, solver=N
 def cpu_hour(a, device):
     "One CPU hour of MNIST: DSB (CPU_HOUR, 3 IPF iterations) or, with --sgm-only, iteration 1's backward half alone"
     t_start = time.time()
-    cfg = MnistConfig(**{**CPU_HOUR, 'amp': not a.no_amp and device.type == 'cpu' and 'bf16' in _cpu_flags()})
+    ou = a.reference == 'ou'
+    cfg = MnistConfig(**{**CPU_HOUR, 'amp': not a.no_amp and device.type == 'cpu' and 'bf16' in _cpu_flags(),
+                         **({'T': a.T, 'alpha': 1.} if ou else {})})
     if a.iters: cfg.n_ipf = a.iters
     clf, acc = mnist_classifier(device=device); fd = MnistFD(clf)
     x = load_mnist(True)[0]
-    part = 'sgm' if a.sgm_only else 'dsb' if a.solver == 'dsb' else a.solver.replace('-', '_')
-    halves, n_evals = (1, 1) if a.sgm_only else (2*cfg.n_ipf, cfg.n_ipf)
+    part = ('sgm' if a.sgm_only else 'dsb' if a.solver == 'dsb' else a.solver.replace('-', '_')) + ('_ou' if ou else '')
+    last_b = a.last_backward_only and not a.sgm_only
+    halves, n_evals = (1, 1) if a.sgm_only else (2*cfg.n_ipf - last_b, cfg.n_ipf)
     cfg.n_steps, measured = _size_steps(cfg, x, device, fd, 60*a.budget, t_start, halves, n_evals, a.solver)
     print(part, 'steps per half', cfg.n_steps, measured, flush=True)
-    dsb = mnist_dsb(cfg, x, device=device, progress=sys.stderr.isatty(), **solver_kw(a.solver))
-    dsb.n_eval = 100      # the per-half diagnostics (`DSB._diagnose`) would sample cfg.n_eval = 1,000 chains after every half
+    # n_eval = 100: the per-half diagnostics sample n_eval chains after every half; 1,000 would cost minutes each
+    dsb = mnist_dsb(cfg, x, device=device, progress=sys.stderr.isatty(), n_eval=100, **solver_kw(a.solver))
     rows, grids = [], {}
     def evaluate(n, train_s):
         t0 = time.time(); xs = torch.cat([dsb.sample(cfg.eval_bs) for _ in range(cfg.n_eval//cfg.eval_bs)]); sample_s = time.time() - t0
@@ -94,10 +104,15 @@ def cpu_hour(a, device):
         r = dsb.train_half('backward'); evaluate(1, r['train_s'])                 # iteration 1's backward half is SGM
     else:
         for n in range(1, cfg.n_ipf + 1):
-            dsb.fit(n); evaluate(n, sum(h['train_s'] for h in dsb.history if h['ipf'] == n - 1))
-    res = {'part': part, 'solver': a.solver, 'device': f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads in this process)',
+            if last_b and n == cfg.n_ipf:                # generation needs only the last backward network
+                evaluate(n, dsb.train_half('backward')['train_s'])
+            else:
+                dsb.fit(n); evaluate(n, sum(h['train_s'] for h in dsb.history if h['ipf'] == n - 1))
+    res = {'part': part, 'solver': a.solver, 'machine': machine(str(device)),
+           'device': f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads in this process)',
            'config': {k: v for k, v in cfg.__dict__.items()}, 'measured_at_start': measured, 'n_params_per_net': n_params(dsb.net_b),
-           'gradient_steps': halves*cfg.n_steps, 'budget_min': a.budget, 'rows': rows, 'wall_s': time.time() - t_start,
+           'reference': f'OU f(x) = -x, T = {cfg.T:g}' if ou else f'Brownian, T = {cfg.T:g}',
+           'last_backward_only': last_b, 'gradient_steps': halves*cfg.n_steps, 'budget_min': a.budget, 'rows': rows, 'wall_s': time.time() - t_start,
            'fd_over_floor': rows[-1]['fd']/rows[-1]['floor'], 'torch': torch.__version__, 'classifier_test_acc': acc}
     out = root/'bench'/'results'; out.mkdir(parents=True, exist_ok=True)
     (out/f'mnist_cpu_hour_{part}.json').write_text(json.dumps(res, indent=1)); torch.save(grids, out/f'.mnist_cpu_hour_{part}_grids.pt')
@@ -112,14 +127,16 @@ def merge_cpu_hour():
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     from dsb_nb.mnist import show_images
     out = root/'bench'/'results'
-    parts = {p: json.loads((out/f'mnist_cpu_hour_{p}.json').read_text()) for p in ('dsb', 'sgm', 'dsbm_imf') if (out/f'mnist_cpu_hour_{p}.json').exists()}
+    order = ('dsb', 'sgm', 'dsbm_imf', 'sgm_ou', 'dsb_ou', 'dsbm_imf_ou')
+    parts = {p: json.loads((out/f'mnist_cpu_hour_{p}.json').read_text()) for p in order if (out/f'mnist_cpu_hour_{p}.json').exists()}
     if not parts: return
     f = out/'mnist.json'; res = json.loads(f.read_text()) if f.exists() else {}
     target = 5.
     res['cpu_hour'] = {'target': f'FD <= {target:g} x floor at 1,000 images within 60 min wall on the 2-core CPU, falling over IPF iterations',
                        **{('sgm_only' if p == 'sgm' else p): v for p, v in parts.items()}}
-    name = {'dsb': 'DSB', 'dsbm_imf': 'DSBM-IMF', 'sgm': 'SGM only'}
-    for p in ('dsb', 'dsbm_imf'):               # a full run meets the target if its last FD is <= 5x floor, in time, and fell
+    name = {'dsb': 'DSB', 'dsbm_imf': 'DSBM-IMF', 'sgm': 'SGM only', 'sgm_ou': 'SGM, OU', 'dsb_ou': 'DSB, OU',
+            'dsbm_imf_ou': 'DSBM-IMF, OU'}
+    for p in ('dsb', 'dsbm_imf', 'dsb_ou', 'dsbm_imf_ou'):               # a full run meets the target if its last FD is <= 5x floor, in time, and fell
         if p in parts:
             d = parts[p]; res['cpu_hour'][f'meets_target_{p}'] = bool(d['fd_over_floor'] <= target and d['wall_s'] <= 3600 and
                                                                       len(d['rows']) > 1 and d['rows'][-1]['fd'] < d['rows'][0]['fd'])
@@ -127,9 +144,7 @@ def merge_cpu_hour():
     f.write_text(json.dumps(res, indent=1))
     grids = {p: torch.load(out/f'.mnist_cpu_hour_{p}_grids.pt') for p in parts if (out/f'.mnist_cpu_hour_{p}_grids.pt').exists()}
     panels = [(f"{name[p]} IPF {r['ipf']}\nFD {r['fd']:.1f} ({r['fd']/r['floor']:.1f}x floor)", grids[p][r['ipf']])
-              for p in ('dsb', 'dsbm_imf') if p in grids for r in parts[p]['rows'] if p != 'dsbm_imf' or r is parts[p]['rows'][-1]]
-    panels += [(f"SGM only, same time\nFD {r['fd']:.1f} ({r['fd']/r['floor']:.1f}x floor)", grids['sgm'][1])
-               for r in parts.get('sgm', {}).get('rows', []) if 'sgm' in grids]
+              for p in parts if p in grids for r in parts[p]['rows'][-1:]]       # each run's last iteration
     fig, axs = plt.subplots(1, len(panels) + 1, figsize=(max(6., 2.6*(len(panels) + 1)), 3.), squeeze=False); axs = axs[0]
     for ax, (title, g) in zip(axs, panels): show_images(g, nrow=6, ax=ax, title=title)
     ax = axs[-1]
@@ -138,7 +153,7 @@ def merge_cpu_hour():
     fl = next(iter(parts.values()))['rows'][-1]['floor']
     ax.axhline(fl, ls=':', c='k', label='floor'); ax.axhline(target*fl, ls='--', c='gray', label=f'{target:g}x floor')
     ax.set_xlabel('wall time (min)'); ax.set_ylabel('Fréchet distance'); ax.set_yscale('log'); ax.legend(fontsize=7)
-    fig.suptitle('MNIST, one CPU hour\n(2 cores; runs side by side, 1 thread each)', fontsize=8)
+    fig.suptitle('MNIST, one CPU hour (2 cores; runs side by side, 1 thread each; each run records its machine)', fontsize=8)
     fig.tight_layout(); fig.savefig(out/'mnist_cpu_hour.png', dpi=100); plt.close(fig)
     publish_fig(out/'mnist_cpu_hour.png'); print('merged', list(parts), 'into', f, flush=True)
 
@@ -160,6 +175,9 @@ def main():
     p.add_argument('--device', default=None)
     p.add_argument('--cpu-hour', action='store_true', help='one CPU hour: CPU_HOUR configuration, steps sized to --budget')
     p.add_argument('--solver', default='dsb', choices=['dsb', 'dsbm', 'dsbm-imf'], help="--cpu-hour: the trainer (dsbm-imf: DSBM from the independent coupling)")
+    p.add_argument('--reference', default='brownian', choices=['brownian', 'ou'], help='--cpu-hour: the reference of eq. (3)')
+    p.add_argument('--T', type=float, default=3., help='--cpu-hour --reference ou: the horizon (sum of the step sizes)')
+    p.add_argument('--last-backward-only', action='store_true', help="--cpu-hour: the last IPF iteration trains only its backward half")
     p.add_argument('--sgm-only', action='store_true', help="with --cpu-hour: only iteration 1's backward half, for the same budget")
     p.add_argument('--budget', type=float, default=60., help='--cpu-hour: minutes of wall time for training + sampling + scoring')
     p.add_argument('--threads', type=int, default=None, help='CPU threads (default: all cores)')

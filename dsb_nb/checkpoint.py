@@ -12,7 +12,7 @@ import torch.distributed as dist
 from .checks import patch
 
 # %% auto #0
-__all__ = ['Checkpointing', 'CheckpointError']
+__all__ = ['Checkpointing', 'CheckpointError', 'RunLock']
 
 # %% ../nbs/05d_checkpoint.ipynb #25bdd1d4
 class Checkpointing:
@@ -317,10 +317,15 @@ def _resume(self:Checkpointing, allow=()):
     else: warnings.warn(f"resume=True, but {self.ckpt_dir} holds no checkpoint (dsb.pt): training starts from scratch. "
                         "If you expected one, check `ckpt_dir`", stacklevel=3)
 
+def _half_step(self)->int:
+    "Gradient steps already taken in the current half (`half` of IPF iteration `n`); above 0 only after a stop in it"
+    p = self._partial
+    return p['step'] if p and (p['n'], p['half']) == (self.n, self.half) else 0
+Checkpointing.half_step = property(_half_step)          # public and read-only: e.g. what is left of a resumed half
+
 @patch
 def _stopped(self:Checkpointing):
-    p = self._partial
-    at = f"IPF iteration {self.n}, {self.half} half, step {p['step'] if p else 0}/{self.n_steps}"
+    at = f"IPF iteration {self.n}, {self.half} half, step {self.half_step}/{self.n_steps}"
     warnings.warn(f"time limit reached: stopped at {at}; "
                   + ("the checkpoint is saved: call `fit(..., resume=True)` to continue"
                      if self.ckpt_dir else "call `fit` again to continue"), stacklevel=4)
@@ -337,12 +342,11 @@ def _last_good(self:Checkpointing)->str:
 @patch
 def _where(self:Checkpointing)->str:
     "The position a checkpoint written now records"
-    return (f"IPF iteration {self.n}, {self.half} half, "
-            f"step {self._partial['step'] if self._partial else 0} of {self.n_steps}")
+    return f"IPF iteration {self.n}, {self.half} half, step {self.half_step} of {self.n_steps}"
 
 # %% ../nbs/05d_checkpoint.ipynb #65f1a9b6
-class _RunLock:
-    "`path` created exclusively on entry and removed on exit: one process at a time"
+class RunLock:
+    "A lock file `path`, created exclusively on entry, removed on exit: one process at a time; stale locks taken over"
     def __init__(self, path:Path): self.path = Path(path)
 
     def holder(self)->str|None:
@@ -375,8 +379,9 @@ class _RunLock:
     def __exit__(self, *exc):
         with contextlib.suppress(FileNotFoundError): self.path.unlink()
 
+# %% ../nbs/05d_checkpoint.ipynb #72717c7e
 @patch
 def _hold_dir(self:Checkpointing):
     "The lock on `ckpt_dir` that `fit` holds while it trains (rank 0 only; nothing without a `ckpt_dir`)"
     if self.ckpt_dir is None or self.rank != 0: return contextlib.nullcontext()
-    return _RunLock(self.ckpt_dir/'dsb.lock')
+    return RunLock(self.ckpt_dir/'dsb.lock')

@@ -17,7 +17,7 @@ from .checks import patch
 from .sources import *                                 # notebook 05b: sample sources (re-exported here)
 from .report import *                                  # 05c: progress, diagnostics, tables
 from .checkpoint import *                              # 05d: save, load, resume
-from .inputs import InputChecks                        # 05e: inputs checked before any work
+from .inputs import InputChecks, check_steps, check_drift  # 05e: inputs checked before any work
 from .exact_noise import LearnedNoise                  # 05f: kernel='exact'
 _all_ = ['CheckpointError', 'Table', 'markdown_table']       # re-exported: `from dsb_nb.dsb import *` keeps them
 
@@ -85,7 +85,7 @@ class DSB(InputChecks, Reporting, Checkpointing, LearnedNoise):
                           "bf16 is emulated there and slower than float32; "
                           "pass amp=False (dsb_nb.setup.pick_precision chooses for you)", stacklevel=2)
         self.gen = torch.Generator(device=self.device).manual_seed(self.seed + 7919*self.rank)
-        gammas, self.f = _check_gammas(gammas), _check_drift(f)
+        gammas, self.f = check_steps(gammas), check_drift(f)
         self.data, self.prior = as_sampler(data, 'data', self.device), as_sampler(prior, 'prior', self.device)
         # probes and default nets leave the caller's global generator alone
         with self._rng_scope():
@@ -234,21 +234,6 @@ def _pause(self:DSB, h:_Half, step:int, deadline)->bool:
 
 # %% ../nbs/06_dsb.ipynb #f3bade52
 @patch
-def _assert_finite(self:DSB, direction, losses, gnorms, lo, net)->Tensor:
-    ("Raise if a loss or gradient norm of steps lo.. or a weight of `net` is nan/inf, "
-     "naming the step and the last good checkpoint; returns losses[lo:] stacked (one device sync)")
-    recent, gn = torch.stack(losses[lo:]), torch.stack(gnorms) if gnorms else None
-    flags = ([torch.isfinite(recent).all()] + ([torch.isfinite(gn).all()] if gn is not None else [])
-             + [torch.isfinite(q).all() for q in net.parameters()])
-    if bool(torch.stack(flags).all()): return recent
-    bad = [(lo + int((~torch.isfinite(v)).nonzero()[0]), i, what)
-           for i, (what, v) in enumerate((('loss', recent), ('gradient', gn)))
-           if v is not None and not torch.isfinite(v).all()]
-    step, _, what = min(bad) if bad else (lo + len(recent) - 1, 0, 'weights')      # the earliest bad step
-    raise FloatingPointError(f"non-finite {direction} {what} at IPF iteration {self.n}, step {step}: "
-                             f"lower `lr`, keep `grad_clip` or check the data scale. {self._last_good()}")
-
-@patch
 def _should_stop(self:DSB, deadline):
     "Is the time limit reached? Under torch.distributed rank 0 decides for everyone, so all ranks stop at the same step"
     if deadline is None: return False
@@ -363,17 +348,6 @@ def _adam(net:nn.Module, lr:float)->torch.optim.Adam:
     "Adam; the fused kernel where torch has it for these parameters (same update, fewer kernel launches)"
     try: return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError): return torch.optim.Adam(net.parameters(), lr=lr)
-
-def _check_gammas(gammas)->Tensor:
-    "`check_gammas`, and at least one step"
-    g = check_gammas(gammas)
-    if len(g) == 0: raise ValueError("`gammas` is empty: the chain needs N >= 1 steps, e.g. make_gammas(20, T=0.5)")
-    return g
-
-def _check_drift(f):
-    if f is None: return brownian()
-    if not callable(f): raise TypeError(f"`f` must be callable (a drift f(x) -> x.shape), got {type(f).__name__}")
-    return f
 
 # %% ../nbs/06_dsb.ipynb #67fc378b
 def gaussian_sb_cross_cov(T:float)->float:

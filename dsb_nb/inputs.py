@@ -9,10 +9,11 @@ import torch
 from torch import nn, Tensor
 from .score_matching import TimeMLP
 from .checks import *
+from .reference import check_gammas, brownian
 from .checks import patch
 
 # %% auto #0
-__all__ = ['InputChecks']
+__all__ = ['InputChecks', 'check_steps', 'check_drift']
 
 # %% ../nbs/05e_inputs.ipynb #13dcb0e0
 class InputChecks:
@@ -227,6 +228,19 @@ def _wrap(self:InputChecks, net, compile=False):
 @patch
 def _autocast(self:InputChecks):
     return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
+
+# %% ../nbs/05e_inputs.ipynb #476d6f62
+def check_steps(gammas)->Tensor:
+    "`gammas` checked by `check_gammas`, with at least one step: the (N,) step sizes of a trainer's chain"
+    g = check_gammas(gammas)
+    if len(g) == 0: raise ValueError("`gammas` is empty: the chain needs N >= 1 steps, e.g. make_gammas(20, T=0.5)")
+    return g
+
+def check_drift(f):
+    "The reference drift `f` of eq. (3): a callable f(x) -> x.shape; None is the Brownian reference"
+    if f is None: return brownian()
+    if not callable(f): raise TypeError(f"`f` must be callable (a drift f(x) -> x.shape), got {type(f).__name__}")
+    return f
 
 # %% ../nbs/05e_inputs.ipynb #7b6887c9
 @patch

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 from .setup import bf16_native
-from .reference import make_gammas, check_tensor
+from .reference import make_gammas, check_tensor, ou, brownian
 from .dsb import DSB, gaussian_sampler, check_trainer
 from .checks import check_int, check_real, check_bool
 from .unet import UNet
@@ -118,6 +118,7 @@ class MnistConfig:
     schedule:str='linear'
     ratio:float=10.                                                # step sizes: make_gammas(N, T, schedule, ratio)
     prior_std:float=1.                                             # p_prior = N(0, prior_std^2 I)
+    alpha:float=0.                                                 # reference drift f(x) = -alpha x (`ou`); 0: Brownian
     preset:str='mnist'
     unet_kw:dict=field(default_factory=dict)                       # UNet.preset(preset, 1, **unet_kw)
     n_ipf:int=5
@@ -148,6 +149,7 @@ class MnistConfig:
         return cls(**{'amp': bf16_native(dev), **kw}) if dev.type == 'cuda' else cls.tiny(**kw)
 
     def gammas(self)->Tensor: return make_gammas(self.N, self.T, self.schedule, self.ratio)
+    def reference(self): return ou(self.alpha) if self.alpha else brownian()    # the drift f of eq. (3)
 
 # %% ../nbs/11_mnist.ipynb #57692b81
 def check_config(cfg)->MnistConfig:
@@ -160,6 +162,7 @@ def check_config(cfg)->MnistConfig:
     check_int(cfg.n_eval, 'cfg.n_eval', 2)
     for k in ('n_data', 'ckpt_every'): check_int(getattr(cfg, k), f'cfg.{k}', 1, none_ok=True)
     for k in ('T', 'ratio', 'prior_std', 'lr'): check_real(getattr(cfg, k), f'cfg.{k}', 0, min_open=True)
+    check_real(cfg.alpha, 'cfg.alpha', 0)
     check_real(cfg.grad_clip, 'cfg.grad_clip', 0, min_open=True, none_ok=True)
     check_real(cfg.ema_decay, 'cfg.ema_decay', 0, 1, max_open=True)
     check_bool(cfg.amp, 'cfg.amp')
@@ -196,7 +199,8 @@ def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
               shape:tuple, # (C, H, H) image shape
               device=None, ckpt_dir=None, seed:int=0, progress:bool=True,
               cls:type=DSB, # the trainer class: `DSB` or a subclass such as `DSBM`
-              **kw)->DSB: # extra arguments of `cls` (not `cfg` settings), e.g. coupling='independent' for DSBM
+              # extra arguments of `cls`, e.g. coupling='independent' (DSBM) or n_eval (default min(cfg.n_eval, 1000))
+              **kw)->DSB:
     ("The `DSB` (or `cls`) of an image run: two fresh U-nets `cfg.preset` for `shape` (initialised from `seed`), "
      "every trainer setting taken from `cfg` (`cfg.ckpt_every` only with a `ckpt_dir`)")
     check_config(cfg)
@@ -209,9 +213,10 @@ def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
         except (TypeError, ValueError) as e:
             raise type(e)(f"cannot build the U-net of `cfg.preset`={cfg.preset!r} with `cfg.unet_kw`={cfg.unet_kw!r} "
                           f"for images of `shape` {shape}: {e}") from e
-    return cls(data, prior, cfg.gammas(), net_f=nets[0], net_b=nets[1],
+    kw = {'n_eval': min(cfg.n_eval, 1000), **kw}      # the per-half diagnostics' sample size
+    return cls(data, prior, cfg.gammas(), f=cfg.reference(), net_f=nets[0], net_b=nets[1],
                bs=cfg.bs, n_steps=cfg.n_steps, lr=cfg.lr, ema_decay=cfg.ema_decay, grad_clip=cfg.grad_clip,
-               n_cache=cfg.n_cache, cache_every=cfg.cache_every, n_eval=min(cfg.n_eval, 1000), device=device, seed=seed,
+               n_cache=cfg.n_cache, cache_every=cfg.cache_every, device=device, seed=seed,
                ckpt_dir=ckpt_dir, ckpt_every=cfg.ckpt_every if ckpt_dir is not None else None, progress=progress,
                amp=cfg.amp, compile=cfg.compile, **kw)
 

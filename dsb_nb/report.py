@@ -6,6 +6,7 @@
 from __future__ import annotations
 import numbers, sys, warnings
 import numpy as np
+import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 from tqdm.std import tqdm as _text_tqdm
@@ -139,3 +140,19 @@ def _warn_stalled(self:Reporting):
                           f"(energy distance {last['energy']:.3g}, floor {fl:.3g}) "
                           f"and improved by less than {_STALL_GAIN:.0%} in the last "
                           f"iteration: more iterations will not help much. Try {self._advice()}", stacklevel=4)
+
+# %% ../nbs/05c_report.ipynb #1a32b436
+@patch
+def _assert_finite(self:Reporting, direction, losses, gnorms, lo, net)->Tensor:
+    ("Raise if a loss or gradient norm of steps lo.. or a weight of `net` is nan/inf, "
+     "naming the step and the last good checkpoint; returns losses[lo:] stacked (one device sync)")
+    recent, gn = torch.stack(losses[lo:]), torch.stack(gnorms) if gnorms else None
+    flags = ([torch.isfinite(recent).all()] + ([torch.isfinite(gn).all()] if gn is not None else [])
+             + [torch.isfinite(q).all() for q in net.parameters()])
+    if bool(torch.stack(flags).all()): return recent
+    bad = [(lo + int((~torch.isfinite(v)).nonzero()[0]), i, what)
+           for i, (what, v) in enumerate((('loss', recent), ('gradient', gn)))
+           if v is not None and not torch.isfinite(v).all()]
+    step, _, what = min(bad) if bad else (lo + len(recent) - 1, 0, 'weights')      # the earliest bad step
+    raise FloatingPointError(f"non-finite {direction} {what} at IPF iteration {self.n}, step {step}: "
+                             f"lower `lr`, keep `grad_clip` or check the data scale. {self._last_good()}")
