@@ -91,8 +91,10 @@ class TransferConfig(MnistConfig):
 def transfer_dsb(cfg:TransferConfig, # the run's configuration
                  src:Tensor, # (m, C, H, W) source images in [-1, 1]: the prior, at time N
                  dst:Tensor|None=None, # (n, C, H, W) target images at time 0; default `load_mnist(True)`
-                 device=None, ckpt_dir=None, seed:int=0, progress:bool=True)->DSB:
-    "A `DSB` trainer whose backward chain carries `src` images onto `dst` images"
+                 device=None, ckpt_dir=None, seed:int=0, progress:bool=True,
+                 cls:type=DSB, # the trainer class: `DSB`, or e.g. `DSBM` (notebook 16)
+                 **kw)->DSB: # extra arguments of `cls`, e.g. coupling='independent' for DSBM
+    "A `DSB` trainer (or `cls`) whose backward chain carries `src` images onto `dst` images"
     if not isinstance(cfg, TransferConfig): raise TypeError(f"`cfg` must be a TransferConfig, got {type(cfg).__name__}")
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     src = check_tensor(src, 'src', 4)
@@ -101,7 +103,7 @@ def transfer_dsb(cfg:TransferConfig, # the run's configuration
         raise ValueError(f"`src` and `dst` images must have the same shape, got {tuple(src.shape[1:])} and "
                          f"{tuple(dst.shape[1:])}")
     x = dst[:cfg.n_data].to(device)
-    return image_dsb(cfg, x, src.to(device), x.shape[1:], device, ckpt_dir, seed, progress)
+    return image_dsb(cfg, x, src.to(device), x.shape[1:], device, ckpt_dir, seed, progress, cls, **kw)
 
 # %% ../nbs/12_transfer.ipynb #816b6af5
 @torch.no_grad()
