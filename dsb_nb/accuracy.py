@@ -176,7 +176,7 @@ _ERR = ('kl', 'mean_err', 'cov_err', 'cross_err')
 
 def run_gaussian_task(task:dict, # from `random_gaussian_task`
                       n_ipf:int=20, n_eval:int=10_000, # IPF iterations; evaluation pairs per chain and iteration
-                      seed:int=0, cls:type=DSB, # trainer: `DSB` or a subclass with its signature (e.g. `DSBM`)
+                      seed:int=0, cls:type=DSB, # solver class: `DSB`, or e.g. `DSBM`
                       **dsb_kw)->dict: # trainer options (n_steps, lr, kernel, ...)
     ("Train DSB on a Gaussian task; per IPF iteration and chain: errors of the trained bridge, "
      "of DSB's limit (both kernels) and the floor")

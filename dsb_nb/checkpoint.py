@@ -4,19 +4,19 @@
 
 # %% ../nbs/05d_checkpoint.ipynb #7c2bb2b4
 from __future__ import annotations
-import contextlib, hashlib, math, os, socket, time, warnings
+import contextlib, hashlib, math, os, warnings
 from pathlib import Path
 import torch
 from torch import Tensor
 import torch.distributed as dist
-from .checks import patch
+from .checks import patch, RunLock
 
 # %% auto #0
-__all__ = ['Checkpointing', 'CheckpointError', 'RunLock']
+__all__ = ['Checkpointing', 'CheckpointError']
 
 # %% ../nbs/05d_checkpoint.ipynb #25bdd1d4
 class Checkpointing:
-    "Mixin of `DSB`: the run's fingerprint, atomic `save`, checked `load`, and what `fit(resume=...)` does"
+    "Mixin of `Bridge`: the run's fingerprint, atomic `save`, checked `load`, and what `fit(resume=...)` does"
 
 # %% ../nbs/05d_checkpoint.ipynb #6b9678ca
 def _describe(obj)->str:
@@ -343,41 +343,6 @@ def _last_good(self:Checkpointing)->str:
 def _where(self:Checkpointing)->str:
     "The position a checkpoint written now records"
     return f"IPF iteration {self.n}, {self.half} half, step {self.half_step} of {self.n_steps}"
-
-# %% ../nbs/05d_checkpoint.ipynb #65f1a9b6
-class RunLock:
-    "A lock file `path`, created exclusively on entry, removed on exit: one process at a time; stale locks taken over"
-    def __init__(self, path:Path): self.path = Path(path)
-
-    def holder(self)->str|None:
-        "Who holds the lock, or None if it is free or was left by a process of this host that has died"
-        try: pid, host, since = self.path.read_text().split(' ', 2)
-        except FileNotFoundError: return None
-        except (OSError, ValueError): return 'unknown: the lock file is being written, or is damaged'
-        if host == socket.gethostname():
-            try: os.kill(int(pid), 0)
-            except ProcessLookupError: return None                # that process is gone: a stale lock
-            except (PermissionError, ValueError): pass
-        return f"process {pid} on host {host}, since {since}"
-
-    def __enter__(self):
-        for _ in range(3):
-            try: fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if (who := self.holder()) is not None:
-                    raise FileExistsError(
-                        f"`ckpt_dir`={str(self.path.parent)!r} is in use by another training run ({who}): "
-                        "two writers would replace each other's checkpoints. Wait for it to finish or pass another "
-                        f"`ckpt_dir`; if no run is active, delete {self.path}") from None
-                with contextlib.suppress(FileNotFoundError): self.path.unlink()      # stale
-                continue
-            with os.fdopen(fd, 'w') as fh:
-                fh.write(f"{os.getpid()} {socket.gethostname()} {time.strftime('%Y-%m-%d %H:%M:%S')}")
-            return self
-        raise FileExistsError(f"could not take the lock {self.path}: other processes keep taking it")
-
-    def __exit__(self, *exc):
-        with contextlib.suppress(FileNotFoundError): self.path.unlink()
 
 # %% ../nbs/05d_checkpoint.ipynb #72717c7e
 @patch

@@ -22,11 +22,12 @@ from .exact_noise import LearnedNoise                  # 05f: kernel='exact'
 _all_ = ['CheckpointError', 'Table', 'markdown_table']       # re-exported: `from dsb_nb.dsb import *` keeps them
 
 # %% auto #0
-__all__ = ['DSB', 'gaussian_sb_cross_cov', 'check_trainer', 'CheckpointError', 'Table', 'markdown_table']
+__all__ = ['Bridge', 'DSB', 'gaussian_sb_cross_cov', 'check_trainer', 'CheckpointError', 'Table', 'markdown_table']
 
 # %% ../nbs/06_dsb.ipynb #fb0e2787
-class DSB(InputChecks, Reporting, Checkpointing, LearnedNoise):
-    "Diffusion Schrödinger Bridge (Algorithm 1) between `data` (time 0) and `prior` (time N)"
+class Bridge(InputChecks, Reporting, Checkpointing, LearnedNoise):
+    ("What every bridge solver shares between `data` (time 0) and `prior` (time N): Algorithm 1's loop, EMA, "
+     "checkpoints, diagnostics, sampling; a solver defines `make_cache` and `batch_loss`")
     def __init__(self,
                  data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (DataLoader)
                  prior, # p_prior: same forms as `data`; e.g. `gaussian_sampler(shape)` or a second dataset
@@ -71,6 +72,9 @@ class DSB(InputChecks, Reporting, Checkpointing, LearnedNoise):
                  # each half starts from the network's last weights (the paper's warm start);
                  # False: from its initial weights with a fresh optimiser and EMA (the authors' 2-D runs)
                  warm_start:bool=True):
+        if type(self).make_cache is Bridge.make_cache or type(self).batch_loss is Bridge.batch_loss:
+            raise TypeError(f"{type(self).__name__} does not define the solver hooks `make_cache` and `batch_loss`: "
+                            "use DSB, DSBM or SBCFM, or subclass Bridge and define both")
         vars(self).update(self._check_settings(
             bs=bs, n_steps=n_steps, lr=lr, ema_decay=ema_decay, grad_clip=grad_clip, n_cache=n_cache,
             cache_every=cache_every, n_eval=n_eval, metrics=metrics, keep_traj=keep_traj,
@@ -116,29 +120,40 @@ class DSB(InputChecks, Reporting, Checkpointing, LearnedNoise):
 
 # %% ../nbs/06_dsb.ipynb #3e0e03b2
 @patch
-def make_cache(self:DSB, direction:str): # the half being trained: 'backward' or 'forward'
-    ("What a half trains on: trajectories (N+1, n_cache, *shape) of the other direction's EMA chain, "
-     "and that chain's map")
-    F, B = self.maps(ema=True, check=False)
-    with torch.no_grad(), self._autocast():
-        if direction == 'backward':    # the forward chain from the data
-            traj = sample_chain(self.data(self.n_cache, self.gen), F, self.gammas, True, self.gen,
-                                noise=self._noise_fn('forward'))
-        else:                          # the backward chain from the prior
-            traj = sample_chain(self.prior(self.n_cache, self.gen), B, self.gammas, False, self.gen,
-                                noise=self._noise_fn('backward'))
-    return traj, (F if direction == 'backward' else B)
+def make_cache(self:Bridge, direction:str): # the half being trained: 'backward' or 'forward'
+    "Solver hook: what a half trains on, built without gradients (e.g. simulated trajectories, or coupled pairs)"
+    raise NotImplementedError
 
 @patch
-def batch_loss(self:DSB, direction:str, # 'backward' or 'forward': the half being trained
+def batch_loss(self:Bridge, direction:str, # 'backward' or 'forward': the half being trained
                model, # MeanNet of the network being trained (called through the DDP/compiled wrapper)
-               cache): # what `make_cache(direction)` returned
-    "Loss of one minibatch of the cache: eq. (12) for the backward half, eq. (13) for the forward one"
-    traj, fixed = cache                # fixed: the EMA map of the other direction, which the targets need
-    k, xk, xk1 = sample_pairs(traj, self.bs, self.gen)
-    if self.kernel == 'exact': return cond_mean_loss(model, k, xk, xk1, self.gammas, direction, check=False)
-    if direction == 'backward': return backward_loss(model, fixed, k, xk, xk1, self.gammas, check=False)
-    return forward_loss(model, fixed, k, xk, xk1, self.gammas, check=False)
+               cache)->Tensor: # what `make_cache(direction)` returned
+    "Solver hook: the scalar loss of one minibatch drawn from `cache`, for the network `model` of `direction`"
+    raise NotImplementedError
+
+class DSB(Bridge):
+    ("Diffusion Schrödinger Bridge (Algorithm 1) between `data` (time 0) and `prior` (time N): "
+     "mean matching, eqs. (12)-(13)")
+    def make_cache(self, direction:str): # the half being trained: 'backward' or 'forward'
+        ("What a half trains on: trajectories (N+1, n_cache, *shape) of the other direction's EMA chain, "
+         "and that chain's map")
+        F, B = self.maps(ema=True, check=False)
+        with torch.no_grad(), self._autocast():
+            if direction == 'backward':    # the forward chain from the data
+                traj = sample_chain(self.data(self.n_cache, self.gen), F, self.gammas, True, self.gen,
+                                    noise=self._noise_fn('forward'))
+            else:                          # the backward chain from the prior
+                traj = sample_chain(self.prior(self.n_cache, self.gen), B, self.gammas, False, self.gen,
+                                    noise=self._noise_fn('backward'))
+        return traj, (F if direction == 'backward' else B)
+
+    def batch_loss(self, direction:str, model, cache)->Tensor: # as `Bridge.batch_loss`
+        "Loss of one minibatch of the cache: eq. (12) for the backward half, eq. (13) for the forward one"
+        traj, fixed = cache                # fixed: the EMA map of the other direction, which the targets need
+        k, xk, xk1 = sample_pairs(traj, self.bs, self.gen)
+        if self.kernel == 'exact': return cond_mean_loss(model, k, xk, xk1, self.gammas, direction, check=False)
+        if direction == 'backward': return backward_loss(model, fixed, k, xk, xk1, self.gammas, check=False)
+        return forward_loss(model, fixed, k, xk, xk1, self.gammas, check=False)
 
 # %% ../nbs/06_dsb.ipynb #ab5f4978
 class _Half:
@@ -158,7 +173,7 @@ class _Half:
         self.cache = None                                                   # what `make_cache` returned
 
 @patch
-def train_half(self:DSB, direction:str, # 'backward' (Algorithm 1, lines 2-6) or 'forward' (lines 7-11)
+def train_half(self:Bridge, direction:str, # 'backward' (Algorithm 1, lines 2-6) or 'forward' (lines 7-11)
                n_steps:int|None=None, # gradient steps; None: the trainer's `n_steps`
                deadline:float|None=None)->dict|None: # a time.time() at which to stop (at the next cache refresh)
     "Algorithm 1's inner loop for `direction`: {'loss', 'train_s', 'cache_s'}, or None if it stopped at `deadline`"
@@ -181,7 +196,7 @@ def train_half(self:DSB, direction:str, # 'backward' (Algorithm 1, lines 2-6) or
 
 # %% ../nbs/06_dsb.ipynb #d806f936
 @patch
-def _refresh(self:DSB, h:_Half, step:int):
+def _refresh(self:Bridge, h:_Half, step:int):
     "Reseed the random streams from (seed, n, direction, refresh), and build a new cache (timed apart)"
     self.sync()
     tc = time.time()
@@ -191,14 +206,14 @@ def _refresh(self:DSB, h:_Half, step:int):
     h.cache_s += time.time() - tc
 
 @patch
-def _restart(self:DSB, h:_Half):
+def _restart(self:Bridge, h:_Half):
     "warm_start=False: the half's network, EMA and optimiser start again from the network's initial state"
     h.net.load_state_dict(self._init_state[h.direction])
     h.ema.model.load_state_dict(self._init_state[h.direction])
     h.opt.state.clear()
 
 @patch
-def _sgd_step(self:DSB, h:_Half, step:int):
+def _sgd_step(self:Bridge, h:_Half, step:int):
     "One gradient step on a minibatch of the cache: learning rate, loss, clipping, Adam, EMA"
     if self.lr_schedule == 'cosine':                 # a function of the step only, so a resumed half continues exactly
         for g in h.opt.param_groups: g['lr'] = 0.5*self.lr*(1 + math.cos(math.pi*step/h.n_steps))
@@ -212,14 +227,14 @@ def _sgd_step(self:DSB, h:_Half, step:int):
     h.losses.append(loss.detach().float())
 
 @patch
-def _check_finite(self:DSB, h:_Half, upto:int)->Tensor:
+def _check_finite(self:Bridge, h:_Half, upto:int)->Tensor:
     "Raise if a loss, gradient norm or weight since the last check is not finite; returns the losses checked"
     recent = self._assert_finite(h.direction, h.losses, h.gnorms, h.checked, h.net)
     h.checked, h.gnorms = upto, []
     return recent
 
 @patch
-def _pause(self:DSB, h:_Half, step:int, deadline)->bool:
+def _pause(self:Bridge, h:_Half, step:int, deadline)->bool:
     ("At a refresh: save the position (and a checkpoint) if the deadline has come or `ckpt_every` steps passed; "
      "True to stop")
     stop = self._should_stop(deadline)
@@ -234,7 +249,7 @@ def _pause(self:DSB, h:_Half, step:int, deadline)->bool:
 
 # %% ../nbs/06_dsb.ipynb #f3bade52
 @patch
-def _should_stop(self:DSB, deadline):
+def _should_stop(self:Bridge, deadline):
     "Is the time limit reached? Under torch.distributed rank 0 decides for everyone, so all ranks stop at the same step"
     if deadline is None: return False
     if self.world == 1: return time.time() > deadline
@@ -243,12 +258,12 @@ def _should_stop(self:DSB, deadline):
     return bool(stop.item())
 
 @patch
-def sync(self:DSB):
+def sync(self:Bridge):
     if self.device.type == 'cuda': torch.cuda.synchronize(self.device)
 
 # %% ../nbs/06_dsb.ipynb #00491528
 @patch
-def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = backward half + forward half)
+def fit(self:Bridge, n_ipf:int=10, # number of IPF iterations to complete (each = backward half + forward half)
         resume:bool=False, # first load the checkpoint in `ckpt_dir` (warns if there is none)
         time_limit:float|None=None, # seconds: stop (and checkpoint) at the first restart point after this long
         allow_changes=(), # with `resume`: fingerprint fields the checkpoint may differ in, e.g. ('n_steps',)
@@ -268,7 +283,7 @@ def fit(self:DSB, n_ipf:int=10, # number of IPF iterations to complete (each = b
         return self._ipf(n_ipf, None if time_limit is None else time.time() + time_limit)
 
 @patch
-def _ipf(self:DSB, n_ipf:int, deadline:float|None)->list:
+def _ipf(self:Bridge, n_ipf:int, deadline:float|None)->list:
     "Algorithm 1's outer loop: backward and forward halves until `n_ipf` IPF iterations are complete"
     trained = False
     while self.n < n_ipf:
@@ -291,7 +306,7 @@ def _ipf(self:DSB, n_ipf:int, deadline:float|None)->list:
 
 # %% ../nbs/06_dsb.ipynb #88fd89b3
 @patch
-def maps(self:DSB, ema:bool=True, # the EMA networks (what sampling uses) or the raw ones
+def maps(self:Bridge, ema:bool=True, # the EMA networks (what sampling uses) or the raw ones
          check:bool=True)->tuple[MeanNet, MeanNet]: # validate inputs on every call (see `MeanNet`)
     "Current (F, B) mean maps; F is the reference until the first forward half-iteration has been trained"
     nf, nb = (self.ema_f.model, self.ema_b.model) if check_bool(ema, 'ema') else (self.net_f, self.net_b)
@@ -300,7 +315,7 @@ def maps(self:DSB, ema:bool=True, # the EMA networks (what sampling uses) or the
 
 @patch
 @torch.no_grad()
-def sample(self:DSB, n:int=1000, # number of samples (ignored if `x` is given)
+def sample(self:Bridge, n:int=1000, # number of samples (ignored if `x` is given)
            direction:str='backward', # 'backward': prior -> data (generation); 'forward': data -> prior
            x:Tensor|None=None, # optional start points (n, *shape); converted to the trainer's device and dtype
            return_traj:bool=False, ema:bool=True)->Tensor: # end points (n, *shape), or trajectory (N+1, n, *shape)
@@ -313,7 +328,7 @@ def sample(self:DSB, n:int=1000, # number of samples (ignored if `x` is given)
     return self.decode(self._sample(x, direction, return_traj, ema))
 
 @patch
-def _sample(self:DSB, x, direction:str, return_traj:bool=False, ema:bool=True)->Tensor:
+def _sample(self:Bridge, x, direction:str, return_traj:bool=False, ema:bool=True)->Tensor:
     "`sample` in the trainer's units, from start points `x` or, for an int, that many fresh draws of the start marginal"
     F, B = self.maps(ema, check=False)
     if isinstance(x, int): x = (self.prior if direction == 'backward' else self.data)(x, self.gen)
@@ -323,25 +338,6 @@ def _sample(self:DSB, x, direction:str, return_traj:bool=False, ema:bool=True)->
     if not torch.isfinite(out).all():
         raise FloatingPointError(f"the {direction} chain produced non-finite values; the networks have diverged")
     return out
-
-@patch
-def check_x(self:DSB, x, name:str='x')->Tensor:
-    "Start points given by the user: a non-empty float tensor (n, *shape), moved to the trainer's device and dtype"
-    x = check_tensor(x, name, 2)
-    if tuple(x.shape[1:]) != self.shape or len(x) == 0:
-        raise ValueError(f"`{name}` must have shape (n, {', '.join(map(str, self.shape))}) with n >= 1, "
-                         f"got {tuple(x.shape)}")
-    return x.to(self.device, self.dtype)
-
-@patch
-def encode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
-    "Samples in the trainer's units: (x - shift)/scale with `standardize=True`, else x itself"
-    return x if self.shift is None else (x - self.shift)/self.scale
-
-@patch
-def decode(self:DSB, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
-    "Samples (or trajectories) back in the user's units: x*scale + shift with `standardize=True`, else x itself"
-    return x if self.shift is None else x*self.scale + self.shift
 
 # %% ../nbs/06_dsb.ipynb #3bd6034f
 def _adam(net:nn.Module, lr:float)->torch.optim.Adam:
@@ -357,7 +353,8 @@ def gaussian_sb_cross_cov(T:float)->float:
 
 # %% ../nbs/06_dsb.ipynb #c347fcdf
 def check_trainer(cls, name:str='cls')->type: # the class to check, and the argument's name for the message
-    "Return `cls` if it is `DSB` or a subclass of it, else raise a `TypeError` naming the argument"
-    if not (isinstance(cls, type) and issubclass(cls, DSB)):
-        raise TypeError(f"`{name}` must be DSB or a subclass of it, got {cls!r}")
+    "Return `cls` if it is a solver class (a subclass of `Bridge`: DSB, DSBM, SBCFM, ...), else raise a `TypeError`"
+    if not (isinstance(cls, type) and issubclass(cls, Bridge) and cls is not Bridge):
+        raise TypeError(f"`{name}` must be a solver class (DSB, DSBM, SBCFM or another subclass of Bridge), "
+                        f"got {cls!r}")
     return cls

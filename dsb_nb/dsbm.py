@@ -11,12 +11,12 @@ from .reference import check_tensor, check_gammas, sample_chain, LinearDrift, ma
 from .mean_matching import pad_like
 from .checks import check_int, check_real, check_bool, check_choice
 from .sources import as_sampler
-from .dsb import DSB
+from .dsb import Bridge
 from .score_matching import w2
 
 # %% auto #0
 __all__ = ['OT_METHODS', 'COUPLINGS', 'brownian_bridge', 'bridge_drift', 'linear_bridge_coeffs', 'ot_plan', 'sample_plan',
-           'ot_pairs', 'regime', 'auto_coupling', 'DSBM']
+           'ot_pairs', 'regime', 'auto_coupling', 'BridgeMatching', 'DSBM']
 
 # %% ../nbs/16_dsbm.ipynb #592cf9be
 def brownian_bridge(x0:Tensor, # (batch, *shape) points at time 0
@@ -218,19 +218,17 @@ def _check_linear(f, who:str)->float:
     raise ValueError(f"{who} needs a linear reference (f=None, brownian() or ou(alpha)), got f={f!r}: "
                      "its regression targets come from the reference's Gaussian bridges")
 
-class DSBM(DSB):
-    "Diffusion Schrödinger Bridge Matching (iterative Markovian fitting) between `data` (time 0) and `prior` (time N)"
+class BridgeMatching(Bridge):
+    ("Bridge matching over a linear reference: the mean maps regress onto the reference bridge's next-step means "
+     "between coupled end points (M3')-(M4'); a solver says where the pairs come from (`make_cache`)")
     def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
                  prior, # p_prior: same forms as `data`
                  gammas:Tensor, # (N,) step sizes; T = gammas.sum()
                  f=None, # reference drift: None/brownian() (variance 2T at time T) or ou(alpha) with alpha * gamma < 1
-                 coupling:str='auto', # first coupling: 'auto' ('ot' if `regime` < 1, else 'independent'),
-                 # 'reference' (DSBM-IPF: first half = SGM), 'independent' (DSBM-IMF) or 'ot' (minibatch OT, eq. S2)
-                 ot_bs:int=1024, # coupling='ot': samples of each end per OT problem (blocks of the cache), at most 4096
-                 ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # coupling='ot': per-block solver (`ot_plan`)
-                 **kw): # any other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, cache_every, ...)
+                 ot_bs:int=1024, # OT pairs: samples of each end per OT problem (blocks of the cache), at most 4096
+                 ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # OT pairs: per-block solver (`ot_plan`)
+                 **kw): # any other `Bridge` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, ...)
         alpha = _check_linear(f, type(self).__name__)
-        self.coupling = check_choice(coupling, 'coupling', COUPLINGS)
         self.ot_bs = check_int(ot_bs, 'ot_bs', 1, 4096)
         self.ot_kw = dict(method=check_choice(ot_method, 'ot_method', OT_METHODS),
                           n_iter=check_int(ot_iter, 'ot_iter', 1), tol=check_real(ot_tol, 'ot_tol', 0, min_open=True))
@@ -243,29 +241,10 @@ class DSBM(DSB):
         self.coeffs = {k: v.to(self.device, self.dtype) for k, v in coeffs.items()}   # (M3') and (M4'), in float64
         aN, sN = (v[-1].item() for v in marginal_coeffs(self.gammas.double().cpu(), alpha))
         self.ot_a, self.ot_reg = aN, 2*sN  # (S2): |x_N - a x_0|^2, reg = 2 s_N
-        self.rho = None
-        if self.coupling == 'auto':        # the regime in the trainer's units (its sources are standardised, if asked)
-            self.rho = regime(self.data, self.prior, self.gammas.cpu(), self.f)
-            self.coupling = auto_coupling(self.rho)
 
-    def fingerprint(self)->dict:
-        "DSB's run fingerprint plus the first coupling, which decides what iteration 1 trains (and its OT settings)"
-        ot = {'ot_bs': self.ot_bs, **{f'ot_{k}': v for k, v in self.ot_kw.items()}} if self.coupling == 'ot' else {}
-        return {**super().fingerprint(), 'coupling': self.coupling, **ot}
-
-    def make_cache(self, direction:str):
-        ("Coupled end points (X_0, X_N), each (n_cache, *shape), from the chain of the other direction "
-         "(or the first coupling)")
-        F, B = self.maps(ema=True, check=False)
-        with torch.no_grad(), self._autocast():
-            if direction == 'forward':                                   # the backward chain from the prior
-                xN = self.prior(self.n_cache, self.gen)
-                return sample_chain(xN, B, self.gammas, False, self.gen, False), xN
-            if not self.f_trained and self.coupling == 'ot': return self.ot_cache()              # the OT start
-            x0 = self.data(self.n_cache, self.gen)
-            if not self.f_trained and self.coupling == 'independent':                            # DSBM-IMF's start
-                return x0, self.prior(self.n_cache, self.gen)
-            return x0, sample_chain(x0, F, self.gammas, True, self.gen, False)                   # the forward chain
+    def ot_settings(self)->dict:
+        "The OT solver's settings, for the fingerprint of a run whose pairs come from `ot_cache`"
+        return {'ot_bs': self.ot_bs, **{f'ot_{k}': v for k, v in self.ot_kw.items()}}
 
     def ot_cache(self):
         "Pairs (X_0, X_N) from minibatch OT (S2): `n_cache` fresh samples of each end, coupled within blocks of `ot_bs`"
@@ -290,3 +269,40 @@ class DSBM(DSB):
         else: target = pad_like(c['bp'][k], xt)*xt + pad_like(c['bq'][k], xt)*x0
         g = pad_like(self.gammas[k if fwd else k - 1], xt)
         return ((model(xt, k) - target)**2/(2*g)).mean()
+
+class DSBM(BridgeMatching):
+    "Diffusion Schrödinger Bridge Matching (iterative Markovian fitting) between `data` (time 0) and `prior` (time N)"
+    def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
+                 prior, # p_prior: same forms as `data`
+                 gammas:Tensor, # (N,) step sizes; T = gammas.sum()
+                 f=None, # reference drift: None/brownian() (variance 2T at time T) or ou(alpha) with alpha * gamma < 1
+                 coupling:str='auto', # first coupling: 'auto' ('ot' if `regime` < 1, else 'independent'),
+                 # 'reference' (DSBM-IPF: first half = SGM), 'independent' (DSBM-IMF) or 'ot' (minibatch OT, eq. S2)
+                 ot_bs:int=1024, # coupling='ot': samples of each end per OT problem (blocks of the cache), at most 4096
+                 ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # coupling='ot': per-block solver (`ot_plan`)
+                 **kw): # any other `Bridge` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, ...)
+        self.coupling = check_choice(coupling, 'coupling', COUPLINGS)
+        super().__init__(data, prior, gammas, f, ot_bs=ot_bs, ot_method=ot_method, ot_iter=ot_iter, ot_tol=ot_tol, **kw)
+        self.rho = None
+        if self.coupling == 'auto':        # the regime in the trainer's units (its sources are standardised, if asked)
+            self.rho = regime(self.data, self.prior, self.gammas.cpu(), self.f)
+            self.coupling = auto_coupling(self.rho)
+
+    def fingerprint(self)->dict:
+        "The shared run fingerprint plus the first coupling, which decides what iteration 1 trains, and its OT settings"
+        return {**super().fingerprint(), 'coupling': self.coupling,
+                **(self.ot_settings() if self.coupling == 'ot' else {})}
+
+    def make_cache(self, direction:str):
+        ("Coupled end points (X_0, X_N), each (n_cache, *shape), from the chain of the other direction "
+         "(or the first coupling)")
+        F, B = self.maps(ema=True, check=False)
+        with torch.no_grad(), self._autocast():
+            if direction == 'forward':                                   # the backward chain from the prior
+                xN = self.prior(self.n_cache, self.gen)
+                return sample_chain(xN, B, self.gammas, False, self.gen, False), xN
+            if not self.f_trained and self.coupling == 'ot': return self.ot_cache()              # the OT start
+            x0 = self.data(self.n_cache, self.gen)
+            if not self.f_trained and self.coupling == 'independent':                            # DSBM-IMF's start
+                return x0, self.prior(self.n_cache, self.gen)
+            return x0, sample_chain(x0, F, self.gammas, True, self.gen, False)                   # the forward chain

@@ -15,7 +15,7 @@ __all__ = ['LearnedNoise']
 
 # %% ../nbs/05f_exact_noise.ipynb #65f5a579
 class LearnedNoise:
-    "Mixin of `DSB`: the per-step noise covariances of `kernel='exact'`, how chains draw from them, and their fit"
+    "Mixin of `Bridge`: the per-step noise covariances of `kernel='exact'`, how chains draw from them, and their fit"
     _NOISE_REFRESH = 99_991     # `_reseed` index of the noise fit's random stream
 
 # %% ../nbs/05f_exact_noise.ipynb #ca4f8db6

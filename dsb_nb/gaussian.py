@@ -217,7 +217,7 @@ def run_gaussian(d:int=5, size:str='small', # dimension, TimeMLP preset ('small'
                  N:int=20, T:float=0.5, a:float=0.1, n_eval:int=10_000, # chain, task, and eval sample size
                  chains=('backward', 'forward'), seed:int=0, device='cpu',
                  skip:bool=True, # TimeMLP's linear skip path; False gives the paper's architecture
-                 cls=DSB, # the trainer: `DSB` or a subclass (e.g. `DSBM` of notebook 16)
+                 cls=DSB, # the solver class: `DSB`, or e.g. `DSBM` of notebook 16
                  **dsb_kw)->tuple[list, DSB]: # extra `DSB` arguments (lr, ema_decay, bs, cache_every, ...)
     "Run DSB on the Gaussian task for `n_ipf` iterations; return per-iteration coupling errors and the trainer"
     check_trainer(cls)

@@ -9,7 +9,7 @@ import torch
 from torch import nn, Tensor
 from .score_matching import TimeMLP
 from .checks import *
-from .reference import check_gammas, brownian
+from .reference import check_tensor, check_gammas, brownian
 from .checks import patch
 
 # %% auto #0
@@ -17,7 +17,7 @@ __all__ = ['InputChecks', 'check_steps', 'check_drift']
 
 # %% ../nbs/05e_inputs.ipynb #13dcb0e0
 class InputChecks:
-    "Mixin of `DSB`: its settings, shapes, networks, drift and metrics checked at construction; its random-state scope"
+    "Mixin of `Bridge`: settings, shapes, networks, drift and metrics checked at construction; its random-state scope"
     _PROBE_SALT = 0x51ED        # offset of the probes' seed from the run's
     _GLOBAL_SALT = 0x9E3779B9   # offset of the global generators' seed from a cache refresh's
 
@@ -259,3 +259,23 @@ def _set_scale(self:InputChecks, shift:Tensor|None, scale:float):
     "Install a shift and scale in the trainer and in both sample sources (every draw is then in the trainer's units)"
     self.shift, self.scale = shift, float(scale)
     for src in (self.data, self.prior): src.shift, src.scale = shift, self.scale
+
+# %% ../nbs/05e_inputs.ipynb #5894c50f
+@patch
+def check_x(self:InputChecks, x, name:str='x')->Tensor:
+    "Start points given by the user: a non-empty float tensor (n, *shape), moved to the trainer's device and dtype"
+    x = check_tensor(x, name, 2)
+    if tuple(x.shape[1:]) != self.shape or len(x) == 0:
+        raise ValueError(f"`{name}` must have shape (n, {', '.join(map(str, self.shape))}) with n >= 1, "
+                         f"got {tuple(x.shape)}")
+    return x.to(self.device, self.dtype)
+
+@patch
+def encode(self:InputChecks, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
+    "Samples in the trainer's units: (x - shift)/scale with `standardize=True`, else x itself"
+    return x if self.shift is None else (x - self.shift)/self.scale
+
+@patch
+def decode(self:InputChecks, x:Tensor)->Tensor: # (n, *shape) or (N+1, n, *shape) on the trainer's device
+    "Samples (or trajectories) back in the user's units: x*scale + shift with `standardize=True`, else x itself"
+    return x if self.shift is None else x*self.scale + self.shift

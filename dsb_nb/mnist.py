@@ -198,7 +198,7 @@ def image_dsb(cfg:MnistConfig, # configuration (MnistConfig or a subclass)
               data, prior, # the two ends, in any form `DSB` accepts
               shape:tuple, # (C, H, H) image shape
               device=None, ckpt_dir=None, seed:int=0, progress:bool=True,
-              cls:type=DSB, # the trainer class: `DSB` or a subclass such as `DSBM`
+              cls:type=DSB, # the solver class: `DSB`, or e.g. `DSBM`
               # extra arguments of `cls`, e.g. coupling='independent' (DSBM) or n_eval (default min(cfg.n_eval, 1000))
               **kw)->DSB:
     ("The `DSB` (or `cls`) of an image run: two fresh U-nets `cfg.preset` for `shape` (initialised from `seed`), "

@@ -10,7 +10,7 @@ from torch import Tensor
 from .reference import check_tensor
 from .reference import check_gammas
 from .checks import check_int, check_real, check_bool, check_choice
-from .dsb import DSB
+from .dsb import Bridge
 
 # %% auto #0
 __all__ = ['DSBVelocity', 'dsb_velocity', 'odeint_fixed', 'odeint_adaptive', 'divergence', 'gaussian_logpdf', 'ode_logp',
@@ -63,11 +63,12 @@ class DSBVelocity:
         return fx + (1 - w)*self.corr(x, k) + w*self.corr(x, k + 1)
 
 # %% ../nbs/14_ode.ipynb #270b0a75
-def dsb_velocity(dsb:DSB, # a trained trainer
+def dsb_velocity(dsb:Bridge, # a trained trainer
                  ema:bool=True)->DSBVelocity: # use the EMA networks (what `DSB.sample` uses) or the raw ones
     ("Probability-flow velocity v(x, t) of the bridge held by `dsb`: the pair (F^{n+1}, B^n), or (reference, B^n) "
      "before any forward half; in the trainer's units (`dsb.encode`)")
-    if not isinstance(dsb, DSB): raise TypeError(f"`dsb` must be a DSB trainer, got {type(dsb).__name__}")
+    if not isinstance(dsb, Bridge):
+        raise TypeError(f"`dsb` must be a solver (DSB, DSBM, SBCFM), got {type(dsb).__name__}")
     if getattr(dsb, 'kernel', 'dsb') != 'dsb':
         raise ValueError("the probability-flow ODE is derived for the paper's kernel (noise variance 2 gamma): "
                          "`dsb.kernel` must be 'dsb', got " + repr(dsb.kernel))
@@ -325,7 +326,7 @@ def ode_logp(v, # velocity v(x, t) of the probability-flow ODE
 
 # %% ../nbs/14_ode.ipynb #512aa8fe
 @torch.no_grad()
-def ode_sample(dsb:DSB, # a trained trainer
+def ode_sample(dsb:Bridge, # a trained trainer
                n:int=1000, # number of samples (ignored if `x` is given)
                direction:str='backward', # 'backward': prior -> data; 'forward': data -> prior
                x:Tensor|None=None, # optional start points (n, *shape)

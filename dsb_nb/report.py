@@ -18,7 +18,7 @@ __all__ = ['Reporting', 'Table', 'markdown_table']
 
 # %% ../nbs/05c_report.ipynb #89e93170
 class Reporting:
-    "Mixin of `DSB`: progress bars, per-half diagnostics, the history as a table, the stall warning"
+    "Mixin of `Bridge`: progress bars, per-half diagnostics, the history as a table, the stall warning"
     _DIAG_SALT = 0x7F4A7C15     # offset of the diagnostics' seed from the half's own
 
 # %% ../nbs/05c_report.ipynb #591d2b07

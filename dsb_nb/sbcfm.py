@@ -8,15 +8,16 @@ import math   # noqa: F401 (used by the notebook's tests)
 import torch   # noqa: F401 (used by the notebook's tests)
 from torch import Tensor
 from .checks import check_int
-from .dsbm import DSBM, OT_METHODS, ot_plan, sample_plan, ot_pairs   # re-exported here  # noqa: F401
+from .dsbm import BridgeMatching, DSBM, OT_METHODS, ot_plan, sample_plan, ot_pairs   # re-exported here  # noqa: F401
 
 # %% auto #0
 __all__ = ['SBCFM']
 
 # %% ../nbs/17_sbcfm.ipynb #81b4ac4c
-class SBCFM(DSBM):
+class SBCFM(BridgeMatching):
     ("Simulation-free Schrödinger bridge: bridge matching on pairs from minibatch OT plans (eq. S2), "
      "redrawn at each refresh")
+    coupling = 'ot'      # every pair of every half (DSBM's coupling='ot' uses them for its first half only)
     def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
                  prior, # p_prior: same forms as `data`
                  gammas:Tensor, # (N,) step sizes; T = gammas.sum()
@@ -24,16 +25,20 @@ class SBCFM(DSBM):
                  ot_bs:int|None=1024, # samples of each end per OT problem (None: `bs`); at most 4096
                  ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # the solver of each block (see `ot_plan`)
                  n_cache:int=4096, # pairs per OT cache (4 blocks), redrawn every `cache_every` steps
-                 **kw): # any other `DSB` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, cache_every, ...)
+                 **kw): # any other `Bridge` argument (net_f, net_b, bs, n_steps, lr, ema_decay, cache_every, ...)
         if 'coupling' in kw:
             raise ValueError("SBCFM draws every pair from minibatch OT plans: "
                              "it takes no `coupling` (that is DSBM's option)")
         ot_bs = check_int(ot_bs, 'ot_bs', 1, 4096, none_ok=True)
         if ot_bs is None: ot_bs = check_int(kw.get('bs', 128), 'bs', 1)
-        super().__init__(data, prior, gammas, f, coupling='ot', ot_bs=ot_bs, ot_method=ot_method, ot_iter=ot_iter,
-                         ot_tol=ot_tol, n_cache=n_cache, **kw)
+        super().__init__(data, prior, gammas, f, ot_bs=ot_bs, ot_method=ot_method, ot_iter=ot_iter, ot_tol=ot_tol,
+                         n_cache=n_cache, **kw)
         self.reg = self.ot_reg  # the plans' regulariser (S2): 4T for the Brownian reference
 
+    def fingerprint(self)->dict:
+        "The shared run fingerprint plus the pairs' origin and the OT solver's settings"
+        return {**super().fingerprint(), 'coupling': self.coupling, **self.ot_settings()}
+
     def make_cache(self, direction:str):
-        "Either half trains on fresh minibatch-OT pairs (`DSBM.ot_cache`): nothing is simulated"
+        "Either half trains on fresh minibatch-OT pairs (`BridgeMatching.ot_cache`): nothing is simulated"
         return self.ot_cache()

@@ -83,7 +83,7 @@ def _eval_sets(sample, n_eval, seed):
 
 def run_generation(name:str, # dataset in TOYS (or pass `data` to use your own sampler)
                    n_ipf:int=20, N:int=20, gamma:float=0.01, # IPF iterations, steps and step size (T = N*gamma)
-                   # the trainer: `DSB` or a subclass (e.g. `DSBM`, notebook 16)
+                   # the solver class: `DSB`, or e.g. `DSBM` (notebook 16)
                    n_eval:int=2000, seed:int=0, data=None, cls=DSB,
                    **dsb_kw)->tuple: # dsb_kw override TOY_DSB_KW
     "Figure 3: DSB with OU reference f(x) = -x/sigma2 and prior N(0, sigma2 I); returns (dsb, results dict)"
@@ -130,7 +130,7 @@ def plot_generation(res:dict, # results of `run_generation`
 def run_transfer(src:str='swiss_roll', dst:str='s_curve', # datasets at t = 0 and at t = T
                  # IPF iterations, steps, horizon, reference drift (None: Brownian)
                  n_ipf:int=10, N:int=50, T:float=1., f=None,
-                 n_eval:int=2000, seed:int=0, cls=DSB, # the trainer: `DSB` or a subclass (e.g. `DSBM`, notebook 16)
+                 n_eval:int=2000, seed:int=0, cls=DSB, # the solver class: `DSB`, or e.g. `DSBM` (notebook 16)
                  **dsb_kw)->tuple:
     "Figure 7 (top): DSB between two datasets; returns (dsb, results with forward/backward W2 per iteration)"
     check_trainer(cls)
