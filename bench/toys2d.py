@@ -22,6 +22,7 @@ def main():
     p.add_argument('--steps', type=int, default=None, help='gradient steps per half-iteration (default 1000; 5000 with --authors-config)')
     p.add_argument('--datasets', default='eight_gaussians,moons,swiss_roll,checkerboard')
     p.add_argument('--n-eval', type=int, default=2000, help='samples for each exact W2')
+    p.add_argument('--draws', type=int, default=1, help='> 1: also record each W2 as a median over this many independent draws, with its floor (score_draws)')
     p.add_argument('--transfer-iters', type=int, default=None, help='IPF iterations for the transfer (default: --iters)')
     p.add_argument('--no-transfer', action='store_true')
     p.add_argument('--threads', type=int, default=1)
@@ -68,10 +69,11 @@ def main():
     for row, name in zip(axs, names):
         t0 = time.time()
         dsb, res = run_generation(name, n_ipf=a.iters, n_eval=a.n_eval, seed=a.seed, device=a.device, cls=cls,
-                                  keep_traj=500 if name == names[0] else 0, **dsb_kw)
+                                  keep_traj=500 if name == names[0] else 0, draws=a.draws, **dsb_kw)
         info['generation'][name] = dict(sigma2_data=res['sigma2'], floor=res['floor'], w2=res['w2'], cum_time_s=res['time_s'],
                                         wall_s=time.time() - t0, w2_first_over_floor=res['w2'][0]/res['floor'],
-                                        w2_last_over_floor=res['w2'][-1]/res['floor'])
+                                        w2_last_over_floor=res['w2'][-1]/res['floor'],
+                                        **({'w2_draws': res['w2_draws']} if a.draws > 1 else {}))
         plot_generation(res, axs=row); save()
         if name == names[0]:
             ex = explorer_grid(dsb, iters=sorted({0, min(1, a.iters - 1), a.iters - 1}), ks=[dsb.N, dsb.N//2, 0])
@@ -81,10 +83,11 @@ def main():
     from _common import publish_fig; publish_fig(out.with_suffix('.png'))     # the book shows figs/bench_NAME.png
     if not a.no_transfer:
         t0, L = time.time(), a.transfer_iters or a.iters
-        dsb, res = run_transfer(n_ipf=L, n_eval=a.n_eval, seed=a.seed, device=a.device, cls=cls, **dsb_kw)
+        dsb, res = run_transfer(n_ipf=L, n_eval=a.n_eval, seed=a.seed, device=a.device, cls=cls, draws=a.draws, **dsb_kw)
         info['transfer'] = dict(src='swiss_roll', dst='s_curve', N=50, T=1., reference='Brownian', iters=L,
                                 w2_fwd=res['w2_fwd'], floor_fwd=res['floor_fwd'], w2_bwd=res['w2_bwd'], floor_bwd=res['floor_bwd'],
-                                cum_time_s=res['time_s'], wall_s=time.time() - t0)
+                                cum_time_s=res['time_s'], wall_s=time.time() - t0,
+                                **({k: res[k] for k in ('w2_fwd_draws', 'w2_bwd_draws')} if a.draws > 1 else {}))
         f2 = plot_snapshots(res['traj'], T=1.); f2.suptitle(f'Swiss roll -> S-curve, {a.solver.upper()} forward chain after iteration {L}', fontsize=8)
         f2.tight_layout(); f2.savefig(figs/f'08_transfer{tag}.png', dpi=70); plt.close(f2); save()
         print('transfer fwd', [round(w, 3) for w in res['w2_fwd']], 'floor', round(res['floor_fwd'], 3),

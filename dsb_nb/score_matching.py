@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_score_matching.ipynb #2b3e133a
 from __future__ import annotations
-import copy, math, numbers
+import copy, math, numbers, statistics
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
@@ -12,7 +12,8 @@ from .reference import *
 from .time_reversal import *
 
 # %% auto #0
-__all__ = ['step_embedding', 'TimeMLP', 'n_params', 'dsm_loss', 'EMA', 'train_score', 'sgm_sample', 'w2', 'energy_distance']
+__all__ = ['step_embedding', 'TimeMLP', 'n_params', 'dsm_loss', 'EMA', 'train_score', 'sgm_sample', 'w2', 'energy_distance',
+           'score_draws']
 
 # %% ../nbs/03_score_matching.ipynb #a62f617c
 def step_embedding(k, # step indices: int, or (batch,) tensor
@@ -192,3 +193,23 @@ def _mean_dist(a:Tensor, b:Tensor, cells:int=2**24)->float:
     if len(a)*len(b) <= cells: return torch.cdist(a, b).mean().item()
     rows = max(1, cells//len(b))
     return sum(torch.cdist(a[i:i + rows], b).sum().item() for i in range(0, len(a), rows))/(len(a)*len(b))
+
+# %% ../nbs/03_score_matching.ipynb #9c7b70bb
+def score_draws(metric, # metric(x, y) -> float, e.g. `w2` or `energy_distance`
+                sample, # sample(n) -> (n, *shape): a fresh draw of what is scored, e.g. `lambda n: dsb.sample(n)`
+                ref, # ref(n) -> (n, *shape): a fresh draw of the target, e.g. held-out data subsampled
+                n:int=1000, # samples per draw, on each side
+                draws:int=5)->dict: # independent draws (>= 1)
+    ("Median and range of `metric(sample(n), ref(n))` over `draws` independent draws, next to the floor "
+     "`metric(ref(n), ref(n))` measured the same way: {'median', 'lo', 'hi', 'values', 'floor', 'floor_lo', ...}")
+    if not callable(metric): raise TypeError(f"`metric` must be callable metric(x, y), got {type(metric).__name__}")
+    for name, f in (('sample', sample), ('ref', ref)):
+        if not callable(f): raise TypeError(f"`{name}` must be callable {name}(n) -> samples, got {type(f).__name__}")
+    for name, v, lo in (('n', n, 2), ('draws', draws, 1)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
+            raise ValueError(f"`{name}` must be an integer >= {lo}, got {v!r}")
+    vals = [float(metric(sample(n), ref(n))) for _ in range(draws)]
+    floors = [float(metric(ref(n), ref(n))) for _ in range(draws)]
+    return dict(median=statistics.median(vals), lo=min(vals), hi=max(vals), values=vals,
+                floor=statistics.median(floors), floor_lo=min(floors), floor_hi=max(floors), floor_values=floors,
+                n=n, draws=draws)
