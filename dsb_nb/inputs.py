@@ -260,7 +260,7 @@ def _set_scale(self:InputChecks, shift:Tensor|None, scale:float):
     self.shift, self.scale = shift, float(scale)
     for src in (self.data, self.prior): src.shift, src.scale = shift, self.scale
 
-# %% ../nbs/05e_inputs.ipynb #5894c50f
+# %% ../nbs/05e_inputs.ipynb #a4173c1f
 @patch
 def check_x(self:InputChecks, x, name:str='x')->Tensor:
     "Start points given by the user: a non-empty float tensor (n, *shape), moved to the trainer's device and dtype"

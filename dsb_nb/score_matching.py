@@ -194,7 +194,7 @@ def _mean_dist(a:Tensor, b:Tensor, cells:int=2**24)->float:
     rows = max(1, cells//len(b))
     return sum(torch.cdist(a[i:i + rows], b).sum().item() for i in range(0, len(a), rows))/(len(a)*len(b))
 
-# %% ../nbs/03_score_matching.ipynb #9c7b70bb
+# %% ../nbs/03_score_matching.ipynb #d7b2a19a
 def score_draws(metric, # metric(x, y) -> float, e.g. `w2` or `energy_distance`
                 sample, # sample(n) -> (n, *shape): a fresh draw of what is scored, e.g. `lambda n: dsb.sample(n)`
                 ref, # ref(n) -> (n, *shape): a fresh draw of the target, e.g. held-out data subsampled
