@@ -38,6 +38,8 @@ from _common import root, publish_fig, publish_json, machine, use_local_data
 OUT = root/'bench'/'results'/'regimes'
 VARIANTS = {'dsbm-ref': ('dsbm', dict(coupling='reference')), 'dsbm-ind': ('dsbm', dict(coupling='independent')),
             'dsbm-ot': ('dsbm', dict(coupling='ot')), 'sbcfm': ('sbcfm', {}), 'dsb': ('dsb', {})}
+# probes: not candidates (not in a default run, not in regimes.json), asked for by name with --variants and --out
+PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096))}   # SB-CFM with one OT problem per 4,096-pair cache
 TASKS = ['gauss10_eps0.01', 'gauss10_eps0.3', 'gauss10_eps3', 'gauss10_eps50', 'mix2shift_eps0.1', 'mix2shift_eps2', 'mix2_eps1', 'mix16_eps1',
          'authors_scurve', 'moons_gen', 'digits64', 'mnist50']
 
@@ -187,7 +189,7 @@ def run_job(task, variant, seed, iters, steps):
     torch.set_num_threads(1)
     from dsb_nb.solvers import SOLVERS
     spec, cache = task_spec(task), {}
-    method, kw = VARIANTS[variant]
+    method, kw = {**VARIANTS, **PROBES}[variant]
     data, prior = _samplers(spec['task']) if spec['kind'] == 'exact' else (spec['data'], spec['prior'])
     t0 = time.time()
     model = SOLVERS[method](data, prior, spec['gammas'], f=spec['f'], seed=seed, progress=False, n_steps=steps, **kw)

@@ -15,8 +15,8 @@ from .checks import check_int, check_real, check_choice
 from .continuous import ideal_dsb_gaussian
 
 # %% auto #0
-__all__ = ['random_cov', 'random_gaussian_task', 'check_task', 'gaussian_samplers', 'MixtureBridge', 'bw2', 'cbw2_uvp',
-           'run_gaussian_task', 'run_mixture_task', 'accuracy_table', 'ablation_table']
+__all__ = ['EXACT_TASK', 'random_cov', 'random_gaussian_task', 'check_task', 'gaussian_samplers', 'MixtureBridge', 'bw2',
+           'cbw2_uvp', 'run_gaussian_task', 'run_mixture_task', 'accuracy_table', 'ablation_table']
 
 # %% ../nbs/19_accuracy.ipynb #72efb6d4
 def random_cov(d:int, lo:float=0.1, hi:float=10., gen:torch.Generator|None=None)->Tensor: # (d, d) float64
@@ -143,14 +143,20 @@ def bw2(m1:Tensor, S1:Tensor, m2:Tensor, S2:Tensor)->Tensor: # means (..., d), c
     return (((m1 - m2)**2).sum(-1) + torch.diagonal(S1, dim1=-2, dim2=-1).sum(-1)
             + torch.diagonal(S2, dim1=-2, dim2=-1).sum(-1) - 2*cross)
 
+# what `cbw2_uvp` uses of a task: the dimension, draws of both ends and of X_N given X_0, and the exact moments of X_N
+# given X_0 (a Gaussian bridge, or a mixture's, moved or not)
+EXACT_TASK = ('d', 'sample_p0', 'sample_p1', 'sample_cond', 'cond_moments')
+
 def cbw2_uvp(cond_sample, # cond_sample(x) -> one y per row of x, (n, d); e.g. a trained bridge's forward chain
-             mb:MixtureBridge, # the task
+             mb:MixtureBridge, # the task: a MixtureBridge, or any exact task with its interface (`EXACT_TASK`)
              n_x:int=200, m:int=500, # test points, samples per test point
              seed:int=0)->tuple[float, float]: # (cBW2-UVP of cond_sample, the estimator's floor), in percent
     "Conditional BW2-UVP (%) of a conditional sampler against the exact bridge, and the same estimator on exact samples"
     if not callable(cond_sample):
         raise TypeError(f"`cond_sample` must be callable as cond_sample(x) -> y, got {type(cond_sample).__name__}")
-    if not isinstance(mb, MixtureBridge): raise TypeError(f"`mb` must be a MixtureBridge, got {type(mb).__name__}")
+    if missing := [a for a in EXACT_TASK if not hasattr(mb, a)]:
+        raise TypeError(f"`mb` must be a MixtureBridge, or an exact task with its interface ({', '.join(EXACT_TASK)}); "
+                        f"{type(mb).__name__} lacks {', '.join(missing)}")
     # m >= 2: the covariance of the m samples per test point divides by m - 1
     n_x, m, seed = check_int(n_x, 'n_x', 1), check_int(m, 'm', 2), check_int(seed, 'seed', 0, 2**32 - 1)
     g = torch.Generator().manual_seed(int(seed))
