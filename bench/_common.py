@@ -4,16 +4,22 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
 
-def publish_fig(png:Path)->Path:
+def _published(p:Path)->bool:
+    "Only results written into bench/results are the book's: a run sent elsewhere (--out /tmp/...) is not copied"
+    return Path(p).resolve().parent == (root/'bench'/'results').resolve()
+
+def publish_fig(png:Path)->Path|None:
     "Copy a results figure to nbs/figs/bench_NAME.png, where the book includes it from (nbs/ is what the site publishes)"
     png = Path(png)
+    if not _published(png): return None
     dest = root/'nbs'/'figs'/f'bench_{png.stem}.png'
     dest.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(png, dest)
     return dest
 
-def publish_json(path:Path)->Path:
+def publish_json(path:Path)->Path|None:
     "Copy a results JSON to nbs/results/NAME.json, where the notebooks read it (files outside nbs/ are not on the published site)"
     path = Path(path)
+    if not _published(path): return None
     dest = root/'nbs'/'results'/path.name
     dest.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(path, dest)
     return dest

@@ -119,8 +119,8 @@ def summary(self:Reporting,
 _STALL_RATIO, _STALL_GAIN = 3., 0.1
 
 @patch
-def _advice(self:Reporting)->str:
-    "What to try when a run stalls; a subclass may add its own first"
+def stall_advice(self:Reporting)->str:
+    "Solver hook: what the stall warning tells the user to try (a solver with other remedies overrides it)"
     return ("more `n_steps` or a larger network; "
             "if the reference's noise is small against the distance the samples travel "
             "(`regime(data, prior, gammas)` < 1, notebook 16), "
@@ -139,7 +139,7 @@ def _warn_stalled(self:Reporting):
                           f"{last['energy']/fl:.1f}x its sampling floor "
                           f"(energy distance {last['energy']:.3g}, floor {fl:.3g}) "
                           f"and improved by less than {_STALL_GAIN:.0%} in the last "
-                          f"iteration: more iterations will not help much. Try {self._advice()}", stacklevel=4)
+                          f"iteration: more iterations will not help much. Try {self.stall_advice()}", stacklevel=4)
 
 # %% ../nbs/05c_report.ipynb #1a32b436
 @patch

@@ -42,3 +42,10 @@ class SBCFM(BridgeMatching):
     def make_cache(self, direction:str):
         "Either half trains on fresh minibatch-OT pairs (`BridgeMatching.ot_cache`): nothing is simulated"
         return self.ot_cache()
+
+    def stall_advice(self)->str:
+        "SB-CFM's remedies: larger OT blocks against the minibatch bias, or DSBM where the noise is not small"
+        return ("more `n_steps` or a larger network; larger OT blocks (`ot_bs`, at most 4096: a minibatch plan is "
+                "biased when its block is small against the data, notebook 17); where the reference's noise is not "
+                "small against the distance the samples travel (`regime(data, prior, gammas)` >= 1, notebook 16), "
+                "DSBM from the independent coupling; if the data's spread is far from 1, `standardize=True`")
