@@ -10,9 +10,10 @@ import torch
 from torch import Tensor
 import torch.distributed as dist
 from .checks import patch, RunLock
+_all_ = ['RunLock']                                  # moved to 05a; `from dsb_nb.checkpoint import *` keeps it
 
 # %% auto #0
-__all__ = ['Checkpointing', 'CheckpointError']
+__all__ = ['Checkpointing', 'CheckpointError', 'RunLock']
 
 # %% ../nbs/05d_checkpoint.ipynb #25bdd1d4
 class Checkpointing:

@@ -72,7 +72,7 @@ class Bridge(InputChecks, Reporting, Checkpointing, LearnedNoise):
                  # each half starts from the network's last weights (the paper's warm start);
                  # False: from its initial weights with a fresh optimiser and EMA (the authors' 2-D runs)
                  warm_start:bool=True):
-        if type(self).make_cache is Bridge.make_cache or type(self).batch_loss is Bridge.batch_loss:
+        if not _defines_hooks(type(self)):
             raise TypeError(f"{type(self).__name__} does not define the solver hooks `make_cache` and `batch_loss`: "
                             "use DSB, DSBM or SBCFM, or subclass Bridge and define both")
         vars(self).update(self._check_settings(
@@ -130,6 +130,10 @@ def batch_loss(self:Bridge, direction:str, # 'backward' or 'forward': the half b
                cache)->Tensor: # what `make_cache(direction)` returned
     "Solver hook: the scalar loss of one minibatch drawn from `cache`, for the network `model` of `direction`"
     raise NotImplementedError
+
+def _defines_hooks(cls)->bool:
+    "Does the solver class `cls` define both hooks of `Bridge` (not `Bridge` itself, nor a subclass that adds neither)?"
+    return cls.make_cache is not Bridge.make_cache and cls.batch_loss is not Bridge.batch_loss
 
 class DSB(Bridge):
     ("Diffusion Schrödinger Bridge (Algorithm 1) between `data` (time 0) and `prior` (time N): "
@@ -354,7 +358,7 @@ def gaussian_sb_cross_cov(T:float)->float:
 # %% ../nbs/06_dsb.ipynb #c347fcdf
 def check_trainer(cls, name:str='cls')->type: # the class to check, and the argument's name for the message
     "Return `cls` if it is a solver class (a subclass of `Bridge`: DSB, DSBM, SBCFM, ...), else raise a `TypeError`"
-    if not (isinstance(cls, type) and issubclass(cls, Bridge) and cls is not Bridge):
+    if not (isinstance(cls, type) and issubclass(cls, Bridge) and _defines_hooks(cls)):
         raise TypeError(f"`{name}` must be a solver class (DSB, DSBM, SBCFM or another subclass of Bridge), "
                         f"got {cls!r}")
     return cls

@@ -10,6 +10,7 @@ from torch import nn, Tensor
 from tqdm.auto import tqdm
 from .reference import *
 from .time_reversal import *
+from .checks import check_int
 
 # %% auto #0
 __all__ = ['step_embedding', 'TimeMLP', 'n_params', 'dsm_loss', 'EMA', 'train_score', 'sgm_sample', 'w2', 'energy_distance',
@@ -205,9 +206,7 @@ def score_draws(metric, # metric(x, y) -> float, e.g. `w2` or `energy_distance`
     if not callable(metric): raise TypeError(f"`metric` must be callable metric(x, y), got {type(metric).__name__}")
     for name, f in (('sample', sample), ('ref', ref)):
         if not callable(f): raise TypeError(f"`{name}` must be callable {name}(n) -> samples, got {type(f).__name__}")
-    for name, v, lo in (('n', n, 2), ('draws', draws, 1)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
-            raise ValueError(f"`{name}` must be an integer >= {lo}, got {v!r}")
+    n, draws = check_int(n, 'n', 2), check_int(draws, 'draws', 1)
     vals = [float(metric(sample(n), ref(n))) for _ in range(draws)]
     floors = [float(metric(ref(n), ref(n))) for _ in range(draws)]
     return dict(median=statistics.median(vals), lo=min(vals), hi=max(vals), values=vals,

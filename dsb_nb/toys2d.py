@@ -10,7 +10,7 @@ from torch import Tensor
 import matplotlib.pyplot as plt
 from .reference import *
 from .score_matching import w2, score_draws
-from .dsb import DSB, gaussian_sampler, check_trainer
+from .dsb import DSB, gaussian_sampler, check_trainer, check_int
 
 # %% auto #0
 __all__ = ['TOYS', 'TOY_DSB_KW', 'swiss_roll', 'moons', 'circles', 'eight_gaussians', 'checkerboard', 's_curve', 'make_toy',
@@ -76,11 +76,6 @@ def make_toy(name:str): # one of TOYS: 'swiss_roll', 'moons', 'circles', 'eight_
 TOY_DSB_KW = dict(bs=256, n_steps=600, lr=1e-3, lr_schedule='constant', ema_decay=0.99, n_cache=1000, cache_every=100,
                   n_eval=500, progress=False)
 
-def _check_draws(draws)->int:
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        raise ValueError(f"`draws` must be an integer >= 1, got {draws!r}")
-    return draws
-
 def _eval_sets(sample, n_eval, seed):
     ge = torch.Generator().manual_seed(10_000 + seed)
     ref, ref2 = sample(n_eval, ge), sample(n_eval, ge)
@@ -94,6 +89,7 @@ def run_generation(name:str, # dataset in TOYS (or pass `data` to use your own s
                    **dsb_kw)->tuple: # dsb_kw override TOY_DSB_KW
     "Figure 3: DSB with OU reference f(x) = -x/sigma2 and prior N(0, sigma2 I); returns (dsb, results dict)"
     check_trainer(cls)
+    draws = check_int(draws, 'draws', 1)
     sample = data if data is not None else make_toy(name)
     sigma2 = sample(10_000, torch.Generator().manual_seed(seed)).var(0).mean().item()
     ref, floor = _eval_sets(sample, n_eval, seed)
@@ -101,7 +97,7 @@ def run_generation(name:str, # dataset in TOYS (or pass `data` to use your own s
     dsb = cls(sample, gaussian_sampler(2, std=math.sqrt(sigma2)), make_gammas(N, T=N*gamma), f=ou(1/sigma2),
               seed=seed, **{**TOY_DSB_KW, **dsb_kw})
     res = dict(dataset=name, solver=cls.__name__, sigma2=sigma2, alpha=1/sigma2, N=N, T=N*gamma, floor=floor,
-               w2=[], time_s=[], samples={}, **({'w2_draws': []} if _check_draws(draws) > 1 else {}))
+               w2=[], time_s=[], samples={}, **({'w2_draws': []} if draws > 1 else {}))
     ge = torch.Generator().manual_seed(30_000 + seed)          # the reference draws of `score_draws`
     t0 = time.time()
     for it in range(1, n_ipf + 1):
@@ -144,12 +140,13 @@ def run_transfer(src:str='swiss_roll', dst:str='s_curve', # datasets at t = 0 an
                  **dsb_kw)->tuple:
     "Figure 7 (top): DSB between two datasets; returns (dsb, results with forward/backward W2 per iteration)"
     check_trainer(cls)
+    draws = check_int(draws, 'draws', 1)
     s0, s1 = make_toy(src), make_toy(dst)
     (ref0, floor0), (ref1, floor1) = _eval_sets(s0, n_eval, seed), _eval_sets(s1, n_eval, seed + 1)
     torch.manual_seed(seed)
     dsb = cls(s0, s1, make_gammas(N, T=T), f=f, seed=seed, **{**TOY_DSB_KW, **dsb_kw})
     res = dict(src=src, dst=dst, N=N, T=T, floor_fwd=floor1, floor_bwd=floor0, w2_fwd=[], w2_bwd=[], time_s=[],
-               **({'w2_fwd_draws': [], 'w2_bwd_draws': []} if _check_draws(draws) > 1 else {}))
+               **({'w2_fwd_draws': [], 'w2_bwd_draws': []} if draws > 1 else {}))
     ge = torch.Generator().manual_seed(30_000 + seed)
     t0 = time.time()
     for it in range(1, n_ipf + 1):
@@ -157,8 +154,7 @@ def run_transfer(src:str='swiss_roll', dst:str='s_curve', # datasets at t = 0 an
         res['w2_fwd'].append(w2(dsb.sample(n_eval, 'forward').cpu(), ref1))
         res['w2_bwd'].append(w2(dsb.sample(n_eval, 'backward').cpu(), ref0))
         res['time_s'].append(time.time() - t0)
-        for end, s in (('fwd', s1), ('bwd', s0)) if draws > 1 else ():
-            d = 'forward' if end == 'fwd' else 'backward'
+        for end, d, s in (('fwd', 'forward', s1), ('bwd', 'backward', s0)) if draws > 1 else ():
             res[f'w2_{end}_draws'].append(score_draws(w2, lambda n: dsb.sample(n, d).cpu(), lambda n: s(n, ge),
                                                       n_eval, draws))
     res['traj'] = dsb.sample(n_eval, 'forward', x=s0(n_eval, torch.Generator().manual_seed(20_000 + seed)),
