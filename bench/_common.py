@@ -53,3 +53,90 @@ def cpu_model()->str:
             if line.startswith('model name'): return line.split(':', 1)[1].strip()
     except OSError: pass
     return ''
+
+# --- One results layout ------------------------------------------------------------------------------------------
+# Every bench/results/*.json is one dict that starts with these keys, written by `write_results` and read back by
+# `read_results`; a benchmark may add its own keys after them (notes, targets, a sub-study), never instead of them.
+LAYOUT = 1
+SHARED_KEYS = {'bench': str,          # the script that wrote it (bench/NAME.py)
+               'layout': int,         # LAYOUT at the time of writing
+               'cpu_reduced': bool,   # true: shrunk to fit a small CPU, not the paper-sized experiment
+               'machine': dict,       # where the numbers were measured (`machine()`)
+               'settings': dict,      # what ran: sizes, budgets, seeds, configurations
+               'rows': list,          # the measurements: one dict per run, or per task x solver (curves inside)
+               'references': dict}    # what a reader compares rows with: exact answers, limits, floors, others' numbers
+
+def results(bench:str, settings:dict, rows:list, machine:dict|None=None, references:dict|None=None,
+            cpu_reduced:bool=True, **extra)->dict:
+    "A results dict in the shared layout (`SHARED_KEYS` first, then `extra`); `machine` defaults to this one's record"
+    if machine is None: machine = globals()['machine']()
+    return check_layout(dict(bench=bench, layout=LAYOUT, cpu_reduced=cpu_reduced, machine=machine, settings=settings,
+                             rows=list(rows), references=references or {}, **extra))
+
+def check_layout(res:dict, where:str='results')->dict:
+    "Raise a ValueError naming what `res` lacks, or has with the wrong type, of the shared layout; returns `res`"
+    if not isinstance(res, dict): raise TypeError(f"{where} must be a dict in the shared layout, got {type(res).__name__}")
+    if miss := [k for k in SHARED_KEYS if k not in res]: raise ValueError(f"{where} lack the shared keys {miss}")
+    if bad := [f'{k} ({type(res[k]).__name__}, expected {t.__name__})' for k, t in SHARED_KEYS.items()
+               if not isinstance(res[k], t)]:
+        raise ValueError(f"{where} have ill-typed shared keys: {', '.join(bad)}")
+    if bad := [i for i, r in enumerate(res['rows']) if not isinstance(r, dict)]:
+        raise ValueError(f"{where}: rows must be dicts; rows {bad[:5]} are not")
+    return res
+
+def write_results(path, res:dict, indent:int=1, publish:bool=False)->Path:
+    "Write `res` (checked against the shared layout) to `path` atomically (a kill leaves the old file); `publish`: copy to nbs/"
+    import json, os
+    path = Path(path); check_layout(res, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + '.tmp'); tmp.write_text(json.dumps(res, indent=indent)); os.replace(tmp, path)
+    if publish: publish_json(path)
+    return path
+
+def read_results(path)->dict:
+    "A results JSON in the shared layout; one written before it (layout 0) is converted by `upgrade`, numbers unchanged"
+    import json
+    path = Path(path); res = json.loads(path.read_text())
+    return check_layout(res if 'layout' in res else upgrade(res, path.stem), str(path))
+
+_MACHINE_KEYS = ('device', 'processor', 'cpu_model', 'cpu_count', 'torch_threads', 'threads', 'torch', 'python', 'platform')
+
+def keyed_rows(d:dict, key:str)->list:
+    "{name: record} -> [{key: name, **record}], the order kept"
+    return [{key: k, **v} if isinstance(v, dict) else {key: k, 'value': v} for k, v in d.items()]
+
+def upgrade(old:dict, name:str)->dict:
+    "Convert a results dict written before the shared layout (file stem `name`) into it: values moved, none changed"
+    o = dict(old)
+    bench = next(b for b in ('toys2d', 'speed', 'accuracy', 'gaussian', 'mnist', 'regimes', 'solvers', 'defaults',
+                             'transfer', 'gpu', '') if name.startswith(b))
+    if name == 'toys2d_authors': bench = 'toys2d'
+    pop = lambda k, d=None: o.pop(k, d)
+    mach = pop('machine') or {k: o.pop(k) for k in _MACHINE_KEYS if k in o}
+    cpu_reduced = pop('cpu_reduced', name not in ('toys2d_authors', 'speed', 'speed_steps', 'defaults'))  # full-size there
+    settings = pop('settings') or pop('config') or pop('setting') or {}
+    if not isinstance(settings, dict): settings = {'setting': settings}
+    refs = pop('references') or {}
+    if 'authors' in o: refs['authors'] = o.pop('authors')
+    if 'rows' in o: rows = o.pop('rows')
+    elif 'results' in o: rows = keyed_rows(o.pop('results'), 'job')                       # accuracy.json: one row per job
+    elif 'configs' in o: rows = keyed_rows(o.pop('configs'), 'config')                    # gaussian*.json
+    elif 'runs' in o: rows = keyed_rows(o.pop('runs'), 'run')                             # toys2d_authors / speed
+    elif 'cases' in o: rows = keyed_rows(o.pop('cases'), 'case')                          # speed_steps
+    elif 'generation' in o:                                                            # toys2d*.json
+        rows = keyed_rows(o.pop('generation'), 'dataset')
+        for r in rows: r['task'] = 'generation'
+        rows.append({'task': 'transfer', **o.pop('transfer')})
+    elif bench == 'transfer': rows = keyed_rows({k: o.pop(k) for k in list(o)}, 'run')   # {run name: run record}
+    else: rows = []
+    for k in ('iters', 'repeats', 'n_steps', 'seeds', 'default_lr', 'defaults'):
+        if k in o and k not in settings: settings[k] = o.pop(k)
+    if not mach: mach = common_machine(rows)
+    return dict(bench=bench, layout=LAYOUT, cpu_reduced=cpu_reduced, machine=mach, settings=settings, rows=rows,
+                references=refs, **o)
+
+def common_machine(rows:list)->dict:
+    "The machine record of a file whose rows each carry their own (separate jobs): what all rows share, flagged per_row"
+    ms = [r['machine'] for r in rows if isinstance(r.get('machine'), dict)]
+    if not ms: return {'note': 'not recorded in this file; see each row (threads, load)'}
+    return {'per_row': True, **{k: v for k, v in ms[0].items() if all(m.get(k) == v for m in ms)}}

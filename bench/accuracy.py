@@ -22,7 +22,7 @@ One JSON per (task, kernel) goes to bench/results/accuracy/ (a finished one is s
 """
 import argparse, json, time
 from pathlib import Path
-from _common import machine
+from _common import machine, results, read_results, write_results, keyed_rows, common_machine, publish_fig
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE/'results'/'accuracy'
@@ -111,7 +111,9 @@ def ablation(args):
     from dsb_nb.accuracy import random_gaussian_task, run_gaussian_task
     from dsb_nb.score_matching import TimeMLP
     path = HERE/'results'/'accuracy_ablation.json'
-    res = json.loads(path.read_text()) if path.exists() else {'cpu_reduced': True, 'iters': args.iters, 'rows': []}
+    fresh = lambda: results('accuracy', dict(study='ablation', iters=args.iters, n_steps=args.steps or 'default', seed=args.seed,
+                                             threads=args.threads), [], machine(args.device, args.threads))
+    res = read_results(path) if path.exists() else fresh()
     have = {(r['task'], r['config']) for r in res['rows']}
     i, n = map(int, args.shard.split('/'))
     jobs = [(t, c) for t in ABLATION_TASKS for c in ABLATION]
@@ -124,20 +126,22 @@ def ablation(args):
         t0 = time.time()
         out = run_gaussian_task(task, n_ipf=args.iters, n_eval=args.n_eval, seed=args.seed, device=args.device, **kw)
         rows = [r for r in out['rows'] if r['chain'] == 'backward']
-        res = json.loads(path.read_text()) if path.exists() else res       # another shard may have written meanwhile
+        res = read_results(path) if path.exists() else res                 # another shard may have written meanwhile
         res['rows'].append({'task': task['name'], 'config': label, 'wall_s': time.time() - t0,
                             'kl_corrected': [r['kl_corrected'] for r in rows], 'kl_ideal': [r['kl_ideal'] for r in rows],
                             'kl_ideal_exact': [r['kl_ideal_exact'] for r in rows], 'cross_err': [r['cross_err'] for r in rows],
                             'cross_err_ideal': [r['cross_err_ideal'] for r in rows], 'kl_floor': rows[0]['kl_floor']})
-        path.write_text(json.dumps(res, indent=0)); from _common import publish_json; publish_json(path)
+        write_results(path, res, indent=0, publish=True)
         print(task['name'], label, f"{time.time() - t0:.0f}s", [round(r['kl_corrected'], 4) for r in rows], flush=True)
 
 def merge(args):
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     res = {p.stem: json.loads(p.read_text()) for p in sorted(OUT.glob('*.json'))}
-    (HERE/'results'/'accuracy.json').write_text(json.dumps({'cpu_reduced': True, 'results': res}, indent=0))
-    from _common import publish_json; publish_json(HERE/'results'/'accuracy.json')
+    rows = keyed_rows(res, 'job')                                   # one row per job, each with its own settings and machine
+    write_results(HERE/'results'/'accuracy.json',
+                  results('accuracy', {'note': "one row per job (bench/results/accuracy/JOB.json): see each row's settings"},
+                          rows, common_machine(rows)), indent=0, publish=True)
     gauss = sorted({k.rsplit('_', 1)[0] for k in res if k.startswith('gauss_')})
     mix = sorted({k.rsplit('_', 1)[0] for k in res if k.startswith('mix_')})
     panels = gauss + mix
@@ -170,7 +174,7 @@ def merge(args):
     else: axs.flat[0].legend(list(seen.values()), list(seen), fontsize=5)
     fig.suptitle('Accuracy against exact bridges (generative chain for Gaussians, forward conditional for mixtures; CPU run)', fontsize=9)
     fig.tight_layout(); fig.savefig(HERE/'results'/'accuracy.png', dpi=80)
-    from _common import publish_fig; publish_fig(HERE/'results'/'accuracy.png')
+    publish_fig(HERE/'results'/'accuracy.png')
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

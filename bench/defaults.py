@@ -18,13 +18,13 @@ the task's samples, the initial weights and the trainer's random stream); the pl
 
 Writes bench/results/defaults.json and .png, and copies the PNG to nbs/figs/bench_defaults.png for the book.
 """
-import argparse, json, platform, time
+import argparse, time
 from pathlib import Path
 import torch
 
 root = Path(__file__).resolve().parent.parent
 
-from _common import publish_fig
+from _common import publish_fig, machine, results, write_results
 
 def task(name, n_eval, gen):
     "data, prior, gammas, direction scored, error function(sample_or_traj) and its floor"
@@ -73,11 +73,13 @@ def plot(res, path):
         rows = [r for r in res['rows'] if r['task'] == t]
         for lr in dict.fromkeys(r['lr'] for r in rows):
             mean = res['mean_over_seeds'][f'{t} lr={lr:g}']
-            ax.plot(range(1, len(mean) + 1), mean, 'o-', ms=3, label=f"lr {lr:g}" + (' (default)' if lr == res['default_lr'] else ''))
+            ax.plot(range(1, len(mean) + 1), mean, 'o-', ms=3, label=f"lr {lr:g}" + (' (default)' if lr == res['settings']['default_lr'] else ''))
         ax.axhline(sum(r['floor'] for r in rows)/len(rows), c='k', ls='--', lw=1, label='floor')
         ax.set_xticks(range(1, len(rows[0]['curve']) + 1)); ax.set_yscale('log'); ax.set_xlabel('IPF iteration'); ax.set_ylabel('KL of coupling' if t == 'gauss5' else 'W2')
         ax.set_title(t, fontsize=9); ax.legend(fontsize=6)
-    fig.suptitle(f"DSB with default settings except lr ({res['device']}, {res['n_steps']} steps/half, mean of {len(res['seeds'])} seeds)", fontsize=9)
+    s = res['settings']
+    fig.suptitle(f"DSB with default settings except lr ({res['machine']['device']}, {s['n_steps']} steps/half, "
+                 f"mean of {len(s['seeds'])} seeds)", fontsize=9)
     fig.tight_layout(); fig.savefig(path, dpi=100)
     publish_fig(Path(path))
 
@@ -94,9 +96,10 @@ def main():
     import inspect, sys; sys.path.insert(0, str(root))
     from dsb_nb.dsb import DSB
     defaults = {k: v.default for k, v in inspect.signature(DSB.__init__).parameters.items() if v.default is not inspect._empty}
-    res = {'device': f'CPU ({a.threads} thread)', 'torch': torch.__version__, 'python': platform.python_version(),
-           'default_lr': defaults['lr'], 'n_steps': defaults['n_steps'], 'seeds': a.seeds,
-           'defaults': {k: v for k, v in defaults.items() if isinstance(v, (int, float, bool)) or v is None}, 'rows': []}
+    res = results('defaults', dict(default_lr=defaults['lr'], n_steps=defaults['n_steps'], seeds=a.seeds, lrs=a.lrs,
+                                   iters=a.iters, n_eval=a.n_eval, tasks=a.tasks,
+                                   defaults={k: v for k, v in defaults.items() if isinstance(v, (int, float, bool)) or v is None}),
+                  [], machine('cpu', a.threads), cpu_reduced=False)
     for t in a.tasks:
         for lr in a.lrs:
             for seed in a.seeds:
@@ -105,7 +108,7 @@ def main():
     out = root/'bench'/'results'; out.mkdir(parents=True, exist_ok=True)
     res['mean_over_seeds'] = {f'{t} lr={lr:g}': [sum(c)/len(c) for c in zip(*[r['curve'] for r in res['rows'] if r['task'] == t and r['lr'] == lr])]
                               for t in a.tasks for lr in a.lrs}
-    (out/'defaults.json').write_text(json.dumps(res, indent=1)); plot(res, out/'defaults.png')
+    write_results(out/'defaults.json', res); plot(res, out/'defaults.png')
     print('wrote', out/'defaults.json')
 
 if __name__ == '__main__': main()

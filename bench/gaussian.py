@@ -15,10 +15,10 @@ the three references per d: the closed form (every error is measured against it)
 function class, infinite samples) and the sampling floor (the same statistics on n_eval exact pairs, mean of 5 draws).
 Its output is results/gaussian_defaults.json/.png unless --out is given.
 """
-import argparse, json, os, time
+import argparse, os, time
 from pathlib import Path
 import torch
-from _common import machine
+from _common import machine, results, read_results, write_results
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,7 +51,7 @@ def main():
     from dsb_nb.score_matching import TimeMLP, n_params
     out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)
     if args.plot_only:
-        res = json.loads(out.with_suffix('.json').read_text()); s = res['settings']
+        res = read_results(out.with_suffix('.json')); s = res['settings']
         args.iters, args.steps, args.cpu_reduced, args.defaults = s['iters'], s['steps_per_half'], res['cpu_reduced'], s.get('defaults', False)
         return plot(res, out, args, plot_convergence)
     settings = dict(N=20, gamma=1/40, T=0.5, eps=1.0, a=0.1, bs=128, reference='brownian', iters=args.iters, steps_per_half=args.steps,
@@ -60,10 +60,9 @@ def main():
     if args.defaults:    # nothing but the task and the steps: the rest is whatever DSB's signature says
         from _common import dsb_defaults
         settings.update(defaults=True, net="TimeMLP 'auto'", **dsb_defaults(('lr', 'lr_schedule', 'ema_decay', 'cache_every', 'n_cache', 'grad_clip')))
-    res = dict(experiment='DSB paper Figure 2 (Gaussian example)', cpu_reduced=args.cpu_reduced, settings=settings,
-               machine=machine(args.device, args.threads),
-               targets='paper: d=5 small and d=50 large reach errors <= 0.05 by iteration 20; d=50 small fails on var/cov',
-               configs={}, references={})
+    res = results('gaussian', settings, [], machine(args.device, args.threads), cpu_reduced=args.cpu_reduced,
+                  experiment='DSB paper Figure 2 (Gaussian example)',
+                  targets='paper: d=5 small and d=50 large reach errors <= 0.05 by iteration 20; d=50 small fails on var/cov')
     from dsb_nb.solvers import SOLVERS
     for d in args.dims:
         if args.defaults: res['references'][f'd={d}'] = references(d, args)
@@ -75,9 +74,9 @@ def main():
             if method == 'dsbm': kw['coupling'] = 'reference'     # DSBM-IPF, as recorded (the library's default is now 'auto')
             rows, _ = run_gaussian(d, size, n_ipf=args.iters, n_steps=args.steps, n_eval=args.n_eval, seed=args.seed, bs=128,
                                    skip=not args.no_skip, device=args.device, cls=SOLVERS[method], **kw)
-            res['configs'][label] = dict(d=d, size=size, method=method, n_params=n_params(TimeMLP.preset(d, size, skip=not args.no_skip)),
-                                         wall_s=time.time() - t0, rows=rows)
-            out.with_suffix('.json').write_text(json.dumps(res, indent=1))
+            res['rows'].append(dict(config=label, d=d, size=size, method=method, wall_s=time.time() - t0, rows=rows,
+                                    n_params=n_params(TimeMLP.preset(d, size, skip=not args.no_skip))))
+            write_results(out.with_suffix('.json'), res)
             last = [r for r in rows if r['chain'] == 'backward'][-1]
             print(f"{label}: {time.time() - t0:.0f}s  mean {last['mean_err']:.3f} var {last['var_err']:.3f} "
                   f"cov {last['cov_err']:.3f} kl {last['kl']:.3f}", flush=True)
@@ -97,7 +96,7 @@ def references(d, args, draws=5):
 
 def plot(res, out, args, plot_convergence):
     import matplotlib.pyplot as plt
-    fig = plot_convergence({k: v['rows'] for k, v in res['configs'].items()}, keys=('mean_err', 'var_err', 'cov_err', 'kl'), figsize=(7, 8))
+    fig = plot_convergence({r['config']: r['rows'] for r in res['rows']}, keys=('mean_err', 'var_err', 'cov_err', 'kl'), figsize=(7, 8))
     for i, (lab, ref) in enumerate(res.get('references', {}).items()):   # KL a perfect model scores: DSB's limit + the sampling floor
         ax = fig.axes[-1]; its = [r['ipf'] for r in ref['limit']]
         ax.plot(its, [r['kl'] + ref['floor']['kl'] for r in ref['limit']], ls=':', c='k', lw=1.2 - 0.5*i,

@@ -38,7 +38,7 @@ import torch
 root = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(root), str(root/'bench')]
 from mnist import speed, solver_kw                  # bench/mnist.py
-from _common import machine, publish_fig, use_local_data
+from _common import machine, publish_fig, use_local_data, results, write_results
 from dsb_nb.mnist import MnistConfig, MnistFD, image_dsb, mnist_dsb, shipped_classifier, show_images
 from dsb_nb.transfer import TransferConfig, load_digits28, load_emnist_letters
 from dsb_nb.metrics import load_mnist, mnist_data_root
@@ -354,25 +354,31 @@ class Run:
             part.update(done=True, stopped=None)
 
     def results(self):
-        "The results JSON: machine, settings, measured speeds, per-iteration rows of each part"
+        "The results JSON in the shared layout: one row per part (mnist, transfer), each with its per-iteration rows"
         s = self.state
-        res = {'dry_run': self.a.dry_run, 'complete': self.done(), 'machine': machine(str(self.device)),
-               'solver': self.a.solver, 'budget_min': s['budget_min'], 'call_limit_min': self.a.call_limit_min,
-               'preset': self.p, 'checkpoints': str(self.a.ckpt)}
-        keys = ('calls', 'setup_s', 'classifier_test_acc', 'n_train_images', 'measured', 'costs', 'mnist_config',
-                'transfer_config')
-        res.update({k: s.get(k) for k in keys})
+        settings = dict(solver=self.a.solver, budget_min=s['budget_min'], call_limit_min=self.a.call_limit_min,
+                        preset=self.p, checkpoints=str(self.a.ckpt), mnist_config=s.get('mnist_config'),
+                        transfer_config=s.get('transfer_config'))
+        rows = []
         for key in ('mnist', 'transfer'):
-            res[key] = dict(s[key])
-            if res[key].get('ckpt'): res[key]['rows'] = read_part(res[key]['ckpt'])[0]
-        return res
+            d = dict(s[key])
+            if d.get('ckpt'): d['rows'] = read_part(d['ckpt'])[0]
+            rows.append({'part': key, **d})
+        extra = {k: s.get(k) for k in ('calls', 'setup_s', 'classifier_test_acc', 'n_train_images', 'measured', 'costs')}
+        return results('gpu', settings, rows, machine(str(self.device)), cpu_reduced=self.a.dry_run,
+                       dry_run=self.a.dry_run, complete=self.done(), **extra)
+
+
+def part(res, key):
+    "The row of part `key` ('mnist' or 'transfer') of a results dict"
+    return next(r for r in res['rows'] if r['part'] == key)
 
 
 def summarize(res):
     "The one summary line"
     parts = []
     for name, key in (('MNIST', 'mnist'), ('transfer', 'transfer')):
-        d = res[key]
+        d = part(res, key)
         if d.get('rows'):
             r = d['rows'][-1]
             s = f"{name} FD {r['fd']:.1f} ({r['fd']/r['floor']:.1f}x floor) after {r['ipf']} IPF its"
@@ -384,7 +390,7 @@ def summarize(res):
     if res.get('error'): parts.append(f"ERROR {res['error']}")
     tag = 'gpu --dry-run (CPU, toy size)' if res['dry_run'] else 'gpu'
     more = '' if res['complete'] or res.get('error') else ' (incomplete: rerun the same command to continue)'
-    return f"{tag}: {'; '.join(parts)}; {res['used_s']/60:.1f}/{res['budget_min']:g} min used{more}"
+    return f"{tag}: {'; '.join(parts)}; {res['used_s']/60:.1f}/{res['settings']['budget_min']:g} min used{more}"
 
 
 def plot(res, path):
@@ -394,7 +400,7 @@ def plot(res, path):
     import matplotlib.pyplot as plt
     panels = []
     for name, key in (('MNIST', 'mnist'), ('transfer', 'transfer')):
-        rows, ck = res[key].get('rows', []), res[key].get('ckpt')
+        rows, ck = part(res, key).get('rows', []), part(res, key).get('ckpt')
         grids = read_part(ck)[1] if rows else {}
         if key == 'transfer' and rows:                 # its source images and its last iteration only
             rows, src = rows[-1:], Path(ck)/'source_grid.pt'
@@ -407,7 +413,7 @@ def plot(res, path):
     ax = axs[0][-1]
     floors = set()
     for name, key in (('MNIST', 'mnist'), ('transfer', 'transfer')):
-        rows = res[key].get('rows', [])
+        rows = part(res, key).get('rows', [])
         if rows:
             ax.plot([r['wall_s']/60 for r in rows], [r['fd'] for r in rows], 'o-', label=name)
             floors.add(round(rows[-1]['floor'], 6))
@@ -421,7 +427,7 @@ def plot(res, path):
     ax.set_xlabel('wall time (min)')
     ax.set_ylabel('Fréchet distance')
     fig.suptitle(f"{'DRY RUN (CPU, toy size): ' if res['dry_run'] else ''}{res['machine']['device']}, "
-                 f"solver {res['solver']}, {res['used_s']/60:.1f}/{res['budget_min']:g} min", fontsize=8)
+                 f"solver {res['settings']['solver']}, {res['used_s']/60:.1f}/{res['settings']['budget_min']:g} min", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -435,7 +441,7 @@ def write(res, out, clock, publish):
     if publish: publish_fig(out/'gpu.png')
     res['used_s'] = clock.used()
     res['summary'] = summarize(res)
-    (out/'gpu.json').write_text(json.dumps(res, indent=1))
+    write_results(out/'gpu.json', res)
     log(f"wrote {out/'gpu.json'} and {out/'gpu.png'}")
 
 

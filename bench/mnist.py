@@ -26,7 +26,7 @@ nbs/figs/bench_mnist.png for notebook 11. Scores with the MNIST classifier shipp
 checkpoints/bench_mnist); rerunning the same command resumes after an interruption. Needs MNIST: ../shared/data,
 $DSB_NB_DATA, or --download.
 """
-import argparse, json, os, platform, sys, time
+import argparse, json, os, sys, time
 from pathlib import Path
 import torch
 
@@ -37,7 +37,7 @@ from dsb_nb.metrics import load_mnist, mnist_data_root
 from dsb_nb.score_matching import n_params
 from dsb_nb.setup import bf16_native
 
-from _common import machine, publish_fig, use_local_data
+from _common import machine, publish_fig, use_local_data, results, read_results, write_results
 
 def speed(cfg, x, device, steps, modes, solver=None):
     "Training steps per second of the backward half in each mode, excluding the (separately timed) cache build"
@@ -108,14 +108,13 @@ def cpu_hour(a, device):
                 evaluate(n, dsb.train_half('backward')['train_s'])
             else:
                 dsb.fit(n); evaluate(n, sum(h['train_s'] for h in dsb.history if h['ipf'] == n - 1))
-    res = {'part': part, 'solver': a.solver, 'machine': machine(str(device)),
-           'device': f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads in this process)',
-           'config': {k: v for k, v in cfg.__dict__.items()}, 'measured_at_start': measured, 'n_params_per_net': n_params(dsb.net_b),
-           'reference': f'OU f(x) = -x, T = {cfg.T:g}' if ou else f'Brownian, T = {cfg.T:g}',
-           'last_backward_only': last_b, 'gradient_steps': halves*cfg.n_steps, 'budget_min': a.budget, 'rows': rows, 'wall_s': time.time() - t_start,
-           'fd_over_floor': rows[-1]['fd']/rows[-1]['floor'], 'torch': torch.__version__, 'classifier_test_acc': acc}
-    out = root/'bench'/'results'; out.mkdir(parents=True, exist_ok=True)
-    (out/f'mnist_cpu_hour_{part}.json').write_text(json.dumps(res, indent=1)); torch.save(grids, out/f'.mnist_cpu_hour_{part}_grids.pt')
+    res = results('mnist', dict(cfg.__dict__), rows, machine(str(device)), part=part, solver=a.solver,
+                  measured_at_start=measured, n_params_per_net=n_params(dsb.net_b),
+                  reference=f'OU f(x) = -x, T = {cfg.T:g}' if ou else f'Brownian, T = {cfg.T:g}', last_backward_only=last_b,
+                  gradient_steps=halves*cfg.n_steps, budget_min=a.budget, wall_s=time.time() - t_start,
+                  fd_over_floor=rows[-1]['fd']/rows[-1]['floor'], classifier_test_acc=acc)
+    out = root/'bench'/'results'
+    write_results(out/f'mnist_cpu_hour_{part}.json', res); torch.save(grids, out/f'.mnist_cpu_hour_{part}_grids.pt')
     merge_cpu_hour()
 
 def _cpu_flags():
@@ -128,9 +127,10 @@ def merge_cpu_hour():
     from dsb_nb.mnist import show_images
     out = root/'bench'/'results'
     order = ('dsb', 'sgm', 'dsbm_imf', 'sgm_ou', 'dsb_ou', 'dsbm_imf_ou')
-    parts = {p: json.loads((out/f'mnist_cpu_hour_{p}.json').read_text()) for p in order if (out/f'mnist_cpu_hour_{p}.json').exists()}
+    parts = {p: read_results(out/f'mnist_cpu_hour_{p}.json') for p in order if (out/f'mnist_cpu_hour_{p}.json').exists()}
     if not parts: return
-    f = out/'mnist.json'; res = json.loads(f.read_text()) if f.exists() else {}
+    f = out/'mnist.json'
+    res = read_results(f) if f.exists() else results('mnist', {}, [], next(iter(parts.values()))['machine'])
     target = 5.
     res['cpu_hour'] = {'target': f'FD <= {target:g} x floor at 1,000 images within 60 min wall on the 2-core CPU, falling over IPF iterations',
                        **{('sgm_only' if p == 'sgm' else p): v for p, v in parts.items()}}
@@ -141,7 +141,7 @@ def merge_cpu_hour():
             d = parts[p]; res['cpu_hour'][f'meets_target_{p}'] = bool(d['fd_over_floor'] <= target and d['wall_s'] <= 3600 and
                                                                       len(d['rows']) > 1 and d['rows'][-1]['fd'] < d['rows'][0]['fd'])
     res['cpu_hour']['meets_target'] = any(v for k, v in res['cpu_hour'].items() if k.startswith('meets_target_'))
-    f.write_text(json.dumps(res, indent=1))
+    write_results(f, res)
     grids = {p: torch.load(out/f'.mnist_cpu_hour_{p}_grids.pt') for p in parts if (out/f'.mnist_cpu_hour_{p}_grids.pt').exists()}
     panels = [(f"{name[p]} IPF {r['ipf']}\nFD {r['fd']:.1f} ({r['fd']/r['floor']:.1f}x floor)", grids[p][r['ipf']])
               for p in parts if p in grids for r in parts[p]['rows'][-1:]]       # each run's last iteration
@@ -151,7 +151,7 @@ def merge_cpu_hour():
     # wall time depends on the machine and its load (each part records both); backward steps do not
     for ax, xlabel in zip(axs[-2:], ('wall time (min)', 'steps of the backward (generative) net')):
         for p, v in parts.items():
-            xs = [r['wall_s']/60 for r in v['rows']] if 'wall' in xlabel else [r['ipf']*v['config']['n_steps'] for r in v['rows']]
+            xs = [r['wall_s']/60 for r in v['rows']] if 'wall' in xlabel else [r['ipf']*v['settings']['n_steps'] for r in v['rows']]
             ax.plot(xs, [r['fd'] for r in v['rows']], 'o-', label=name[p] + (' (stopped)' if v.get('stopped') else ''))
         ax.axhline(fl, ls=':', c='k', label='floor'); ax.axhline(target*fl, ls='--', c='gray', label=f'{target:g}x floor')
         ax.set_xlabel(xlabel, fontsize=8); ax.set_ylabel('Fréchet distance'); ax.set_yscale('log')
@@ -202,10 +202,8 @@ def main():
     clf, acc = mnist_classifier(device=device)                 # the weights shipped with dsb_nb: the same metric everywhere
     fd = MnistFD(clf)
     x = load_mnist(True)[0]
-    info = {'device': torch.cuda.get_device_name(device) if device.type == 'cuda' else f'CPU ({os.cpu_count()} cores)',
-            'cpu_reduced': a.cpu_reduced, 'torch': torch.__version__, 'python': platform.python_version(),
-            'platform': platform.platform(), 'n_train_images': len(x), 'classifier_test_acc': acc,
-            'config': {k: v for k, v in cfg.__dict__.items()}}
+    info = results('mnist', dict(cfg.__dict__), [], machine(str(device)), cpu_reduced=a.cpu_reduced,
+                   n_train_images=len(x), classifier_test_acc=acc)
     if a.speed_steps:
         modes = ['fp32'] + (['bf16'] if device.type == 'cuda' or a.cpu_reduced else [])
         if device.type == 'cuda' and not a.no_compile_speed: modes.append('bf16+compile')
@@ -213,8 +211,8 @@ def main():
         print('speed', json.dumps(info['speed'], indent=1), flush=True)
     if a.speed_only:
         f = root/'bench'/'results'/f'{a.out}.json'
-        res = json.loads(f.read_text()) if f.exists() else info
-        res['speed'] = info.get('speed'); f.write_text(json.dumps(res, indent=1)); print(f'updated {f}'); return
+        res = read_results(f) if f.exists() else info
+        res['speed'] = info.get('speed'); write_results(f, res); print(f'updated {f}'); return
     dsb = mnist_dsb(cfg, x, device=device, ckpt_dir=a.ckpt, progress=sys.stderr.isatty())
     info['n_params_per_net'] = n_params(dsb.net_b)
     rows, grids = run_images(dsb, cfg.n_ipf, fd, n_eval=cfg.n_eval, eval_bs=cfg.eval_bs,
@@ -226,14 +224,15 @@ def main():
               f'({dsb.half} half); rerun the same command to continue', flush=True)
         if not rows: return
     out = root/'bench'/'results'; out.mkdir(parents=True, exist_ok=True)
-    prev = json.loads((out/f'{a.out}.json').read_text()) if (out/f'{a.out}.json').exists() else {}
-    if 'speed' not in info and prev.get('device') == info['device'] and 'speed' in prev: info['speed'] = prev['speed']
+    prev = read_results(out/f'{a.out}.json') if (out/f'{a.out}.json').exists() else {}
+    if 'speed' not in info and 'speed' in prev and prev['machine'].get('device') == info['machine']['device']:
+        info['speed'] = prev['speed']
     info.update({'rows': rows, 'complete': complete, 'wall_s_this_call': time.time() - t_start,
                  'train_s_total': sum(r['train_s'] for r in rows), 'sample_s_total': sum(r['sample_s'] for r in rows),
                  'fd_ratio_last_to_floor': rows[-1]['fd']/rows[-1]['floor'],
                  'fd_falls_1_to_last': rows[-1]['fd'] < rows[0]['fd']})
-    (out/f'{a.out}.json').write_text(json.dumps(info, indent=1))
-    title = (f"DSB on MNIST, {info['device']}{' (CPU-reduced)' if a.cpu_reduced else ''}{'' if complete else ' (unfinished)'}: N={cfg.N}, T={cfg.T}, "
+    write_results(out/f'{a.out}.json', info)
+    title = (f"DSB on MNIST, {info['machine']['device']}{' (CPU-reduced)' if a.cpu_reduced else ''}{'' if complete else ' (unfinished)'}: N={cfg.N}, T={cfg.T}, "
              f"U-net {info['n_params_per_net']/1e6:.2f}M, {cfg.n_steps} steps/half, FD at {cfg.n_eval} images")
     plot_iterations(rows, grids, title=title).savefig(out/f'{a.out}.png', dpi=110)
     fig = publish_fig(out/f'{a.out}.png')

@@ -29,11 +29,11 @@ interrupted run continues where it stopped. Writes bench/results/regimes.json an
     python bench/regimes.py --tasks gauss10_eps0.01 --variants dsbm-ot sbcfm --seeds 0 1
     python bench/regimes.py --plot-only
 """
-import argparse, json, math, sys, time
+import argparse, math, sys, time
 from pathlib import Path
 import torch
 
-from _common import root, publish_fig, publish_json, machine, use_local_data
+from _common import root, publish_fig, publish_json, machine, use_local_data, results, read_results, write_results
 
 OUT = root/'bench'/'results'/'regimes'
 VARIANTS = {'dsbm-ref': ('dsbm', dict(coupling='reference')), 'dsbm-ind': ('dsbm', dict(coupling='independent')),
@@ -211,11 +211,12 @@ def main():
     p.add_argument('--out', default=str(OUT)); p.add_argument('--plot-only', action='store_true')
     a = p.parse_args()
     path = Path(a.out + '.json')
-    res = json.loads(path.read_text()) if path.exists() else dict(machine=machine('cpu', 1), rows=[], rho={}, cpu_reduced=False,
-        settings=dict(iters=a.iters, steps=a.steps, note="library defaults; budget 5 x 2 x 2000 gradient steps per run; one torch thread per job"))
+    res = read_results(path) if path.exists() else results('regimes', dict(iters=a.iters, steps=a.steps,
+        note="library defaults; budget 5 x 2 x 2000 gradient steps per run; one torch thread per job"), [], machine('cpu', 1),
+        cpu_reduced=False, rho={})
     if not a.plot_only:
         for t in a.tasks:
-            if t not in res['rho']: res['rho'][t] = rho(task_spec(t)); path.write_text(json.dumps(res, indent=1))
+            if t not in res['rho']: res['rho'][t] = rho(task_spec(t)); write_results(path, res)
         done = {_key(r) for r in res['rows']}
         jobs = [(t, v, s) for s in a.seeds for t in a.tasks for v in a.variants if f'{t}|{v}|{s}' not in done]
         print(f"{len(jobs)} jobs, {a.jobs} at a time", flush=True)
@@ -226,9 +227,9 @@ def main():
             for f in as_completed(futs):
                 try: r = f.result()
                 except Exception as e: print(f"FAILED {futs[f]}: {type(e).__name__}: {e}", flush=True); continue
-                res = json.loads(path.read_text()) if path.exists() else res     # another process may have added rows
+                res = read_results(path) if path.exists() else res              # another process may have added rows
                 res['rows'] = [x for x in res['rows'] if _key(x) != _key(r)] + [r]
-                path.write_text(json.dumps(res, indent=1))
+                write_results(path, res)
                 print(f"{r['task']:18s} {r['variant']:9s} seed {r['seed']}: score " + ' '.join(f"{c['score']:.3g}" for c in r['curve'])
                       + f"  ({r['wall_s']:.0f}s)", flush=True)
     plot(res, Path(a.out + '.png'))

@@ -20,13 +20,13 @@ Writes --out .json and .png (default bench/results/solvers) and copies the PNG t
     python bench/solvers.py --iters 10 --steps 5000 --device cuda --n-eval 20000   # larger, on a GPU
     python bench/solvers.py --plot-only                        # redraw the PNG from the JSON
 """
-import argparse, json, os, time
+import argparse, os, time
 from pathlib import Path
 import torch
 
 root = Path(__file__).resolve().parent.parent
 
-from _common import publish_fig, publish_json, machine
+from _common import publish_fig, machine, results, read_results, write_results
 
 TASKS = ['gauss5', 'gauss20', 'gauss50', 'gen_eight_gaussians', 'gen_moons', 'transfer']
 
@@ -125,11 +125,12 @@ def main():
                      f"{' - CPU-reduced run' if res['cpu_reduced'] else ''}", fontsize=9)
         fig.tight_layout(); fig.savefig(out.with_suffix('.png'), dpi=80); plt.close(fig)
         publish_fig(out.with_suffix('.png'))
-    if a.plot_only: return plot(json.loads(out.with_suffix('.json').read_text()))
+    if a.plot_only: return plot(read_results(out.with_suffix('.json')))
     tasks, methods = a.tasks.split(','), a.methods.split(',')
     dev = torch.device(a.device)
-    res = dict(experiment=f"{' vs '.join(methods)}, same network ({'the defaults' if a.defaults else 'TimeMLP small, skip'}) and gradient-step budget", cpu_reduced=a.cpu_reduced,
-               machine=machine(str(dev), a.threads),
+    res = results('solvers', cpu_reduced=a.cpu_reduced, machine=machine(str(dev), a.threads),
+               experiment=f"{' vs '.join(methods)}, same network ({'the defaults' if a.defaults else 'TimeMLP small, skip'}) "
+                          "and gradient-step budget",
                settings=dict(iters=a.iters, steps=a.steps, grad_steps=2*a.iters*a.steps, N=20, seed=a.seed, n_eval=a.n_eval, n_eval_2d=a.n_eval_2d,
                              defaults=a.defaults, net=("TimeMLP.preset(d, 'auto') (the default)" if a.defaults else "TimeMLP.preset(d, 'small') (skip=True)"),
                              n_params={d: n_params(TimeMLP.preset(d, 'auto' if a.defaults else 'small')) for d in (2, 5, 20, 50)},
@@ -143,8 +144,7 @@ def main():
         for method in methods:
             row = run_one(task, method, a); res['rows'].append(row)
             res['total_wall_s'] = time.time() - t_all
-            out.with_suffix('.json').write_text(json.dumps(res, indent=1))
-            publish_json(out.with_suffix('.json'))
+            write_results(out.with_suffix('.json'), res, publish=True)
             e, f = row['errors'], row['floors']
             msg = (f"kl {e['kl']:.4f} (floor {f['kl']:.4f}) cov {e['cov_err']:.3f} var {e['var_err']:.3f} mean {e['mean_err']:.3f}"
                    if row['kind'] == 'gaussian' else f"w2 data {e['w2_data']:.3f} (floor {f['w2_data']:.3f}) prior {e['w2_prior']:.3f} (floor {f['w2_prior']:.3f})")

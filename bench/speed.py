@@ -16,12 +16,13 @@ Two parts:
     python bench/toys2d.py --authors-config --label fast --iters 60 --steps 500 --kw '{"lr": 3e-3}' --threads 2
     python bench/speed.py --quality
 """
-import argparse, copy, json, math, os, platform, time
+import argparse, copy, textwrap, time
 from pathlib import Path
 import torch
 from torch import nn
 
 HERE = Path(__file__).resolve().parent
+from _common import machine, results, read_results, write_results
 
 def _old_ema_update(ema, model):
     "The 0.1.0 EMA update: one lerp per tensor through state_dict()"
@@ -70,8 +71,8 @@ def steps(args):
     torch.set_num_threads(args.threads)
     vs, setup = variants()
     cases = args.cases.split(',')
-    res = dict(machine=dict(cpu_count=os.cpu_count(), threads=args.threads, torch=torch.__version__, python=platform.python_version(),
-                            processor=platform.processor() or platform.machine()), repeats=args.repeats, cases={})
+    res = results('speed', dict(study='steps', repeats=args.repeats, cases=cases), [], machine('cpu', args.threads),
+                  cpu_reduced=False)
     for case in cases:
         torch.manual_seed(0); net, x, k = make_case(case, args.threads)
         n = 200 if case.startswith('mlp') else (20 if 'tiny' in case else 3)
@@ -82,31 +83,35 @@ def steps(args):
             for v, cfg in vs.items(): rates[v].append(time_steps(net, x, k, cfg, setup, n))
             for v, kw in extra.items(): rates[v].append(time_steps(net, x, k, vs['+ fused Adam (current default)'], setup, n, **kw))
         base = sorted(rates['0.1.0 (Adam, per-tensor EMA)'])[len(rates['0.1.0 (Adam, per-tensor EMA)'])//2]
-        res['cases'][case] = {v: dict(steps_per_s_median=sorted(r)[len(r)//2], ratio=sorted(r)[len(r)//2]/base) for v, r in rates.items()}
-        print(case, {v: round(d['ratio'], 3) for v, d in res['cases'][case].items()}, flush=True)
-        (HERE/'results'/'speed_steps.json').write_text(json.dumps(res, indent=1))
+        row = {v: dict(steps_per_s_median=sorted(r)[len(r)//2], ratio=sorted(r)[len(r)//2]/base) for v, r in rates.items()}
+        res['rows'].append({'case': case, **row})
+        print(case, {v: round(d['ratio'], 3) for v, d in row.items()}, flush=True)
+        write_results(HERE/'results'/'speed_steps.json', res)
 
 def quality(args):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    src = json.loads((HERE/'results'/'toys2d_authors.json').read_text())
-    au = src['authors']; t_au = [au['s_per_iter']*(i + 1) for i in range(len(au['w2']))]
-    out = dict(setting=src['setting'], authors=dict(w2=au['w2'], wall_s=t_au), runs={}, note='wall times on this 2-core CPU; see each run for threads')
+    src = read_results(HERE/'results'/'toys2d_authors.json')
+    au = src['references']['authors']; t_au = [au['s_per_iter']*(i + 1) for i in range(len(au['w2']))]
+    out = results('speed', dict(study='quality', setting=src['settings']['setting']), [], src['machine'],
+                  references=dict(authors=dict(w2=au['w2'], wall_s=t_au)), cpu_reduced=src['cpu_reduced'],
+                  note='wall times on this 2-core CPU; see each run for threads')
     def first_below(ts, ws, level):
         return next((t for t, w in zip(ts, ws) if w <= level), None)
     target = au['w2'][-1]
     t_target_au = t_au[-1]
     fig, ax = plt.subplots(figsize=(7.5, 6.8))
     ax.plot(t_au, au['w2'], 'k.-', label="authors' code (their 20 iterations)")
-    for label, r in src['runs'].items():
+    for label, r in ((r['run'], r) for r in src['rows']):
         t = first_below(r['wall_s'], r['w2'], target)
         best = min(r['w2']); t_best = first_below(r['wall_s'], r['w2'], best); t_best_au = first_below(t_au, au['w2'], best)
-        out['runs'][label] = dict(kw=r['kw'], threads=r['threads'], w2=r['w2'], wall_s=r['wall_s'], floor=r['floor'],
+        out['rows'].append(dict(run=label, kw=r['kw'], threads=r['threads'], w2=r['w2'], wall_s=r['wall_s'], floor=r['floor'],
                                   time_to_authors_final_s=t, speedup_vs_authors=(t_target_au/t if t else None),
                                   # the shortfall when the authors' final W2 is not reached: time to this run's best W2, both codes
                                   best_w2=best, time_to_best_s=t_best, authors_time_to_same_s=t_best_au,
-                                  speedup_at_best=(t_best_au/t_best if t_best_au else None))
-        ax.plot(r['wall_s'], r['w2'], 'o-', ms=2, label=f"dsb_nb: {label}" + (f" (W2 <= {target} after {t:.0f} s, {t_target_au/t:.1f}x)" if t else ''))
-    fl = next(iter(src['runs'].values()))['floor'] if src['runs'] else None
+                                  speedup_at_best=(t_best_au/t_best if t_best_au else None)))
+        lab = f"dsb_nb: {label}" + (f" (W2 <= {target} after {t:.0f} s, {t_target_au/t:.1f}x)" if t else '')
+        ax.plot(r['wall_s'], r['w2'], 'o-', ms=2, label=textwrap.fill(lab, 110))
+    fl = src['rows'][0]['floor'] if src['rows'] else None
     if fl: ax.axhline(fl, c='gray', ls=':', label=f'data vs data floor {fl:.2f}'); ax.axhline(1.5*fl, c='gray', ls='-.', lw=0.8, label=f'1.5x floor {1.5*fl:.2f}')
     ax.axhline(target, c='k', ls='--', lw=0.8, label=f"the authors' final W2 {target}")
     ax.set_xscale('log'); ax.set_xlabel('wall time (s), 2-core CPU'); ax.set_ylabel('$W_2$ to held-out data')
@@ -116,10 +121,10 @@ def quality(args):
     from _common import publish_fig; publish_fig(HERE/'results'/'speed.png')
     # the issue's target: W2 <= the authors' final value within 1/10 of their wall time, and a lower final W2 than theirs
     lim = t_target_au/10
-    out['target'] = dict(w2=target, within_s=lim, met_by=[k for k, v in out['runs'].items() if v['time_to_authors_final_s'] is not None
+    out['target'] = dict(w2=target, within_s=lim, met_by=[v['run'] for v in out['rows'] if v['time_to_authors_final_s'] is not None
                                                          and v['time_to_authors_final_s'] <= lim and v['w2'][-1] < target])
-    (HERE/'results'/'speed.json').write_text(json.dumps(out, indent=1))
-    for k, v in out['runs'].items(): print(k, v['time_to_authors_final_s'], v['speedup_vs_authors'], 'best', round(v['best_w2'], 3),
+    write_results(HERE/'results'/'speed.json', out)
+    for v in out['rows']: print(v['run'], v['time_to_authors_final_s'], v['speedup_vs_authors'], 'best', round(v['best_w2'], 3),
                                            v['time_to_best_s'], v['authors_time_to_same_s'], v['speedup_at_best'])
 
 def main():

@@ -15,6 +15,7 @@ import torch, matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 from dsb_nb.toys2d import run_generation, run_transfer, plot_generation, plot_snapshots, explorer_grid, TOY_DSB_KW
+from _common import machine, results, read_results, write_results, common_machine
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -57,23 +58,21 @@ def main():
     dsb_kw = {**dsb_kw, **ipf, 'n_steps': a.steps, **json.loads(a.kw)}
     out, figs = Path(a.out), Path(a.figs); out.parent.mkdir(parents=True, exist_ok=True); figs.mkdir(parents=True, exist_ok=True)
     names = a.datasets.split(',')
-    info = dict(device=a.device if a.device == 'cpu' else torch.cuda.get_device_name(a.device), torch=torch.__version__, python=platform.python_version(), processor=platform.processor() or platform.machine(),
-                threads=a.threads, cpu_reduced=True, solver=a.solver, defaults=a.defaults,
+    info = results('toys2d', machine=machine(a.device, a.threads), rows=[], solver=a.solver, defaults=a.defaults,
                 note=f'paper: 20 IPF iterations; here {a.iters} iterations of {a.steps} steps per half, '
                      f"{'the library defaults (TimeMLP auto)' if a.defaults else 'TOY_DSB_KW (TimeMLP auto)'}, {a.solver.upper()}, {a.threads} CPU thread(s)",
                 settings=dict(iters=a.iters, steps=a.steps, n_eval=a.n_eval, seed=a.seed, generation=dict(N=20, gamma=0.01, T=0.2,
-                              reference='OU f(x)=-x/sigma2_data', prior='N(0, sigma2_data I)'), dsb_kw=dsb_kw),
-                generation={}, transfer=None)
-    save = lambda: out.with_suffix('.json').write_text(json.dumps(info, indent=1))
+                              reference='OU f(x)=-x/sigma2_data', prior='N(0, sigma2_data I)'), dsb_kw=dsb_kw))
+    save = lambda: write_results(out.with_suffix('.json'), info)
     fig, axs = plt.subplots(len(names), 3, figsize=(8, 2.7*len(names)), squeeze=False)
     for row, name in zip(axs, names):
         t0 = time.time()
         dsb, res = run_generation(name, n_ipf=a.iters, n_eval=a.n_eval, seed=a.seed, device=a.device, cls=cls,
                                   keep_traj=500 if name == names[0] else 0, draws=a.draws, **dsb_kw)
-        info['generation'][name] = dict(sigma2_data=res['sigma2'], floor=res['floor'], w2=res['w2'], cum_time_s=res['time_s'],
+        info['rows'].append(dict(task='generation', dataset=name, sigma2_data=res['sigma2'], floor=res['floor'], w2=res['w2'], cum_time_s=res['time_s'],
                                         wall_s=time.time() - t0, w2_first_over_floor=res['w2'][0]/res['floor'],
                                         w2_last_over_floor=res['w2'][-1]/res['floor'],
-                                        **({'w2_draws': res['w2_draws']} if a.draws > 1 else {}))
+                                        **({'w2_draws': res['w2_draws']} if a.draws > 1 else {})))
         plot_generation(res, axs=row); save()
         if name == names[0]:
             ex = explorer_grid(dsb, iters=sorted({0, min(1, a.iters - 1), a.iters - 1}), ks=[dsb.N, dsb.N//2, 0])
@@ -84,15 +83,15 @@ def main():
     if not a.no_transfer:
         t0, L = time.time(), a.transfer_iters or a.iters
         dsb, res = run_transfer(n_ipf=L, n_eval=a.n_eval, seed=a.seed, device=a.device, cls=cls, draws=a.draws, **dsb_kw)
-        info['transfer'] = dict(src='swiss_roll', dst='s_curve', N=50, T=1., reference='Brownian', iters=L,
+        info['rows'].append(dict(task='transfer', src='swiss_roll', dst='s_curve', N=50, T=1., reference='Brownian', iters=L,
                                 w2_fwd=res['w2_fwd'], floor_fwd=res['floor_fwd'], w2_bwd=res['w2_bwd'], floor_bwd=res['floor_bwd'],
                                 cum_time_s=res['time_s'], wall_s=time.time() - t0,
-                                **({k: res[k] for k in ('w2_fwd_draws', 'w2_bwd_draws')} if a.draws > 1 else {}))
+                                **({k: res[k] for k in ('w2_fwd_draws', 'w2_bwd_draws')} if a.draws > 1 else {})))
         f2 = plot_snapshots(res['traj'], T=1.); f2.suptitle(f'Swiss roll -> S-curve, {a.solver.upper()} forward chain after iteration {L}', fontsize=8)
         f2.tight_layout(); f2.savefig(figs/f'08_transfer{tag}.png', dpi=70); plt.close(f2); save()
         print('transfer fwd', [round(w, 3) for w in res['w2_fwd']], 'floor', round(res['floor_fwd'], 3),
               'bwd', [round(w, 3) for w in res['w2_bwd']], 'floor', round(res['floor_bwd'], 3), f'{time.time() - t0:.0f}s', flush=True)
-    info['total_wall_s'] = sum(v['wall_s'] for v in info['generation'].values()) + (info['transfer'] or {}).get('wall_s', 0)
+    info['total_wall_s'] = sum(r['wall_s'] for r in info['rows'])
     save()
 
 AUTHORS_CURVE = [3.21, 3.51, 3.30, 3.13, 2.97, 2.93, 3.04, 3.07, 2.89, 2.95, 2.52, 2.31, 2.48, 2.28, 2.43, 2.29, 2.10, 1.99, 1.94, 1.84]
@@ -127,31 +126,32 @@ def authors_config(a):
     torch.manual_seed(a.seed)
     dsb = SOLVERS[a.solver](data, gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), f=ou(1/var), **kw)
     path = Path(str(a.out) + '_authors.json')
-    info = json.loads(path.read_text()) if path.exists() else dict(
+    info = read_results(path) if path.exists() else results('toys2d', rows=[], machine={}, cpu_reduced=False, settings=dict(
         setting="s-curve (sklearn make_s_curve cols 0, 2, scalar-standardised x7), 10,000 points; prior N(mean, pooled var I) of 100 "
                 "points; OU reference alpha=1/var (centred at 0); N=20, gamma=0.01, T=0.2, batch 512; W2 between 2,000 generated and 2,000 "
                 "held-out points, mean over 5 independent draws (one draw varies by +-0.4 here); floor: the same for data vs data",
-        authors=dict(w2=AUTHORS_CURVE, s_per_iter=AUTHORS_S_PER_ITER, threads=2), runs={})
-    run = dict(solver=a.solver, kw={k: v for k, v in kw.items() if k != 'progress'}, threads=a.threads, floor=floor, w2=[], train_s=[], wall_s=[],
+        ), references=dict(authors=dict(w2=AUTHORS_CURVE, s_per_iter=AUTHORS_S_PER_ITER, threads=2)))
+    run = dict(run=a.label, machine=machine(a.device, a.threads), solver=a.solver, kw={k: v for k, v in kw.items() if k != 'progress'}, threads=a.threads, floor=floor, w2=[], train_s=[], wall_s=[],
                torch=torch.__version__, processor=platform.processor() or platform.machine())
-    info['runs'][a.label] = run
+    info['rows'] = [r for r in info['rows'] if r['run'] != a.label] + [run]      # a rerun of a label replaces it
+    info['machine'] = common_machine(info['rows'])
     t0, tt = time.time(), 0.
     for it in range(1, a.iters + 1):
         ts = time.time(); dsb.fit(it); tt += time.time() - ts
         xs = [dsb.sample(2000).cpu() for _ in range(N_DRAWS)]; x = xs[0]
         run['w2'].append(sum(w2(xi, hi) for xi, hi in zip(xs, held))/N_DRAWS); run['train_s'].append(tt); run['wall_s'].append(time.time() - t0)
-        path.write_text(json.dumps(info, indent=1))
+        write_results(path, info)
         print(f"{a.label} it {it}: W2 {run['w2'][-1]:.3f} (floor {floor:.3f}, authors {AUTHORS_CURVE[it - 1] if it <= 20 else float('nan'):.2f}) "
               f"{run['wall_s'][-1]:.0f}s", flush=True)
     run['samples'] = x[:1000].tolist()
-    path.write_text(json.dumps(info, indent=1))
+    write_results(path, info)
     authors_figure(a)
 
 def authors_figure(a):
     "Held-out data and the last generated samples of every run with 20 iterations in OUT_authors.json, side by side"
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    path = Path(str(a.out) + '_authors.json'); info = json.loads(path.read_text())
-    runs = [(k, r) for k, r in info['runs'].items() if 'samples' in r and ('1 thread' not in k)]
+    path = Path(str(a.out) + '_authors.json'); info = read_results(path)
+    runs = [(r['run'], r) for r in info['rows'] if 'samples' in r and ('1 thread' not in r['run'])]
     _, held, _, _ = authors_data(a.seed)
     fig, axs = plt.subplots(1, len(runs) + 1, figsize=(2.5*(len(runs) + 1), 3.6), sharex=True, sharey=True, squeeze=False); axs = axs[0]
     axs[0].scatter(*held[0][:1000].T, s=2, c='k'); axs[0].set_title('held-out data (1,000 points)', fontsize=8)
@@ -185,9 +185,9 @@ def it1_probe(a):
         dsb.train_half('backward')
         out.append(sum(w2(dsb.sample(2000).cpu(), h) for h in held)/N_DRAWS)
         print(a.label, seed, round(out[-1], 3), flush=True)
-    path = Path(str(a.out) + '_authors.json'); info = json.loads(path.read_text())
+    path = Path(str(a.out) + '_authors.json'); info = read_results(path)
     info.setdefault('it1_probe', {})[a.label] = dict(kw=a.kw, seeds=a.it1_seeds, w2=out, steps=a.steps or 5000)
-    path.write_text(json.dumps(info, indent=1))
+    write_results(path, info)
 
 def surrogate(a):
     """What perfectly trained IPF does on a Gaussian stand-in for the authors' setting: the data replaced by the Gaussian with
@@ -207,9 +207,9 @@ def surrogate(a):
                                               ou(1/var), 20, kernel=kern) if r['chain'] == 'backward']
         out[kern] = [math.sqrt(max(bw2(r['mean'][:2], r['cov'][:2, :2], m0, S0).item(), 0.)) for r in rows]
     path = Path(str(a.out) + '_authors.json')
-    info = json.loads(path.read_text())
+    info = read_results(path)
     info['gaussian_surrogate'] = dict(note=surrogate.__doc__.split('\n')[0].strip() + ' ...', bw_per_iteration=out)
-    path.write_text(json.dumps(info, indent=1))
+    write_results(path, info)
     print({k: [round(x, 2) for x in v] for k, v in out.items()})
 
 if __name__ == '__main__': main()

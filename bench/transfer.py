@@ -17,13 +17,13 @@ learned backward chain and scored:
 Writes bench/results/transfer.json (one entry per run, keyed by solver and reference) and transfer.png (copied to
 nbs/figs/bench_transfer.png). Needs MNIST on disk (../shared/data or $DSB_NB_DATA) and scikit-learn.
 """
-import argparse, json, os, sys, tempfile, time
+import argparse, os, sys, tempfile, time
 from pathlib import Path
 import torch
 
 root = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(root), str(root/'bench')]
-from _common import machine, publish_fig, use_local_data
+from _common import machine, publish_fig, use_local_data, results, read_results, write_results, common_machine
 from mnist import CPU_HOUR, solver_kw, _size_steps
 from dsb_nb.mnist import MnistConfig, MnistFD, image_dsb, shipped_classifier, show_images
 from dsb_nb.transfer import load_digits28
@@ -82,7 +82,7 @@ def run(a):
         grids[n] = out[:12].cpu()
         print({k: round(v, 3) if isinstance(v, float) else v for k, v in rows[-1].items()}, flush=True)
     name = f"{a.solver}_{a.reference}"
-    res = {'machine': machine('cpu'), 'dry_run': a.dry_run, 'cpu_reduced': True, 'solver': a.solver,
+    res = {'run': name, 'machine': machine('cpu'), 'dry_run': a.dry_run, 'cpu_reduced': True, 'solver': a.solver,
            'reference': f'OU f(x) = -x, T = {cfg.T:g}' if ou else f'Brownian, T = {cfg.T:g}',
            'pair': 'scikit-learn digits (1,797, upsampled to 28x28) -> MNIST training images', 'config': cfg.__dict__,
            'budget_min': a.budget, 'measured_at_start': measured, 'n_params_per_net': n_params(dsb.net_b),
@@ -91,9 +91,10 @@ def run(a):
     out_dir = Path(a.out) if a.out else (Path(tempfile.mkdtemp()) if a.dry_run else root/'bench'/'results')
     out_dir.mkdir(parents=True, exist_ok=True)
     f = out_dir/'transfer.json'
-    allres = json.loads(f.read_text()) if f.exists() else {}
-    allres[name] = res
-    f.write_text(json.dumps(allres, indent=1))
+    allres = read_results(f) if f.exists() else results('transfer', {'pair': res['pair']}, [], machine('cpu'))
+    allres['rows'] = [r for r in allres['rows'] if r['run'] != name] + [res]    # one row per solver x reference, the newest
+    allres['machine'] = common_machine(allres['rows'])
+    write_results(f, allres)
     torch.save({'grids': grids, 'src': x_eval[:12]}, out_dir/f'.transfer_{name}_grids.pt')
     plot(out_dir, allres)
     print(f'wrote {f}', flush=True)
@@ -101,13 +102,14 @@ def run(a):
 
 def plot(out_dir, allres):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    names = list(allres)
+    runs = {r['run']: r for r in allres['rows']}
+    names = list(runs)
     fig, axs = plt.subplots(1, 2 + len(names), figsize=(4.2*(2 + len(names)), 3.6))
     for name in names:
-        rows = allres[name]['rows']
+        rows = runs[name]['rows']
         axs[0].plot([r['ipf'] for r in rows], [r['fd'] for r in rows], 'o-', label=name)
         axs[1].plot([r['ipf'] for r in rows], [r['keep'] for r in rows], 'o-', label=name)
-    r0 = allres[names[0]]['rows'][0]
+    r0 = runs[names[0]]['rows'][0]
     axs[0].axhline(r0['floor'], ls=':', c='k', label='floor (real MNIST)')
     axs[0].axhline(r0['fd_source'], ls='--', c='gray', label='source images as they are')
     axs[0].set(xlabel='IPF iteration', ylabel='Fréchet distance to MNIST', yscale='log')

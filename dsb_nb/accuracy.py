@@ -236,7 +236,7 @@ def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF itera
     return {'task': f'mixture d={mb.d} eps={mb.eps:g}', 'd': mb.d, 'eps': mb.eps, 'rows': rows}
 
 # %% ../nbs/19_accuracy.ipynb #bfa427a0
-def accuracy_table(res:dict, # `accuracy.json`'s 'results': {job name: output of `run_gaussian_task` + 'kernel'}
+def accuracy_table(res:dict, # {job name: row of `accuracy.json`}: output of `run_gaussian_task` + 'kernel'
                    from_ipf:int=8)->str: # the target holds from this iteration on
     "Markdown table of a Gaussian accuracy benchmark: trained vs DSB's limit vs floor, per task and kernel"
     rows = ['| task | kernel | KL it. 8 | KL last | limit (dsb) last | limit (exact) last | floor '
