@@ -66,10 +66,9 @@ SHARED_KEYS = {'bench': str,          # the script that wrote it (bench/NAME.py)
                'rows': list,          # the measurements: one dict per run, or per task x solver (curves inside)
                'references': dict}    # what a reader compares rows with: exact answers, limits, floors, others' numbers
 
-def results(bench:str, settings:dict, rows:list, machine:dict|None=None, references:dict|None=None,
+def results(bench:str, settings:dict, rows:list, machine:dict, references:dict|None=None,
             cpu_reduced:bool=True, **extra)->dict:
-    "A results dict in the shared layout (`SHARED_KEYS` first, then `extra`); `machine` defaults to this one's record"
-    if machine is None: machine = globals()['machine']()
+    "A results dict in the shared layout (`SHARED_KEYS` first, then `extra`); `machine`: e.g. `machine(device, threads)`"
     return check_layout(dict(bench=bench, layout=LAYOUT, cpu_reduced=cpu_reduced, machine=machine, settings=settings,
                              rows=list(rows), references=references or {}, **extra))
 
@@ -111,12 +110,11 @@ def upgrade(old:dict, name:str)->dict:
     bench = next(b for b in ('toys2d', 'speed', 'accuracy', 'gaussian', 'mnist', 'regimes', 'solvers', 'defaults',
                              'transfer', 'gpu', '') if name.startswith(b))
     if name == 'toys2d_authors': bench = 'toys2d'
-    pop = lambda k, d=None: o.pop(k, d)
-    mach = pop('machine') or {k: o.pop(k) for k in _MACHINE_KEYS if k in o}
-    cpu_reduced = pop('cpu_reduced', name not in ('toys2d_authors', 'speed', 'speed_steps', 'defaults'))  # full-size there
-    settings = pop('settings') or pop('config') or pop('setting') or {}
+    mach = o.pop('machine', None) or {k: o.pop(k) for k in _MACHINE_KEYS if k in o}
+    cpu_reduced = o.pop('cpu_reduced', name not in ('toys2d_authors', 'speed', 'speed_steps', 'defaults'))  # full-size there
+    settings = o.pop('settings', None) or o.pop('config', None) or o.pop('setting', None) or {}
     if not isinstance(settings, dict): settings = {'setting': settings}
-    refs = pop('references') or {}
+    refs = o.pop('references', None) or {}
     if 'authors' in o: refs['authors'] = o.pop('authors')
     if 'rows' in o: rows = o.pop('rows')
     elif 'results' in o: rows = keyed_rows(o.pop('results'), 'job')                       # accuracy.json: one row per job

@@ -400,7 +400,8 @@ def plot(res, path):
     import matplotlib.pyplot as plt
     panels = []
     for name, key in (('MNIST', 'mnist'), ('transfer', 'transfer')):
-        rows, ck = part(res, key).get('rows', []), part(res, key).get('ckpt')
+        p = part(res, key)
+        rows, ck = p.get('rows', []), p.get('ckpt')
         grids = read_part(ck)[1] if rows else {}
         if key == 'transfer' and rows:                 # its source images and its last iteration only
             rows, src = rows[-1:], Path(ck)/'source_grid.pt'

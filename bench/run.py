@@ -34,12 +34,12 @@ def check()->int:
     "Read every results JSON as stored (no conversion) and check the shared layout; print one line per file"
     import json
     sys.path.insert(0, str(HERE)); from _common import check_layout
-    bad = 0
-    for f in results_files():
+    files, bad = results_files(), 0
+    for f in files:
         try: r = check_layout(json.loads(f.read_text()), str(f.relative_to(HERE.parent)))
         except (ValueError, TypeError) as e: bad += 1; print('FAIL', e); continue
         print(f"ok   {f.relative_to(HERE.parent)}: {r['bench']}, {len(r['rows'])} rows")
-    print(f"{len(results_files()) - bad} in the shared layout, {bad} not")
+    print(f"{len(files) - bad} in the shared layout, {bad} not")
     return 1 if bad else 0
 
 def upgrade()->int:

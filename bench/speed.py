@@ -101,7 +101,8 @@ def quality(args):
     t_target_au = t_au[-1]
     fig, ax = plt.subplots(figsize=(7.5, 6.8))
     ax.plot(t_au, au['w2'], 'k.-', label="authors' code (their 20 iterations)")
-    for label, r in ((r['run'], r) for r in src['rows']):
+    for r in src['rows']:
+        label = r['run']
         t = first_below(r['wall_s'], r['w2'], target)
         best = min(r['w2']); t_best = first_below(r['wall_s'], r['w2'], best); t_best_au = first_below(t_au, au['w2'], best)
         out['rows'].append(dict(run=label, kw=r['kw'], threads=r['threads'], w2=r['w2'], wall_s=r['wall_s'], floor=r['floor'],

@@ -9,7 +9,7 @@ and the Swiss roll -> S-curve transfer. Exact W2 (POT emd2) on held-out samples 
 Writes OUT.json, OUT.png (per dataset: data, SGM, last iteration), nbs/figs/08_transfer.png and nbs/figs/08_explorer.png
 (with --solver dsbm: 08_transfer_dsbm.png, 08_explorer_dsbm.png).
 """
-import argparse, json, platform, textwrap, time
+import argparse, json, textwrap, time
 from pathlib import Path
 import torch, matplotlib
 matplotlib.use('Agg')
@@ -131,8 +131,7 @@ def authors_config(a):
                 "points; OU reference alpha=1/var (centred at 0); N=20, gamma=0.01, T=0.2, batch 512; W2 between 2,000 generated and 2,000 "
                 "held-out points, mean over 5 independent draws (one draw varies by +-0.4 here); floor: the same for data vs data",
         ), references=dict(authors=dict(w2=AUTHORS_CURVE, s_per_iter=AUTHORS_S_PER_ITER, threads=2)))
-    run = dict(run=a.label, machine=machine(a.device, a.threads), solver=a.solver, kw={k: v for k, v in kw.items() if k != 'progress'}, threads=a.threads, floor=floor, w2=[], train_s=[], wall_s=[],
-               torch=torch.__version__, processor=platform.processor() or platform.machine())
+    run = dict(run=a.label, machine=machine(a.device, a.threads), solver=a.solver, kw={k: v for k, v in kw.items() if k != 'progress'}, threads=a.threads, floor=floor, w2=[], train_s=[], wall_s=[])
     info['rows'] = [r for r in info['rows'] if r['run'] != a.label] + [run]      # a rerun of a label replaces it
     info['machine'] = common_machine(info['rows'])
     t0, tt = time.time(), 0.

@@ -25,7 +25,7 @@ estimator floor. The dsb_nb columns are read from bench/results/accuracy/ (same 
     python bench/vs_torchcfm.py --jobs 2          # writes bench/results/vs_torchcfm.json and .png (CPU, 1 thread each)
     python bench/vs_torchcfm.py --steps 200 --out /tmp/t   # a quick check
 """
-import argparse, math, time, warnings
+import argparse, json, math, time, warnings
 from pathlib import Path
 import torch
 from _common import root, machine, results, read_results, write_results, publish_fig
@@ -84,8 +84,8 @@ def run_one(kind, spec, ot_method, steps, seed, bs=128, lr=1e-3, n_eval=10_000):
         lam = fm.compute_lambda(t)[:, None]
         inp = torch.cat([xt, t[:, None]], 1)
         loss = (v(inp) - ut).pow(2).mean() + (lam*s(inp) + eps).pow(2).mean()
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         if not torch.isfinite(loss): raise FloatingPointError(f'non-finite loss on {task_name(kind, spec)}')
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     train_s = time.time() - t0
     ge = torch.Generator().manual_seed(10_000 + seed)
     with torch.no_grad():
@@ -105,7 +105,6 @@ def dsb_nb_rows(name, kind):
     def last(job, ipf=None):
         f = ACC/f'{name}_{job}.json'
         if not f.exists(): return None
-        import json
         rows = json.loads(f.read_text())['rows']
         if kind == 'gauss': rows = [r for r in rows if r['chain'] == 'backward']
         r = next((r for r in rows if r['ipf'] == ipf), None) if ipf else rows[-1]
