@@ -39,7 +39,10 @@ OUT = root/'bench'/'results'/'regimes'
 VARIANTS = {'dsbm-ref': ('dsbm', dict(coupling='reference')), 'dsbm-ind': ('dsbm', dict(coupling='independent')),
             'dsbm-ot': ('dsbm', dict(coupling='ot')), 'sbcfm': ('sbcfm', {}), 'dsb': ('dsb', {})}
 # probes: not candidates (not in a default run, not in regimes.json), asked for by name with --variants and --out
-PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096))}   # SB-CFM with one OT problem per 4,096-pair cache
+PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT problem per 4,096-pair cache
+          # torchcfm's SB-CFM (bench/vs_torchcfm.py; `pip install torchcfm`) with its default exact plan and with Sinkhorn;
+          # Brownian tasks only (no 'authors_scurve'); one `fit` = n_steps updates of both networks
+          'torchcfm-exact': ('torchcfm', dict(ot_method='exact')), 'torchcfm-sinkhorn': ('torchcfm', dict(ot_method='sinkhorn'))}
 TASKS = ['gauss10_eps0.01', 'gauss10_eps0.3', 'gauss10_eps3', 'gauss10_eps50', 'mix2shift_eps0.1', 'mix2shift_eps2', 'mix2_eps1', 'mix16_eps1',
          'authors_scurve', 'moons_gen', 'digits64', 'mnist50']
 
@@ -191,14 +194,17 @@ def run_job(task, variant, seed, iters, steps):
     spec, cache = task_spec(task), {}
     method, kw = {**VARIANTS, **PROBES}[variant]
     data, prior = _samplers(spec['task']) if spec['kind'] == 'exact' else (spec['data'], spec['prior'])
+    if method == 'torchcfm': from vs_torchcfm import TorchcfmSB
     t0 = time.time()
-    model = SOLVERS[method](data, prior, spec['gammas'], f=spec['f'], seed=seed, progress=False, n_steps=steps, **kw)
+    model = (TorchcfmSB if method == 'torchcfm' else SOLVERS[method])(data, prior, spec['gammas'], f=spec['f'], seed=seed, progress=False, n_steps=steps, **kw)
     curve, train_s = [], 0.
     for it in range(1, iters + 1):
         ts = time.time(); model.fit(it); train_s += time.time() - ts
-        curve.append(dict(ipf=it, train_s=train_s, **evaluate(model, spec, cache)))
+        if method != 'torchcfm' or it == iters:     # torchcfm's 100-step SDE is scored at the end of the budget only
+            curve.append(dict(ipf=it, train_s=train_s, **evaluate(model, spec, cache)))
+    extra = dict(ot_fallback_steps=model.fallbacks) if method == 'torchcfm' else {}
     return dict(task=task, variant=variant, seed=seed, label=spec['label'], kind=spec['kind'], d=spec['d'], curve=curve,
-                wall_s=time.time() - t0, grad_steps=2*iters*steps)
+                wall_s=time.time() - t0, grad_steps=2*iters*steps, **extra)
 
 def _key(r): return f"{r['task']}|{r['variant']}|{r['seed']}"
 
@@ -255,7 +261,7 @@ def plot(res, png):
     ncol = 4; nrow = math.ceil(len(tasks)/ncol)
     fig, axs = plt.subplots(nrow, ncol, figsize=(3.3*ncol, 2.7*nrow), squeeze=False)
     for ax, t in zip(axs.flat, tasks):
-        for i, v in enumerate(VARIANTS):
+        for i, v in enumerate(dict.fromkeys([*VARIANTS, *(r['variant'] for r in res['rows'])])):
             rs = [r for r in res['rows'] if r['task'] == t and r['variant'] == v]
             for j, r in enumerate(rs):
                 ax.plot([c['ipf'] for c in r['curve']], [c['score'] for c in r['curve']], 'o-', ms=2.5, c=f'C{i}', alpha=0.8,

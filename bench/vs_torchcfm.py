@@ -27,6 +27,7 @@ estimator floor. The dsb_nb columns are read from bench/results/accuracy/ (same 
 """
 import argparse, json, math, time, warnings
 from pathlib import Path
+import numpy as np
 import torch
 from _common import root, machine, results, read_results, write_results, publish_fig
 
@@ -50,23 +51,70 @@ def make_task(kind, spec, seed):
     data, prior = mb.samplers()
     return mb, data, prior, mb.eps
 
-def euler_maruyama(v, s, x, sigma, forward:bool, n_steps:int=100, gen=None):
+def euler_maruyama(v, s, x, sigma, forward:bool, n_steps:int=100, gen=None, traj=False):
     "Integrate torchcfm's SB SDE from t = 0 (forward: drift v + s) or from t = 1 back to 0 (reverse time: drift v - s)"
-    dt = 1/n_steps
+    dt, xs = 1/n_steps, [x]
     for i in range(n_steps):
         t = (i if forward else n_steps - i)*dt
         tt = torch.full((len(x), 1), t)
         inp = torch.cat([x, tt], 1)
         drift = v(inp) + s(inp) if forward else -(v(inp) - s(inp))
         x = x + drift*dt + sigma*math.sqrt(dt)*torch.randn(x.shape, generator=gen)
-    return x
+        xs.append(x)
+    return (xs if forward else xs[::-1]) if traj else x
+
+class TorchcfmSB:
+    """torchcfm's SB-CFM behind the interface bench/regimes.py scores (`fit(it)`, `sample(n, direction, x, return_traj)`):
+    each `fit` call is `n_steps` updates of both networks, so 5 calls are the budget of 5 IPF iterations of 2 x n_steps"""
+    def __init__(self, data, prior, gammas, f=None, seed=0, n_steps=2000, ot_method='exact', bs=128, lr=1e-3, sde_steps=100,
+                 progress=False):
+        from torchcfm.conditional_flow_matching import SchrodingerBridgeConditionalFlowMatcher
+        from torchcfm.models.models import MLP
+        from dsb_nb.sources import as_sampler
+        if f is not None: raise ValueError("torchcfm's SB-CFM has only the Brownian reference: `f` must be None")
+        torch.manual_seed(seed); np.random.seed(seed)   # torchcfm draws from its plans with NumPy
+        self.data, self.prior = as_sampler(data, 'data'), as_sampler(prior, 'prior')
+        self.sigma = math.sqrt(2*float(gammas.sum()))          # variance 2T over the bridge, as dsb_nb's Brownian reference
+        self.d = self.data(1, torch.Generator().manual_seed(0)).shape[1]
+        w = max(128, 4*self.d)                                   # the hidden width of dsb_nb's default network (TimeMLP 'auto')
+        self.fm = SchrodingerBridgeConditionalFlowMatcher(sigma=self.sigma, ot_method=ot_method)
+        self.v, self.s = MLP(self.d, w=w, time_varying=True), MLP(self.d, w=w, time_varying=True)
+        self.opt = torch.optim.Adam(list(self.v.parameters()) + list(self.s.parameters()), lr=lr)
+        self.g, self.gs = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(10_000 + seed)
+        self.n_steps, self.bs, self.sde_steps, self.fallbacks = n_steps, bs, sde_steps, 0
+
+    def fit(self, it=None):
+        for _ in range(self.n_steps):
+            loss, fell_back = train_step(self.fm, self.v, self.s, self.data(self.bs, self.g), self.prior(self.bs, self.g))
+            self.fallbacks += fell_back
+            self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
+        return self
+
+    @torch.no_grad()
+    def sample(self, n=None, direction='forward', x=None, return_traj=False):
+        if x is None: x = (self.data if direction == 'forward' else self.prior)(n, self.gs)
+        tr = euler_maruyama(self.v, self.s, x.float(), self.sigma, forward=direction == 'forward', n_steps=self.sde_steps,
+                            gen=self.gs, traj=return_traj)
+        return torch.stack(tr) if return_traj else tr
+
+def train_step(fm, v, s, x0, x1):
+    "torchcfm's SB-CFM loss on one minibatch (its README's recipe) and whether the OT plan fell back to independent pairs"
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        t, xt, ut, eps = fm.sample_location_and_conditional_flow(x0, x1, return_noise=True)
+    fell_back = any('uniform' in str(x.message).lower() or 'numerical' in str(x.message).lower() for x in w)
+    lam = fm.compute_lambda(t)[:, None]
+    inp = torch.cat([xt, t[:, None]], 1)
+    loss = (v(inp) - ut).pow(2).mean() + (lam*s(inp) + eps).pow(2).mean()
+    if not torch.isfinite(loss): raise FloatingPointError('non-finite SB-CFM loss')
+    return loss, int(fell_back)
 
 def run_one(kind, spec, ot_method, steps, seed, bs=128, lr=1e-3, n_eval=10_000):
     from torchcfm.conditional_flow_matching import SchrodingerBridgeConditionalFlowMatcher
     from torchcfm.models.models import MLP
     from dsb_nb.gaussian import gaussian_coupling_errors
     from dsb_nb.accuracy import cbw2_uvp
-    torch.manual_seed(seed)
+    torch.manual_seed(seed); np.random.seed(seed)   # torchcfm draws from its plans with NumPy
     task, data, prior, sig2 = make_task(kind, spec, seed)
     sigma, d = math.sqrt(sig2), spec['d']
     width = max(128, 4*d)                       # the hidden width of dsb_nb's default network (TimeMLP 'auto')
@@ -76,15 +124,8 @@ def run_one(kind, spec, ot_method, steps, seed, bs=128, lr=1e-3, n_eval=10_000):
     g = torch.Generator().manual_seed(seed)
     t0, fallbacks = time.time(), 0
     for _ in range(steps):
-        x0, x1 = data(bs, g), prior(bs, g)
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter('always')
-            t, xt, ut, eps = fm.sample_location_and_conditional_flow(x0, x1, return_noise=True)
-        fallbacks += any('uniform' in str(x.message).lower() or 'numerical' in str(x.message).lower() for x in w)
-        lam = fm.compute_lambda(t)[:, None]
-        inp = torch.cat([xt, t[:, None]], 1)
-        loss = (v(inp) - ut).pow(2).mean() + (lam*s(inp) + eps).pow(2).mean()
-        if not torch.isfinite(loss): raise FloatingPointError(f'non-finite loss on {task_name(kind, spec)}')
+        loss, fell_back = train_step(fm, v, s, data(bs, g), prior(bs, g))
+        fallbacks += fell_back
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     train_s = time.time() - t0
     ge = torch.Generator().manual_seed(10_000 + seed)
