@@ -21,6 +21,9 @@ by the reverse-time SDE, drift -(v - s), 100 Euler-Maruyama steps, 10,000 pairs)
 10,000 exact pairs); for mixtures the cBW2-UVP (%) of the forward conditional (forward SDE, drift v + s) and its
 estimator floor. The dsb_nb columns are read from bench/results/accuracy/ (same tasks, seeds and scorer).
 
+`TorchcfmSB` puts the same training step behind the interface bench/regimes.py scores, for its torchcfm probes.
+torchcfm draws pairs from its plans with NumPy, so each run seeds NumPy as well as torch.
+
     pip install torchcfm            # not a dsb_nb dependency; only this script needs it
     python bench/vs_torchcfm.py --jobs 2          # writes bench/results/vs_torchcfm.json and .png (CPU, 1 thread each)
     python bench/vs_torchcfm.py --steps 200 --out /tmp/t   # a quick check
