@@ -150,6 +150,16 @@ def rho(spec, n=1000)->float:
     return regime(x0, x1, spec['gammas'], spec['f'], n=n)
 
 # ---------------------------------------------------------------- evaluation
+def chain_bound(spec, c:float)->float:
+    """On a Gaussian task, the cBW2-UVP (%) below which a sampler cannot go if its last step adds Gaussian noise of
+    variance `c` per coordinate (then Var(X_N | x_0) >= c I): the best such covariance in the eigenbasis of the exact
+    conditional covariance Sc raises each eigenvalue below c to c; the mean is taken exact. A discrete chain of the
+    library has c = 2 gamma_N; torchcfm's Euler-Maruyama sampler has c = sigma^2 / (its number of steps)"""
+    t = spec['task']
+    lam = torch.linalg.eigvalsh(t.Sc)
+    var1 = torch.cov(t.sample_p1(100_000, torch.Generator().manual_seed(0)).T).trace()
+    return (100*((lam.clamp(min=c).sqrt() - lam.sqrt())**2).sum()/(0.5*var1)).item()
+
 def references(spec, cache):
     "Held-out sets, floors and the reference midpoints of a sample task (computed once per task)"
     from dsb_nb.score_matching import w2, energy_distance
