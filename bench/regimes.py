@@ -206,7 +206,8 @@ def run_job(task, variant, seed, iters, steps):
     data, prior = _samplers(spec['task']) if spec['kind'] == 'exact' else (spec['data'], spec['prior'])
     if method == 'torchcfm': from vs_torchcfm import TorchcfmSB
     t0 = time.time()
-    model = (TorchcfmSB if method == 'torchcfm' else SOLVERS[method])(data, prior, spec['gammas'], f=spec['f'], seed=seed, progress=False, n_steps=steps, **kw)
+    cls = TorchcfmSB if method == 'torchcfm' else SOLVERS[method]
+    model = cls(data, prior, spec['gammas'], f=spec['f'], seed=seed, progress=False, n_steps=steps, **kw)
     curve, train_s = [], 0.
     for it in range(1, iters + 1):
         ts = time.time(); model.fit(it); train_s += time.time() - ts

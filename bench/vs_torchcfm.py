@@ -69,17 +69,17 @@ def euler_maruyama(v, s, x, sigma, forward:bool, n_steps:int=100, gen=None, traj
 class TorchcfmSB:
     """torchcfm's SB-CFM behind the interface bench/regimes.py scores (`fit(it)`, `sample(n, direction, x, return_traj)`):
     each `fit` call is `n_steps` updates of both networks, so 5 calls are the budget of 5 IPF iterations of 2 x n_steps"""
-    def __init__(self, data, prior, gammas, f=None, seed=0, n_steps=2000, ot_method='exact', bs=128, lr=1e-3, sde_steps=100,
-                 progress=False):
+    def __init__(self, data, prior, gammas=None, f=None, seed=0, n_steps=2000, ot_method='exact', bs=128, lr=1e-3, sde_steps=100,
+                 progress=False, sigma2=None):    # sigma2: the bridge's variance, default 2 sum(gammas) (dsb_nb's Brownian reference)
         from torchcfm.conditional_flow_matching import SchrodingerBridgeConditionalFlowMatcher
         from torchcfm.models.models import MLP
         from dsb_nb.sources import as_sampler
         if f is not None: raise ValueError("torchcfm's SB-CFM has only the Brownian reference: `f` must be None")
         torch.manual_seed(seed); np.random.seed(seed)   # torchcfm draws from its plans with NumPy
         self.data, self.prior = as_sampler(data, 'data'), as_sampler(prior, 'prior')
-        self.sigma = math.sqrt(2*float(gammas.sum()))          # variance 2T over the bridge, as dsb_nb's Brownian reference
+        self.sigma = math.sqrt(2*float(gammas.sum()) if sigma2 is None else sigma2)
         self.d = self.data(1, torch.Generator().manual_seed(0)).shape[1]
-        w = max(128, 4*self.d)                                   # the hidden width of dsb_nb's default network (TimeMLP 'auto')
+        self.width = w = max(128, 4*self.d)                      # the hidden width of dsb_nb's default network (TimeMLP 'auto')
         self.fm = SchrodingerBridgeConditionalFlowMatcher(sigma=self.sigma, ot_method=ot_method)
         self.v, self.s = MLP(self.d, w=w, time_varying=True), MLP(self.d, w=w, time_varying=True)
         self.opt = torch.optim.Adam(list(self.v.parameters()) + list(self.s.parameters()), lr=lr)
@@ -113,36 +113,21 @@ def train_step(fm, v, s, x0, x1):
     return loss, int(fell_back)
 
 def run_one(kind, spec, ot_method, steps, seed, bs=128, lr=1e-3, n_eval=10_000):
-    from torchcfm.conditional_flow_matching import SchrodingerBridgeConditionalFlowMatcher
-    from torchcfm.models.models import MLP
     from dsb_nb.gaussian import gaussian_coupling_errors
     from dsb_nb.accuracy import cbw2_uvp
-    torch.manual_seed(seed); np.random.seed(seed)   # torchcfm draws from its plans with NumPy
     task, data, prior, sig2 = make_task(kind, spec, seed)
-    sigma, d = math.sqrt(sig2), spec['d']
-    width = max(128, 4*d)                       # the hidden width of dsb_nb's default network (TimeMLP 'auto')
-    fm = SchrodingerBridgeConditionalFlowMatcher(sigma=sigma, ot_method=ot_method)
-    v, s = MLP(d, w=width, time_varying=True), MLP(d, w=width, time_varying=True)
-    opt = torch.optim.Adam(list(v.parameters()) + list(s.parameters()), lr=lr)
-    g = torch.Generator().manual_seed(seed)
-    t0, fallbacks = time.time(), 0
-    for _ in range(steps):
-        loss, fell_back = train_step(fm, v, s, data(bs, g), prior(bs, g))
-        fallbacks += fell_back
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+    t0 = time.time()
+    m = TorchcfmSB(data, prior, sigma2=sig2, seed=seed, n_steps=steps, ot_method=ot_method, bs=bs, lr=lr).fit()
     train_s = time.time() - t0
-    ge = torch.Generator().manual_seed(10_000 + seed)
-    with torch.no_grad():
-        if kind == 'gauss':
-            x1 = prior(n_eval, ge)
-            x0 = euler_maruyama(v, s, x1, sigma, forward=False, gen=ge)
-            e = gaussian_coupling_errors(x0.double(), x1.double(), task['bridge'])
-            score = dict(kl=e['kl'], kl_corrected=e['kl_corrected'], kl_floor=e['kl_floor'])
-        else:
-            u, floor = cbw2_uvp(lambda x: euler_maruyama(v, s, x, sigma, forward=True, gen=ge), task, seed=seed)
-            score = dict(cbw2_uvp=u, floor=floor)
-    return dict(task=task_name(kind, spec), kind=kind, d=d, ot_method=ot_method, steps=steps, sigma2=sig2, width=width,
-                ot_fallback_steps=int(fallbacks), train_s=train_s, wall_s=time.time() - t0, **score)
+    if kind == 'gauss':
+        x1 = m.prior(n_eval, m.gs)
+        e = gaussian_coupling_errors(m.sample(direction='backward', x=x1).double(), x1.double(), task['bridge'])
+        score = dict(kl=e['kl'], kl_corrected=e['kl_corrected'], kl_floor=e['kl_floor'])
+    else:
+        u, floor = cbw2_uvp(lambda x: m.sample(direction='forward', x=x), task, seed=seed)
+        score = dict(cbw2_uvp=u, floor=floor)
+    return dict(task=task_name(kind, spec), kind=kind, d=spec['d'], ot_method=ot_method, steps=steps, sigma2=sig2, width=m.width,
+                ot_fallback_steps=m.fallbacks, train_s=train_s, wall_s=time.time() - t0, **score)
 
 def dsb_nb_rows(name, kind):
     "dsb_nb on the same task from bench/results/accuracy/: bridge()'s default (5 its) and DSBM at 5 and 20 its"
