@@ -42,7 +42,9 @@ VARIANTS = {'dsbm-ref': ('dsbm', dict(coupling='reference')), 'dsbm-ind': ('dsbm
 PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT problem per 4,096-pair cache
           # torchcfm's SB-CFM (bench/vs_torchcfm.py; `pip install torchcfm`) with its default exact plan and with Sinkhorn;
           # Brownian tasks only (no 'authors_scurve'); one `fit` = n_steps updates of both networks
-          'torchcfm-exact': ('torchcfm', dict(ot_method='exact')), 'torchcfm-sinkhorn': ('torchcfm', dict(ot_method='sinkhorn'))}
+          'torchcfm-exact': ('torchcfm', dict(ot_method='exact')), 'torchcfm-sinkhorn': ('torchcfm', dict(ot_method='sinkhorn')),
+          # the task's time grid refined to 100 steps of the same T (the advice of `grid_floor`'s warning at eps = 50)
+          'sbcfm-N100': ('sbcfm', dict(n_grid=100)), 'dsbm-ind-N100': ('dsbm', dict(coupling='independent', n_grid=100))}
 TASKS = ['gauss10_eps0.01', 'gauss10_eps0.3', 'gauss10_eps3', 'gauss10_eps50', 'mix2shift_eps0.1', 'mix2shift_eps2', 'mix2_eps1', 'mix16_eps1',
          'authors_scurve', 'moons_gen', 'digits64', 'mnist50']
 
@@ -205,6 +207,9 @@ def run_job(task, variant, seed, iters, steps):
     method, kw = {**VARIANTS, **PROBES}[variant]
     data, prior = _samplers(spec['task']) if spec['kind'] == 'exact' else (spec['data'], spec['prior'])
     if method == 'torchcfm': from vs_torchcfm import TorchcfmSB
+    if 'n_grid' in kw:                                       # the same T on a finer grid of constant steps
+        from dsb_nb.reference import make_gammas
+        kw = dict(kw); spec['gammas'] = make_gammas(kw.pop('n_grid'), T=spec['gammas'].double().sum().item())
     t0 = time.time()
     cls = TorchcfmSB if method == 'torchcfm' else SOLVERS[method]
     model = cls(data, prior, spec['gammas'], f=spec['f'], seed=seed, progress=False, n_steps=steps, **kw)

@@ -9,11 +9,11 @@ import torch
 from torch import nn, Tensor
 from .score_matching import TimeMLP
 from .checks import *
-from .reference import check_tensor, check_gammas, brownian
+from .reference import check_tensor, check_gammas, brownian, LinearDrift, marginal_coeffs
 from .checks import patch
 
 # %% auto #0
-__all__ = ['InputChecks', 'check_steps', 'check_drift']
+__all__ = ['InputChecks', 'check_steps', 'check_drift', 'grid_floor']
 
 # %% ../nbs/05e_inputs.ipynb #13dcb0e0
 class InputChecks:
@@ -192,7 +192,8 @@ def _probe_extras(self:InputChecks):
 
 @patch
 def _probe_ends(self:InputChecks, n:int=1000)->dict|None:
-    ("Per-coordinate mean and variance of `n` draws of each end, in the user's units, from the probe stream "
+    ("Per-coordinate mean and variance (and the covariance where d <= 64) of `n` draws of each end, "
+     "in the user's units, from the probe stream "
      "(None for a source that a draw consumes, e.g. a DataLoader)")
     if not (self.data.stateless and self.prior.stateless): return None
     g = torch.Generator(device=self.device).manual_seed(self.seed + self._PROBE_SALT)
@@ -200,21 +201,8 @@ def _probe_ends(self:InputChecks, n:int=1000)->dict|None:
     for end, src in (('data', self.data), ('prior', self.prior)):
         x = self.decode(src(n, g)).flatten(1).double()
         out[end] = {'mean': x.mean(0).cpu(), 'var': x.var(0).cpu()}
+        if x.shape[1] <= 64: out[end]['cov'] = torch.cov(x.T).reshape(x.shape[1], -1).cpu()    # for `grid_floor`
     return out
-
-@patch
-def _check_grid(self:InputChecks):
-    ("Warn if the last step of a chain adds more variance (2 gamma) than the end it must reach has per coordinate: "
-     "no chain on this grid hits it")
-    if self.kernel == 'exact' or self._end_stats is None: return       # learned noise; or draws would consume data
-    for end, gam in (('data', self.gammas[0]), ('prior', self.gammas[-1])):
-        v = self._end_stats[end]['var'].mean().item()/self.scale**2    # in the trainer's units
-        if 2*gam.item() > v:
-            warnings.warn(f"the chain's last step towards the {end} adds noise of variance "
-                          f"2*gamma = {2*gam.item():.3g} per coordinate, more than "
-                          f"the {end}'s own mean variance {v:.3g}: no chain on this grid can end at the {end}. "
-                          "Use more steps (make_gammas(N, T) with a larger N) "
-                          "or smaller steps at the ends (schedule='linear')", stacklevel=4)
 
 @patch
 def _wrap(self:InputChecks, net, compile=False):
@@ -241,6 +229,77 @@ def check_drift(f):
     if f is None: return brownian()
     if not callable(f): raise TypeError(f"`f` must be callable (a drift f(x) -> x.shape), got {type(f).__name__}")
     return f
+
+# %% ../nbs/05e_inputs.ipynb #943b1583
+def _sqrtm(S:Tensor)->Tensor:
+    "Symmetric square root of a symmetric positive semi-definite matrix"
+    w, U = torch.linalg.eigh((S + S.mT)/2)
+    return (U*w.clamp_min(0).sqrt())@U.mT
+
+def _as_cov(S, name:str)->Tensor:
+    "A covariance (d, d) or per-coordinate variances (d,), as a float64 tensor"
+    S = check_tensor(torch.as_tensor(S) if not isinstance(S, Tensor) else S, name).double().cpu()
+    if not (S.dim() == 1 or (S.dim() == 2 and S.shape[0] == S.shape[1])) or not len(S):
+        raise ValueError(f"`{name}` must be a covariance (d, d) or per-coordinate variances (d,), "
+                         f"got shape {tuple(S.shape)}")
+    if not torch.isfinite(S).all(): raise ValueError(f"`{name}` has non-finite entries")
+    return S
+
+def _sb_cond_var(S0:Tensor, S1:Tensor, eps:float)->Tensor:
+    "Var(X_1 | x_0) of the static Gaussian SB between N(., S0) and N(., S1) with noise eps: (d, d), or (d,) if diagonal"
+    if S0.dim() == 1:                                          # independent coordinates: the 1-D formula per coordinate
+        c2 = (((4*S0*S1 + eps**2).sqrt() - eps)/2)**2
+        return (S1 - torch.where(S0 > 0, c2/S0.clamp_min(1e-300), 0.)).clamp_min(0)
+    I = torch.eye(len(S0), dtype=torch.float64)
+    R = _sqrtm(S0)
+    C = 0.5*R@_sqrtm(4*R@S1@R + eps**2*I)@torch.linalg.pinv(R) - eps/2*I
+    return S1 - C.mT@torch.linalg.pinv(S0)@C
+
+def grid_floor(S0, S1, # covariances (d, d) of the data and prior ends, or per-coordinate variances (d,) of each
+               gammas:Tensor, # (N,) step sizes of the chain (3)
+               f=None, # reference drift: None (Brownian) or ou(alpha); another drift is read as Brownian
+               # the end a chain lands on: 'prior' (the forward chain; its last step is gammas[-1])
+               # or 'data' (the backward chain; gammas[0])
+               end:str='prior')->float: # percent (cBW2-UVP); 0 where the last step is below the bridge's own spread
+    ("Gaussian estimate of the error (cBW2-UVP, %) below which no chain on `gammas` can go at `end`, "
+     "because its last step adds noise of variance 2 gamma")
+    S0, S1, end = _as_cov(S0, 'S0'), _as_cov(S1, 'S1'), check_choice(end, 'end', ('data', 'prior'))
+    if S0.shape != S1.shape:
+        raise ValueError(f"`S0` and `S1` must have the same shape, got {tuple(S0.shape)} and {tuple(S1.shape)}")
+    g = check_steps(gammas).double().cpu()
+    aN, sN = (v[-1].item() for v in marginal_coeffs(g, f.alpha if isinstance(f, LinearDrift) else 0.))
+    eps = sN/aN**2                                    # the reference's noise in the units of Y = X_N / a_N
+    S = aN**2*_sb_cond_var(S0, S1/aN**2, eps) if end == 'prior' else _sb_cond_var(S1/aN**2, S0, eps)
+    lam = (S if S.dim() == 1 else torch.linalg.eigvalsh((S + S.mT)/2)).clamp_min(0)
+    c = 2*(g[-1] if end == 'prior' else g[0]).item()
+    tot = (S1 if end == 'prior' else S0)
+    tot = (tot if tot.dim() == 1 else tot.diagonal()).sum().item()
+    if tot <= 0: return math.inf if c > 0 else 0.
+    return 100*((lam.clamp_min(c).sqrt() - lam.sqrt())**2).sum().item()/(0.5*tot)
+
+# %% ../nbs/05e_inputs.ipynb #92baebcd
+_GRID_WARN, _GRID_OK = 10., 1.    # warn above this grid floor (%); the advice aims below the other
+
+@patch
+def _check_grid(self:InputChecks):
+    ("Warn when the time grid alone keeps a chain's end 10% (cBW2-UVP, `grid_floor`) or more from the bridge, "
+     "naming how many steps would bring that under 1%")
+    if self.kernel == 'exact' or self._end_stats is None: return       # learned noise; or draws would consume data
+    st = {e: self._end_stats[e].get('cov', self._end_stats[e]['var'])/self.scale**2 for e in ('data', 'prior')}
+    g = self.gammas.double().cpu()
+    for end, gam in (('data', g[0].item()), ('prior', g[-1].item())):
+        fl = grid_floor(st['data'], st['prior'], g, self.f, end)
+        if fl < _GRID_WARN: continue
+        v = self._end_stats[end]['var'].mean().item()/self.scale**2
+        m = next((m for m in (1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 100)
+                  if grid_floor(st['data'], st['prior'], g/m, self.f, end) < _GRID_OK), None)
+        more = (f"about {math.ceil(m*self.N)} steps of the same T (make_gammas(N, T) with N = {math.ceil(m*self.N)})"
+                if m else f"over {100*self.N} steps") + " would bring it under 1%"
+        warnings.warn(f"the chain's last step towards the {end} adds noise of variance 2*gamma = {2*gam:.3g} per "
+                      f"coordinate: on this grid no chain can get the {end} closer than about {fl:.0f}% (cBW2-UVP, "
+                      f"`grid_floor`; the {end}'s mean variance is {v:.3g}). "
+                      f"The grid is too coarse for the noise: {more}, or use smaller steps at the ends "
+                      "(schedule='linear')", stacklevel=4)
 
 # %% ../nbs/05e_inputs.ipynb #7b6887c9
 @patch
