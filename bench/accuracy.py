@@ -44,7 +44,7 @@ def name(kind, spec, kern):
     if kind == 'gaussian': return f"gauss_{spec['kind']}_d{spec['d']}_{spec['ref']}_{kern}"
     return f"mix_d{spec['d']}_eps{spec['eps']:g}_{kern}"
 
-def auto_solver(kind, spec, seed)->tuple:
+def auto_solver(kind, spec, seed, n_grid=20)->tuple:
     "The trainer `bridge(method='auto')` picks for a task, as `run_*_task` arguments, and {method, rho}"
     import torch
     from dsb_nb.solvers import SOLVERS, auto_method
@@ -53,7 +53,7 @@ def auto_solver(kind, spec, seed)->tuple:
     g = torch.Generator().manual_seed(0)
     if kind == 'gaussian':
         from dsb_nb.gaussian import sample_gaussian_bridge
-        t = random_gaussian_task(spec['d'], spec['kind'], spec['ref'], seed=seed)
+        t = random_gaussian_task(spec['d'], spec['kind'], spec['ref'], seed=seed, N=n_grid)
         x0, x1 = sample_gaussian_bridge(4000, t['bridge'], g)
         gammas, f = t['gammas'], t['f']
     else:
@@ -73,25 +73,28 @@ def run(args):
     OUT.mkdir(parents=True, exist_ok=True)
     for j, (kind, spec, kern) in enumerate(todo):
         if j % n != i: continue
-        path = OUT/f'{name(kind, spec, kern)}.json'
+        out = OUT if args.n_grid == 20 else HERE/'results'/f'accuracy_N{args.n_grid}'     # not merged into accuracy.json
+        out.mkdir(parents=True, exist_ok=True)
+        path = out/f'{name(kind, spec, kern)}.json'
         if path.exists() and not args.force: print('done already:', path.name); continue
         kw = dict(kernel=kern) if kern == 'exact' else {}
         if kern == 'dsbm':
             from dsb_nb.dsbm import DSBM; kw.update(cls=DSBM, coupling='reference')   # DSBM-IPF, as recorded
         choice = None
         if kern == 'auto':                                                          # what bridge(method='auto') would train
-            solver, choice = auto_solver(kind, spec, args.seed)
+            solver, choice = auto_solver(kind, spec, args.seed, args.n_grid)
             kw.update(solver)
         if args.steps: kw['n_steps'] = args.steps
         t0 = time.time()
         if kind == 'gaussian':
-            res = run_gaussian_task(random_gaussian_task(spec['d'], spec['kind'], spec['ref'], seed=args.seed), n_ipf=args.iters,
+            res = run_gaussian_task(random_gaussian_task(spec['d'], spec['kind'], spec['ref'], seed=args.seed, N=args.n_grid), n_ipf=args.iters,
                                     n_eval=args.n_eval, seed=args.seed, device=args.device, **kw)
         else:
             res = run_mixture_task(MixtureBridge(spec['d'], spec['eps'], seed=args.seed), n_ipf=args.iters, seed=args.seed,
                                    device=args.device, **kw)
         if choice: res['choice'] = choice
-        res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads),
+        res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads,
+                                              n_grid=args.n_grid),
                    machine=machine(args.device, args.threads),
                    wall_s=time.time() - t0)
         path.write_text(json.dumps(res, indent=0))
@@ -134,7 +137,24 @@ def ablation(args):
         write_results(path, res, indent=0, publish=True)
         print(task['name'], label, f"{time.time() - t0:.0f}s", [round(r['kl_corrected'], 4) for r in rows], flush=True)
 
+def merge_grid(args):
+    "--merge with --n-grid N: the jobs of results/accuracy_N<N>/ beside the same jobs on 20 steps, into accuracy_N<N>.json"
+    rows = []
+    for p in sorted((HERE/'results'/f'accuracy_N{args.n_grid}').glob('*.json')):
+        new, old = json.loads(p.read_text()), json.loads((OUT/p.name).read_text()) if (OUT/p.name).exists() else None
+        last = lambda r: [x for x in r['rows'] if x['chain'] == 'backward'][-1]      # the generative chain, last iteration
+        row = dict(job=p.stem, task=new['task'], d=new['d'], iters=new['settings']['iters'], n_grid=args.n_grid,
+                   machine=new['machine'], wall_s=new['wall_s'], **{k: last(new)[k] for k in ('kl', 'kl_floor', 'kl_ideal', 'kl_ideal_exact')})
+        if old and old['settings']['iters'] == new['settings']['iters']:
+            row.update(wall_s_N20=old['wall_s'], **{f'{k}_N20': last(old)[k] for k in ('kl', 'kl_ideal')})
+        rows.append(row)
+    write_results(HERE/'results'/f'accuracy_N{args.n_grid}.json',
+                  results('accuracy', {'note': f"the same jobs on {args.n_grid} steps of the same T as on 20 (the *_N20 fields: "
+                          "bench/results/accuracy/JOB.json); raw KL of the generative coupling at the last iteration",
+                          'n_grid': args.n_grid}, rows, common_machine(rows)), indent=0, publish=True)
+
 def merge(args):
+    if args.n_grid != 20: return merge_grid(args)
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     res = {p.stem: json.loads(p.read_text()) for p in sorted(OUT.glob('*.json'))}
@@ -188,6 +208,7 @@ def main():
     p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')
     p.add_argument('--n-eval', type=int, default=10_000)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--n-grid', type=int, default=20, help='steps N of the chain (same T); not 20: Gaussian suite only, written to results/accuracy_N<n>/')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu')
     p.add_argument('--shard', default='0/1', help='i/n: run every n-th job starting at i (for parallel processes)')

@@ -124,6 +124,9 @@ def authors_config(a):
     floor = sum(w2(held[i], held[(i + 1) % N_DRAWS]) for i in range(N_DRAWS))/N_DRAWS
     kw = dict(bs=512, n_steps=a.steps or 5000, progress=False, seed=a.seed, device=a.device, **json.loads(a.kw))
     torch.manual_seed(a.seed)
+    if 'net' in kw:         # a named TimeMLP preset, with net_kw (e.g. {"out_scale": 100}: see `make_net`)
+        net, net_kw = kw.pop('net'), kw.pop('net_kw', {})
+        kw.update(net_f=make_net(net, net_kw), net_b=make_net(net, net_kw))
     dsb = SOLVERS[a.solver](data, gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), f=ou(1/var), **kw)
     path = Path(str(a.out) + '_authors.json')
     info = read_results(path) if path.exists() else results('toys2d', rows=[], machine={}, cpu_reduced=False, settings=dict(
@@ -131,20 +134,27 @@ def authors_config(a):
                 "points; OU reference alpha=1/var (centred at 0); N=20, gamma=0.01, T=0.2, batch 512; W2 between 2,000 generated and 2,000 "
                 "held-out points, mean over 5 independent draws (one draw varies by +-0.4 here); floor: the same for data vs data",
         ), references=dict(authors=dict(w2=AUTHORS_CURVE, s_per_iter=AUTHORS_S_PER_ITER, threads=2)))
-    run = dict(run=a.label, machine=machine(a.device, a.threads), solver=a.solver, kw={k: v for k, v in kw.items() if k != 'progress'}, threads=a.threads, floor=floor, w2=[], train_s=[], wall_s=[])
-    info['rows'] = [r for r in info['rows'] if r['run'] != a.label] + [run]      # a rerun of a label replaces it
-    info['machine'] = common_machine(info['rows'])
+    run = dict(run=a.label, machine=machine(a.device, a.threads), solver=a.solver, kw={k: v for k, v in {**kw, **json.loads(a.kw)}.items() if k not in ('progress', 'net_f', 'net_b')}, threads=a.threads, floor=floor, w2=[], train_s=[], wall_s=[])
+    if not path.exists(): write_results(path, info)
+    _save_run(path, run)                                                          # a rerun of a label replaces it
     t0, tt = time.time(), 0.
     for it in range(1, a.iters + 1):
         ts = time.time(); dsb.fit(it); tt += time.time() - ts
         xs = [dsb.sample(2000).cpu() for _ in range(N_DRAWS)]; x = xs[0]
         run['w2'].append(sum(w2(xi, hi) for xi, hi in zip(xs, held))/N_DRAWS); run['train_s'].append(tt); run['wall_s'].append(time.time() - t0)
-        write_results(path, info)
+        _save_run(path, run)
         print(f"{a.label} it {it}: W2 {run['w2'][-1]:.3f} (floor {floor:.3f}, authors {AUTHORS_CURVE[it - 1] if it <= 20 else float('nan'):.2f}) "
               f"{run['wall_s'][-1]:.0f}s", flush=True)
     run['samples'] = x[:1000].tolist()
-    write_results(path, info)
+    _save_run(path, run)
     authors_figure(a)
+
+def _save_run(path, run):
+    "Write `run` into OUT_authors.json, re-read first: runs in parallel processes each keep their own row"
+    info = read_results(path)
+    info['rows'] = [r for r in info['rows'] if r['run'] != run['run']] + [run]
+    info['machine'] = common_machine(info['rows'])
+    write_results(path, info)
 
 def authors_figure(a):
     "Held-out data and the last generated samples of every run with 20 iterations in OUT_authors.json, side by side"
@@ -165,6 +175,18 @@ def authors_figure(a):
     fig.tight_layout(); out = Path(str(a.out) + '_authors.png'); fig.savefig(out, dpi=80); plt.close(fig)
     from _common import publish_fig; publish_fig(out)
 
+class Scaled(torch.nn.Module):
+    "A net(x, k) whose output is multiplied by a constant c (c = 1/gamma: the wrapped net outputs a displacement, not a drift)"
+    def __init__(self, m, c): super().__init__(); self.m, self.c = m, c
+    def forward(self, x, k): return self.c*self.m(x, k)
+
+def make_net(net, net_kw):
+    "TimeMLP.preset(2, net, **net_kw); net_kw's 'out_scale' wraps it in `Scaled`"
+    from dsb_nb.score_matching import TimeMLP
+    net_kw = dict(net_kw); c = net_kw.pop('out_scale', None)
+    m = TimeMLP.preset(2, net, **net_kw)
+    return m if c is None else Scaled(m, c)
+
 def it1_probe(a):
     """Iteration 1 only (the backward half, i.e. SGM) of the authors' setting, for several seeds: its W2 measures how well the
     network, trained where the forward chain goes (near the data: T = 0.2 moves points by ~0.6 against a scale of 13),
@@ -172,15 +194,18 @@ def it1_probe(a):
     import math
     from dsb_nb.dsb import DSB, gaussian_sampler
     from dsb_nb.reference import make_gammas, ou
-    from dsb_nb.score_matching import w2, TimeMLP
+    from dsb_nb.score_matching import w2
     data, held, mean, var = authors_data(0)
-    kw = json.loads(a.kw); net = kw.pop('net', None)
+    kw = json.loads(a.kw); net, net_kw = kw.pop('net', None), kw.pop('net_kw', {})     # net_kw: e.g. {"skip": false}
     out = []
     for seed in a.it1_seeds:
         if net:
-            torch.manual_seed(seed); kw.update(net_f=TimeMLP.preset(2, net), net_b=TimeMLP.preset(2, net))
-        dsb = DSB(data, gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), f=ou(1/var), bs=512,
-                  n_steps=a.steps or 5000, progress=False, seed=seed, device=a.device, **kw)
+            torch.manual_seed(seed); kw.update(net_f=make_net(net, net_kw), net_b=make_net(net, net_kw))
+        prior, gam, f = gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), ou(1/var)
+        if kw.get('standardize'):     # the same chain in standardised units: X = s Y turns gamma into gamma/s^2, alpha into alpha s^2
+            sc = DSB(data, prior, gam, f=f, n_steps=1, progress=False, seed=seed, device=a.device, **kw).scale
+            gam, f = gam/sc**2, ou(sc**2/var)
+        dsb = DSB(data, prior, gam, f=f, bs=512, n_steps=a.steps or 5000, progress=False, seed=seed, device=a.device, **kw)
         dsb.train_half('backward')
         out.append(sum(w2(dsb.sample(2000).cpu(), h) for h in held)/N_DRAWS)
         print(a.label, seed, round(out[-1], 3), flush=True)
