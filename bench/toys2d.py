@@ -15,7 +15,7 @@ import torch, matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 from dsb_nb.toys2d import run_generation, run_transfer, plot_generation, plot_snapshots, explorer_grid, TOY_DSB_KW
-from _common import machine, results, read_results, write_results, common_machine
+from _common import machine, results, read_results, write_results, common_machine, publish_json
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -155,6 +155,7 @@ def _save_run(path, run):
     info['rows'] = [r for r in info['rows'] if r['run'] != run['run']] + [run]
     info['machine'] = common_machine(info['rows'])
     write_results(path, info)
+    publish_json(path)                                                           # 08 reads nbs/results/
 
 def authors_figure(a):
     "Held-out data and the last generated samples of every run with 20 iterations in OUT_authors.json, side by side"
@@ -175,17 +176,10 @@ def authors_figure(a):
     fig.tight_layout(); out = Path(str(a.out) + '_authors.png'); fig.savefig(out, dpi=80); plt.close(fig)
     from _common import publish_fig; publish_fig(out)
 
-class Scaled(torch.nn.Module):
-    "A net(x, k) whose output is multiplied by a constant c (c = 1/gamma: the wrapped net outputs a displacement, not a drift)"
-    def __init__(self, m, c): super().__init__(); self.m, self.c = m, c
-    def forward(self, x, k): return self.c*self.m(x, k)
-
 def make_net(net, net_kw):
-    "TimeMLP.preset(2, net, **net_kw); net_kw's 'out_scale' wraps it in `Scaled`"
+    "TimeMLP.preset(2, net, **net_kw), e.g. net_kw = {'out_scale': 100}: the net then outputs a displacement, not a drift"
     from dsb_nb.score_matching import TimeMLP
-    net_kw = dict(net_kw); c = net_kw.pop('out_scale', None)
-    m = TimeMLP.preset(2, net, **net_kw)
-    return m if c is None else Scaled(m, c)
+    return TimeMLP.preset(2, net, **net_kw)
 
 def it1_probe(a):
     """Iteration 1 only (the backward half, i.e. SGM) of the authors' setting, for several seeds: its W2 measures how well the

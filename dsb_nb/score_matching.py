@@ -43,13 +43,20 @@ class TimeMLP(nn.Module):
                  emb_dim:int=16, # size of the sinusoidal step embedding
                  skip:bool=True, # add a full-rank linear path x -> output (the paper's net has none)
                  n_lin:int=0, # add a step-dependent linear path sum_j phi_j(k) W_j x with this many matrices W_j
-                 zero_init:bool=True): # start with output exactly 0
+                 zero_init:bool=True, # start with output exactly 0
+                 # multiply the output by this constant; 1/gamma makes the net work in units of one step's
+                 # displacement instead of a drift (the authors' 2-D code; notebook 08)
+                 out_scale:float=1.):
         super().__init__()
         if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim < 1:
             raise ValueError(f"`dim` must be an integer >= 1, got {dim!r}")
         if isinstance(n_lin, bool) or not isinstance(n_lin, numbers.Integral) or n_lin < 0:
             raise ValueError(f"`n_lin` must be an integer >= 0, got {n_lin!r}")
         self.dim, self.emb_dim, self.n_lin = int(dim), emb_dim, int(n_lin)
+        if (isinstance(out_scale, bool) or not isinstance(out_scale, numbers.Real)
+                or not (math.isfinite(out_scale) and out_scale > 0)):
+            raise ValueError(f"`out_scale` must be a finite number > 0, got {out_scale!r}")
+        self.out_scale = float(out_scale)
         self.k_enc = _mlp([emb_dim, *enc, 2*emb_dim])
         self.x_enc = _mlp([dim, *enc, 2*emb_dim])
         self.dec = _mlp([4*emb_dim, *dec, dim])
@@ -69,7 +76,7 @@ class TimeMLP(nn.Module):
         # phi(k) (., n_lin) mixes n_lin linear maps of x
         if self.lin is not None:
             out = out + (self.lin(x).view(len(x), self.n_lin, self.dim)*self.gate(ke).unsqueeze(-1)).sum(1)
-        return out
+        return out if self.out_scale == 1 else self.out_scale*out
 
 # %% ../nbs/03_score_matching.ipynb #9bf88d91
 _presets = {'small': dict(enc=(16,), dec=(128, 128), emb_dim=16), 'large': dict(enc=(32,), dec=(256, 256), emb_dim=32),
