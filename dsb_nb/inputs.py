@@ -291,9 +291,10 @@ def _check_grid(self:InputChecks):
         fl = grid_floor(st['data'], st['prior'], g, self.f, end)
         if fl < _GRID_WARN: continue
         v = self._end_stats[end]['var'].mean().item()/self.scale**2
-        m = next((m for m in (1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 100)
-                  if grid_floor(st['data'], st['prior'], g/m, self.f, end) < _GRID_OK), None)
-        more = (f"about {math.ceil(m*self.N)} steps of the same T (make_gammas(N, T) with N = {math.ceil(m*self.N)})"
+        # the same T on a grid m times finer: every step split into m equal ones
+        m = next((m for m in (2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 100)
+                  if grid_floor(st['data'], st['prior'], g.repeat_interleave(m)/m, self.f, end) < _GRID_OK), None)
+        more = (f"about {m*self.N} steps of the same T (make_gammas(N, T) with N = {m*self.N})"
                 if m else f"over {100*self.N} steps") + " would bring it under 1%"
         warnings.warn(f"the chain's last step towards the {end} adds noise of variance 2*gamma = {2*gam:.3g} per "
                       f"coordinate: on this grid no chain can get the {end} closer than about {fl:.0f}% (cBW2-UVP, "
