@@ -28,6 +28,9 @@ interrupted run continues where it stopped. Writes bench/results/regimes.json an
     python bench/regimes.py --jobs 2                       # everything (CPU: about 2 hours on 2 cores)
     python bench/regimes.py --tasks gauss10_eps0.01 --variants dsbm-ot sbcfm --seeds 0 1
     python bench/regimes.py --plot-only
+    # bridge()'s default grid (notebook 18, 'The default grid'): every candidate on 20 and 100 steps of T = 0.5
+    python bench/regimes.py --tasks moons_gen checker_gen circles_8g --variants dsb dsbm-ref dsbm-ind dsbm-ot sbcfm \
+        dsb-N100 dsbm-ref-N100 dsbm-ind-N100 dsbm-ot-N100 sbcfm-N100 --seeds 0 1 --jobs 2 --out bench/results/regimes_defaultgrid
 """
 import argparse, math, sys, time
 from pathlib import Path
@@ -43,10 +46,21 @@ PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT pr
           # torchcfm's SB-CFM (bench/vs_torchcfm.py; `pip install torchcfm`) with its default exact plan and with Sinkhorn;
           # Brownian tasks only (no 'authors_scurve'); one `fit` = n_steps updates of both networks
           'torchcfm-exact': ('torchcfm', dict(ot_method='exact')), 'torchcfm-sinkhorn': ('torchcfm', dict(ot_method='sinkhorn')),
-          # the task's time grid refined to 100 steps of the same T (the advice of `grid_floor`'s warning at eps = 50)
-          'sbcfm-N100': ('sbcfm', dict(n_grid=100)), 'dsbm-ind-N100': ('dsbm', dict(coupling='independent', n_grid=100))}
+          }
+# any candidate on the task's time grid refined to k steps of the same T: '<candidate>-N<k>', e.g. 'sbcfm-N100' (the advice
+# of `grid_floor`'s warning at eps = 50; with 100, bridge()'s default grid for DSBM and SB-CFM)
 TASKS = ['gauss10_eps0.01', 'gauss10_eps0.3', 'gauss10_eps3', 'gauss10_eps50', 'mix2shift_eps0.1', 'mix2shift_eps2', 'mix2_eps1', 'mix16_eps1',
          'authors_scurve', 'moons_gen', 'digits64', 'mnist50']
+# held-out tasks on bridge()'s default grid (not in a default run): asked for by name with --tasks and --out
+EXTRA_TASKS = ['checker_gen', 'circles_8g']
+
+def parse_variant(name:str):
+    "(method, solver kwargs) of a candidate, a probe or '<candidate>-N<k>' (kwargs then hold n_grid=k)"
+    import re
+    if name in VARIANTS or name in PROBES: return {**VARIANTS, **PROBES}[name]
+    m = re.fullmatch(r'(.+)-N(\d+)', name)
+    if m and m[1] in VARIANTS: method, kw = VARIANTS[m[1]]; return method, dict(kw, n_grid=int(m[2]))
+    raise ValueError(f"Unknown variant {name!r}: expected one of {[*VARIANTS, *PROBES]} or '<candidate>-N<steps>'")
 
 # ---------------------------------------------------------------- exact tasks with the interface of `MixtureBridge`
 class GaussianTask:
@@ -126,6 +140,15 @@ def task_spec(name):
         return dict(kind='samples', data=data, prior=prior, held0=held0, held1=prior(2000, torch.Generator().manual_seed(1)),
                     gammas=make_gammas(20, T=0.2), f=ou(1/var), d=2, w2=True,
                     label="authors' 2-D setting (s-curve x7, N=20, T=0.2, OU to a fitted prior)")
+    if name in ('checker_gen', 'circles_8g'):                # held-out tasks on bridge()'s default grid (T = 0.5, Brownian)
+        from dsb_nb.toys2d import checkerboard, circles, eight_gaussians
+        src = checkerboard if name == 'checker_gen' else circles
+        data, held0 = src(10_000, torch.Generator().manual_seed(0)), src(2_000, torch.Generator().manual_seed(1))
+        if name == 'checker_gen': prior, lab = gaussian_sampler(2), "checkerboard -> N(0, I)"
+        else: prior, lab = eight_gaussians(10_000, torch.Generator().manual_seed(2)), "circles -> eight Gaussians"
+        held1 = prior(2000, torch.Generator().manual_seed(3)) if callable(prior) else eight_gaussians(2_000, torch.Generator().manual_seed(3))
+        return dict(kind='samples', data=data, prior=prior, held0=held0, held1=held1, gammas=make_gammas(20, T=0.5), f=None, d=2,
+                    w2=True, label=lab + ", T=0.5 (bridge()'s default T)")
     if name == 'moons_gen':
         from dsb_nb.toys2d import moons
         data, held0 = moons(10_000, torch.Generator().manual_seed(0)), moons(2_000, torch.Generator().manual_seed(1))
@@ -138,7 +161,7 @@ def task_spec(name):
         return dict(kind='samples', data=d0, prior=d1, held0=h0[:1000], held1=h1[:1000], gammas=make_gammas(20, T=0.05), f=None,
                     d=x0.shape[1], w2=False, label=f"{'sklearn digits (64 px)' if name == 'digits64' else 'MNIST, 50 PCA components'}: "
                     "digits 0-4 -> 5-9, unit mean std, eps=2T=0.1")
-    raise ValueError(f"Unknown task {name!r}: expected one of {TASKS}")
+    raise ValueError(f"Unknown task {name!r}: expected one of {TASKS + EXTRA_TASKS}")
 
 def _draw(src, n, seed):
     from dsb_nb.dsb import as_sampler
@@ -204,7 +227,7 @@ def run_job(task, variant, seed, iters, steps):
     torch.set_num_threads(1)
     from dsb_nb.solvers import SOLVERS
     spec, cache = task_spec(task), {}
-    method, kw = {**VARIANTS, **PROBES}[variant]
+    method, kw = parse_variant(variant)
     data, prior = _samplers(spec['task']) if spec['kind'] == 'exact' else (spec['data'], spec['prior'])
     if method == 'torchcfm': from vs_torchcfm import TorchcfmSB
     if 'n_grid' in kw:                                       # the same T on a finer grid of constant steps
@@ -236,6 +259,9 @@ def main():
     res = read_results(path) if path.exists() else results('regimes', dict(iters=a.iters, steps=a.steps,
         note="library defaults; budget 5 x 2 x 2000 gradient steps per run; one torch thread per job"), [], machine('cpu', 1),
         cpu_reduced=False, rho={})
+    for v in a.variants: parse_variant(v)                                    # fail before any job on a misspelt name
+    for t in a.tasks:
+        if t not in TASKS + EXTRA_TASKS: raise ValueError(f"Unknown task {t!r}: expected one of {TASKS + EXTRA_TASKS}")
     if not a.plot_only:
         for t in a.tasks:
             if t not in res['rho']: res['rho'][t] = rho(task_spec(t)); write_results(path, res)
@@ -272,7 +298,7 @@ def summarise(res)->dict:
 
 def plot(res, png):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    tasks = [t for t in TASKS if any(r['task'] == t for r in res['rows'])]
+    tasks = [t for t in TASKS + EXTRA_TASKS if any(r['task'] == t for r in res['rows'])]
     if not tasks: return
     ncol = 4; nrow = math.ceil(len(tasks)/ncol)
     fig, axs = plt.subplots(nrow, ncol, figsize=(3.3*ncol, 2.7*nrow), squeeze=False)

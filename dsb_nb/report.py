@@ -112,7 +112,8 @@ def summary(self:Reporting,
     c = getattr(self, 'choice', None)                          # set by `bridge` (notebook 18)
     if not c: return table
     how = f"chosen by bridge(method='auto'): {c['why']}" if c['auto'] else c['why']
-    return Table(f"{type(self).__name__}, {how}; regime rho = {c['rho']:.3g}\n\n" + table)
+    grid = f"; time grid {c['grid']}" if 'grid' in c else ''
+    return Table(f"{type(self).__name__}, {how}; regime rho = {c['rho']:.3g}{grid}\n\n" + table)
 
 # %% ../nbs/05c_report.ipynb #a5aba25a
 # warn when an end is above 3x its floor and its energy fell by less than 10% in an iteration

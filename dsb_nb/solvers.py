@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import numpy as np   # noqa: F401 (used by the notebook's tests)
 import torch   # noqa: F401 (used by the notebook's tests)
+from torch import Tensor
 from .reference import make_gammas, LinearDrift, check_gammas
 import inspect
 from .checks import check_int, check_bool, check_choice
@@ -15,7 +16,8 @@ from .dsbm import DSBM, regime, auto_coupling
 from .sbcfm import SBCFM
 
 # %% auto #0
-__all__ = ['SOLVERS', 'auto_method', 'bridge', 'check_results', 'solvers_table', 'plot_solvers']
+__all__ = ['SOLVERS', 'DEFAULT_T', 'DEFAULT_STEPS', 'auto_method', 'default_gammas', 'bridge', 'check_results', 'solvers_table',
+           'plot_solvers']
 
 # %% ../nbs/18_solvers.ipynb #9699529f
 SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}
@@ -27,6 +29,13 @@ def auto_method(f=None, kernel:str='dsb', # the reference drift and the kernel a
     if not ((f is None or isinstance(f, LinearDrift)) and kernel == 'dsb'): return 'dsb'
     return 'dsbm' if rho is not None and auto_coupling(rho) == 'independent' else 'sbcfm'
 
+DEFAULT_T, DEFAULT_STEPS = 0.5, {'dsb': 20, 'dsbm': 100, 'sbcfm': 100}
+
+def default_gammas(method:str='dsbm')->Tensor:
+    ("`bridge`'s time grid when none is given: T = 0.5 (reference variance 2T = 1, the scale of standardised data) "
+     "on 100 equal steps for the bridge-matching solvers, 20 for DSB (see 'The default grid' in notebook 18)")
+    return make_gammas(DEFAULT_STEPS[check_choice(method, 'method', list(DEFAULT_STEPS))], T=DEFAULT_T)
+
 def _solver_args(cls)->set:
     "Keyword arguments a solver's constructor accepts, its parents' included (subclasses pass **kw up)"
     return {p.name for c in cls.__mro__ if '__init__' in vars(c)
@@ -36,7 +45,7 @@ def _solver_args(cls)->set:
 
 def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
            prior, # samples at time T: same forms (a second dataset, or e.g. `gaussian_sampler(shape)`)
-           gammas=None, # (N,) step sizes; default `make_gammas(20, T=0.5)`
+           gammas=None, # (N,) step sizes; default `default_gammas(method)`: T = 0.5 on 100 steps (20 for DSB)
            method:str='auto', # 'auto' (see `auto_method`, kept in `.choice`) or one of SOLVERS: 'dsb', 'dsbm', 'sbcfm'
            n_ipf:int=5, # iterations to train (each = a backward and a forward block of `n_steps`); 0: build only
            resume:bool=False, # continue the run saved in `ckpt_dir` (as `fit(..., resume=True)`)
@@ -45,13 +54,15 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
     ("Fit a Schrödinger bridge between two sample sets with the solver `method`; returns the trained solver "
      "(its `.choice` says which and why)")
     method, auto = check_choice(method, 'method', ['auto', *SOLVERS]), method == 'auto'
-    gammas = make_gammas(20, T=0.5) if gammas is None else check_gammas(gammas)
+    grid = gammas is None                                   # the default grid depends on the solver: set below
+    gammas = default_gammas('dsbm') if grid else check_gammas(gammas)
     # in the trainer's units
     rho = regime(data, prior, gammas.cpu(), kw.get('f'), standardize=kw.get('standardize', False))
     asked_coupling = 'coupling' in kw
     if auto: method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho)
     if auto and method == 'sbcfm' and asked_coupling: method = 'dsbm'   # `coupling` is DSBM's option
     if method == 'dsbm' and not asked_coupling: kw['coupling'] = auto_coupling(rho)     # rho known: not estimated twice
+    if grid: gammas = default_gammas(method)                # same T, so the same rho
     cls, n_ipf, resume = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0), check_bool(resume, 'resume')
     if resume and not kw.get('ckpt_dir'): raise ValueError("`resume=True` needs the run's `ckpt_dir`")
     if bad := [k for k in kw if k not in _solver_args(cls)]:
@@ -59,7 +70,9 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
     model = cls(data, prior, gammas, **kw)
     why = ("asked for by `method`" if not auto else "`coupling` is an option of DSBM" if asked_coupling
            else _WHY[method].format(rho=rho))
-    model.choice = dict(method=method, auto=auto, rho=rho, why=why)
+    T = gammas.double().sum().item()
+    grid = f"{'default' if grid else 'given'}: N = {len(gammas)}, T = {T:.3g}"
+    model.choice = dict(method=method, auto=auto, rho=rho, why=why, grid=grid)
     if n_ipf: model.fit(n_ipf, resume=resume, overwrite=check_bool(overwrite, 'overwrite'))
     return model
 
