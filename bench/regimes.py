@@ -31,6 +31,8 @@ interrupted run continues where it stopped. Writes bench/results/regimes.json an
     # bridge()'s default grid (notebook 18, 'The default grid'): every candidate on 20 and 100 steps of T = 0.5
     python bench/regimes.py --tasks moons_gen checker_gen circles_8g --variants dsb dsbm-ref dsbm-ind dsbm-ot sbcfm \
         dsb-N100 dsbm-ref-N100 dsbm-ind-N100 dsbm-ot-N100 sbcfm-N100 --seeds 0 1 --jobs 2 --out bench/results/regimes_defaultgrid
+    python bench/regimes.py --tasks digits64_T0.5 mnist50_T0.5 --variants sbcfm sbcfm-N100 --seeds 0 1 --jobs 2 \
+        --out bench/results/regimes_defaultgrid       # the real data sets on bridge()'s default T = 0.5
 """
 import argparse, math, sys, time
 from pathlib import Path
@@ -52,7 +54,7 @@ PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT pr
 TASKS = ['gauss10_eps0.01', 'gauss10_eps0.3', 'gauss10_eps3', 'gauss10_eps50', 'mix2shift_eps0.1', 'mix2shift_eps2', 'mix2_eps1', 'mix16_eps1',
          'authors_scurve', 'moons_gen', 'digits64', 'mnist50']
 # held-out tasks on bridge()'s default grid (not in a default run): asked for by name with --tasks and --out
-EXTRA_TASKS = ['checker_gen', 'circles_8g']
+EXTRA_TASKS = ['checker_gen', 'circles_8g', 'digits64_T0.5', 'mnist50_T0.5']
 
 def parse_variant(name:str):
     "(method, solver kwargs) of a candidate, a probe or '<candidate>-N<k>' (kwargs then hold n_grid=k)"
@@ -155,12 +157,13 @@ def task_spec(name):
         prior = gaussian_sampler(2)
         return dict(kind='samples', data=data, prior=prior, held0=held0, held1=prior(2000, torch.Generator().manual_seed(2)),
                     gammas=make_gammas(20, T=0.5), f=None, d=2, w2=True, label="moons -> N(0, I), T=0.5 (bridge()'s default grid)")
-    if name in ('digits64', 'mnist50'):
-        x0, x1 = _real(name)
+    if name.split('_T')[0] in ('digits64', 'mnist50'):       # '<name>_T0.5': the same data on bridge()'s default T
+        base, T = name.split('_T')[0], float(name.split('_T')[1]) if '_T' in name else 0.05
+        x0, x1 = _real(base)
         d0, h0 = _split(x0, 0.3, 0); d1, h1 = _split(x1, 0.3, 1)
-        return dict(kind='samples', data=d0, prior=d1, held0=h0[:1000], held1=h1[:1000], gammas=make_gammas(20, T=0.05), f=None,
-                    d=x0.shape[1], w2=False, label=f"{'sklearn digits (64 px)' if name == 'digits64' else 'MNIST, 50 PCA components'}: "
-                    "digits 0-4 -> 5-9, unit mean std, eps=2T=0.1")
+        return dict(kind='samples', data=d0, prior=d1, held0=h0[:1000], held1=h1[:1000], gammas=make_gammas(20, T=T), f=None,
+                    d=x0.shape[1], w2=False, label=f"{'sklearn digits (64 px)' if base == 'digits64' else 'MNIST, 50 PCA components'}: "
+                    f"digits 0-4 -> 5-9, unit mean std, eps=2T={2*T:g}")
     raise ValueError(f"Unknown task {name!r}: expected one of {TASKS + EXTRA_TASKS}")
 
 def _draw(src, n, seed):
