@@ -62,7 +62,7 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
     if auto: method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho)
     if auto and method == 'sbcfm' and asked_coupling: method = 'dsbm'   # `coupling` is DSBM's option
     if method == 'dsbm' and not asked_coupling: kw['coupling'] = auto_coupling(rho)     # rho known: not estimated twice
-    if grid: gammas = default_gammas(method)                # same T, so the same rho
+    if grid: gammas = default_gammas(method)                # same T: the same rho (OU: up to O(alpha gamma))
     cls, n_ipf, resume = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0), check_bool(resume, 'resume')
     if resume and not kw.get('ckpt_dir'): raise ValueError("`resume=True` needs the run's `ckpt_dir`")
     if bad := [k for k in kw if k not in _solver_args(cls)]:
@@ -71,8 +71,8 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
     why = ("asked for by `method`" if not auto else "`coupling` is an option of DSBM" if asked_coupling
            else _WHY[method].format(rho=rho))
     T = gammas.double().sum().item()
-    grid = f"{'default' if grid else 'given'}: N = {len(gammas)}, T = {T:.3g}"
-    model.choice = dict(method=method, auto=auto, rho=rho, why=why, grid=grid)
+    model.choice = dict(method=method, auto=auto, rho=rho, why=why,
+                        grid=f"{'default' if grid else 'given'}: N = {len(gammas)}, T = {T:.3g}")
     if n_ipf: model.fit(n_ipf, resume=resume, overwrite=check_bool(overwrite, 'overwrite'))
     return model
 
