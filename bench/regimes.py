@@ -21,6 +21,9 @@ Scores (lower is better), with each task's references:
   the floor (held-out vs training samples of the target, same size), and W2 for the 2-D ones; the score is the mean over
   the two ends of distance / floor. `mid` is the energy distance between the model's midpoints and those of
   reference pairs from an OT plan (S2) between the held-out sets (information, not ranked).
+  One draw of that score is noisy (exact samples score 0.2-2.7 on the 2-D tasks), so the last iteration is also
+  scored by `rank_scores`: the unbiased energy distance on 20,000 samples per end, as `rank` (1 = exact samples, noise
+  about 0.05). `--calibrate` records, per task, what exact samples score both ways (references.rank_exact).
 
 Jobs run in parallel processes (`--jobs`, one torch thread each) and are appended to the JSON as they finish, so an
 interrupted run continues where it stopped. Writes bench/results/regimes.json and .png, copied to nbs/results and nbs/figs.
@@ -33,8 +36,12 @@ interrupted run continues where it stopped. Writes bench/results/regimes.json an
         dsb-N100 dsbm-ref-N100 dsbm-ind-N100 dsbm-ot-N100 sbcfm-N100 --seeds 0 1 --jobs 2 --out bench/results/regimes_defaultgrid
     python bench/regimes.py --tasks digits64_T0.5 mnist50_T0.5 --variants sbcfm sbcfm-N100 --seeds 0 1 --jobs 2 \
         --out bench/results/regimes_defaultgrid       # the real data sets on bridge()'s default T = 0.5
+    # ranking near the floor (notebook 18, 'Ranking near the floor'): the default and its rivals, scored with `rank`
+    python bench/regimes.py --tasks checker_gen moons_gen circles_8g --variants dsbm-ind-N100 dsbm-ind dsbm-ind-N50 \
+        sbcfm sbcfm-N100 --seeds 0 1 --jobs 2 --out bench/results/regimes_rank
+    python bench/regimes.py --tasks checker_gen moons_gen circles_8g --calibrate --out bench/results/regimes_rank
 """
-import argparse, math, sys, time
+import argparse, math, statistics, sys, time
 from pathlib import Path
 import torch
 
@@ -140,6 +147,7 @@ def task_spec(name):
         mean, var = data[:100].mean(0), data[:100].var(0).mean().item()
         prior = gaussian_sampler(2, mean=mean, std=math.sqrt(var))
         return dict(kind='samples', data=data, prior=prior, held0=held0, held1=prior(2000, torch.Generator().manual_seed(1)),
+                    exact0=lambda n, g: s_curve_authors(n, g.initial_seed(), stats)[0], exact1=prior,
                     gammas=make_gammas(20, T=0.2), f=ou(1/var), d=2, w2=True,
                     label="authors' 2-D setting (s-curve x7, N=20, T=0.2, OU to a fitted prior)")
     if name in ('checker_gen', 'circles_8g'):                # held-out tasks on bridge()'s default grid (T = 0.5, Brownian)
@@ -148,15 +156,17 @@ def task_spec(name):
         data, held0 = src(10_000, torch.Generator().manual_seed(0)), src(2_000, torch.Generator().manual_seed(1))
         if name == 'checker_gen': prior, lab = gaussian_sampler(2), "checkerboard -> N(0, I)"
         else: prior, lab = eight_gaussians(10_000, torch.Generator().manual_seed(2)), "circles -> eight Gaussians"
-        held1 = prior(2000, torch.Generator().manual_seed(3)) if callable(prior) else eight_gaussians(2_000, torch.Generator().manual_seed(3))
-        return dict(kind='samples', data=data, prior=prior, held0=held0, held1=held1, gammas=make_gammas(20, T=0.5), f=None, d=2,
+        exact1 = prior if callable(prior) else eight_gaussians
+        held1 = exact1(2000, torch.Generator().manual_seed(3))
+        return dict(kind='samples', data=data, prior=prior, held0=held0, held1=held1, exact0=src, exact1=exact1,
+                    gammas=make_gammas(20, T=0.5), f=None, d=2,
                     w2=True, label=lab + ", T=0.5 (bridge()'s default T)")
     if name == 'moons_gen':
         from dsb_nb.toys2d import moons
         data, held0 = moons(10_000, torch.Generator().manual_seed(0)), moons(2_000, torch.Generator().manual_seed(1))
         prior = gaussian_sampler(2)
         return dict(kind='samples', data=data, prior=prior, held0=held0, held1=prior(2000, torch.Generator().manual_seed(2)),
-                    gammas=make_gammas(20, T=0.5), f=None, d=2, w2=True, label="moons -> N(0, I), T=0.5 (bridge()'s default grid)")
+                    exact0=moons, exact1=prior, gammas=make_gammas(20, T=0.5), f=None, d=2, w2=True, label="moons -> N(0, I), T=0.5 (bridge()'s default grid)")
     if name.split('_T')[0] in ('digits64', 'mnist50'):       # '<name>_T0.5': the same data on bridge()'s default T
         base, T = name.split('_T')[0], float(name.split('_T')[1]) if '_T' in name else 0.05
         x0, x1 = _real(base)
@@ -225,6 +235,50 @@ def evaluate(model, spec, cache)->dict:
     out['score'] = (out['e0']/out['floor0'] + out['e1']/out['floor1'])/2
     return out
 
+RANK_N = 20_000       # generated (and, where the law is known, fresh exact) samples per end for the low-noise score
+
+def rank_scores(model, spec, n:int=RANK_N)->dict:
+    """The final score with its noise cut down (sample tasks). One draw of the score's energy distance (V-statistic,
+    2,000 points a side) varies by 50-70% around its mean on these tasks, as much as the gaps between candidates.
+    Here each end's distance is the unbiased energy distance U (`energy_distance(unbiased=True)`) between n generated
+    samples and n fresh exact ones (where the task's law is known; else the held-out set, whose own noise stays), over
+    b = E|Y - Y'| x 2 / m, the mean of the V-statistic's floor at the held-out size m. rank = 1 + the mean over the two
+    ends of U / b: what the score is on average (1 = as good as exact samples), to about 0.05 at n = 20,000.
+    rank_se: from 4 disjoint blocks of each end's samples (std / 2: exact for a non-degenerate U, cautious near the floor)."""
+    from dsb_nb.score_matching import energy_distance, _mean_dist
+    out, ratios, ses = {}, [], []
+    for end, direction in ((0, 'backward'), (1, 'forward')):
+        exact, held = spec.get(f'exact{end}'), spec[f'held{end}']
+        m = len(held)
+        gen = model.sample(n if exact else min(n, 5*m), direction).cpu().float()
+        ref = exact(len(gen), torch.Generator().manual_seed(40 + end)).float() if exact else held
+        b = 2*_mean_dist(ref.double().flatten(1), ref.double().flatten(1))*len(ref)/(len(ref) - 1)/m
+        u = energy_distance(gen, ref, unbiased=True)
+        k = len(gen)//4
+        blocks = [energy_distance(gen[i*k:(i + 1)*k], ref[i*k:(i + 1)*k] if exact else ref, unbiased=True) for i in range(4)]
+        se = statistics.stdev(blocks)/2
+        out.update({f'u{end}': u, f'b{end}': b, f'u{end}_se': se})
+        ratios.append(u/b); ses.append(se/b)
+    return dict(rank=1 + sum(ratios)/2, rank_se=math.sqrt(sum(s*s for s in ses))/2, rank_n=n, **out)
+
+class _Exact:
+    "A stand-in 'model' that samples a sample task's exact laws (fresh seeds per call): what a perfect solver scores"
+    def __init__(self, spec): self.spec, self.calls = spec, 0
+    def sample(self, n, direction='backward', **kw):
+        self.calls += 1
+        return self.spec['exact0' if direction == 'backward' else 'exact1'](n, torch.Generator().manual_seed(1000 + self.calls))
+
+def calibrate(task, draws:int=20)->dict:
+    """What exact samples score on a sample task whose laws are known: the one-draw score (2,000 fresh samples per end
+    against the task's held-out sets and floors) over `draws` draws, and `rank_scores` once"""
+    from dsb_nb.score_matching import energy_distance
+    spec, cache = task_spec(task), {}
+    if spec['kind'] != 'samples' or 'exact0' not in spec: raise ValueError(f"task {task!r} has no exact sampler to calibrate with")
+    r, ex = references(spec, cache), _Exact(spec)
+    one = [(energy_distance(ex.sample(2000, 'backward'), spec['held0'])/r['floor0']
+            + energy_distance(ex.sample(2000, 'forward'), spec['held1'])/r['floor1'])/2 for _ in range(draws)]
+    return dict(one_draw=dict(median=statistics.median(one), lo=min(one), hi=max(one), values=one), **rank_scores(ex, spec))
+
 def run_job(task, variant, seed, iters, steps):
     "Train one candidate on one task with the library's defaults; scores after every IPF iteration"
     torch.set_num_threads(1)
@@ -244,6 +298,7 @@ def run_job(task, variant, seed, iters, steps):
         ts = time.time(); model.fit(it); train_s += time.time() - ts
         if method != 'torchcfm' or it == iters:     # torchcfm's 100-step SDE is scored at the end of the budget only
             curve.append(dict(ipf=it, train_s=train_s, **evaluate(model, spec, cache)))
+    if spec['kind'] == 'samples': curve[-1].update(rank_scores(model, spec))     # the last iteration, scored with less noise
     extra = dict(ot_fallback_steps=model.fallbacks) if method == 'torchcfm' else {}
     return dict(task=task, variant=variant, seed=seed, label=spec['label'], kind=spec['kind'], d=spec['d'], curve=curve,
                 wall_s=time.time() - t0, grad_steps=2*iters*steps, **extra)
@@ -257,6 +312,7 @@ def main():
     p.add_argument('--seeds', nargs='*', type=int, default=[0]); p.add_argument('--iters', type=int, default=5)
     p.add_argument('--steps', type=int, default=2000); p.add_argument('--jobs', type=int, default=1)
     p.add_argument('--out', default=str(OUT)); p.add_argument('--plot-only', action='store_true')
+    p.add_argument('--calibrate', action='store_true', help="only score exact samples of --tasks (references.rank_exact)")
     a = p.parse_args()
     path = Path(a.out + '.json')
     res = read_results(path) if path.exists() else results('regimes', dict(iters=a.iters, steps=a.steps,
@@ -265,6 +321,15 @@ def main():
     for v in a.variants: parse_variant(v)                                    # fail before any job on a misspelt name
     for t in a.tasks:
         if t not in TASKS + EXTRA_TASKS: raise ValueError(f"Unknown task {t!r}: expected one of {TASKS + EXTRA_TASKS}")
+    if a.calibrate:
+        for t in a.tasks:
+            c = calibrate(t)
+            res = read_results(path) if path.exists() else res
+            res.setdefault('references', {}).setdefault('rank_exact', {})[t] = c
+            write_results(path, res)
+            print(f"{t}: exact samples score {c['one_draw']['lo']:.2f}-{c['one_draw']['hi']:.2f} (one draw, median "
+                  f"{c['one_draw']['median']:.2f}); rank {c['rank']:.3f} +- {c['rank_se']:.3f}", flush=True)
+        publish_json(path); return
     if not a.plot_only:
         for t in a.tasks:
             if t not in res['rho']: res['rho'][t] = rho(task_spec(t)); write_results(path, res)

@@ -185,15 +185,22 @@ def w2(x:Tensor, # (n, d) samples
 
 # %% ../nbs/03_score_matching.ipynb #d04051f8
 def energy_distance(x:Tensor, # (n, *shape) samples
-                    y:Tensor)->float: # (m, *shape) samples
+                    y:Tensor, # (m, *shape) samples
+                    unbiased:bool=False)->float: # True: leave out self-distances (mean: the laws' distance)
     ("Energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| between the empirical measures of x and y "
-     "(all pairs: >= 0, in the units of x)")
+     "(all pairs: >= 0, in the units of x; `unbiased`: the U-statistic, whose mean is the distance between the laws)")
     x, y = check_tensor(x, 'x', 2), check_tensor(y, 'y', 2)
     if x.shape[1:] != y.shape[1:]:
         raise ValueError(f"`x` and `y` must have the same trailing shape, got {tuple(x.shape)} and {tuple(y.shape)}")
-    if not (len(x) and len(y)):
-        raise ValueError(f"`x` and `y` must hold at least one sample each, got {len(x)} and {len(y)}")
+    if not isinstance(unbiased, bool): raise TypeError(f"`unbiased` must be True or False, got {unbiased!r}")
+    least = 2 if unbiased else 1
+    if len(x) < least or len(y) < least:
+        need = f"{least} sample{'s' if least > 1 else ''} each" + (' (unbiased=True)' if unbiased else '')
+        raise ValueError(f"`x` and `y` must hold at least {need}, got {len(x)} and {len(y)}")
     x, y = x.detach().double().flatten(1), y.detach().double().flatten(1).to(x.device)
+    if unbiased:                   # the diagonal of |X - X'| is zero: rescale to the n(n - 1) off-diagonal pairs
+        n, m = len(x), len(y)
+        return 2*_mean_dist(x, y) - _mean_dist(x, x)*n/(n - 1) - _mean_dist(y, y)*m/(m - 1)
     return max(2*_mean_dist(x, y) - _mean_dist(x, x) - _mean_dist(y, y), 0.)
 
 def _mean_dist(a:Tensor, b:Tensor, cells:int=2**24)->float:
