@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 from tqdm.std import tqdm as _text_tqdm
-from .score_matching import w2, energy_distance
+from .score_matching import w2, energy_distance, energy_floor
 from .checks import patch
 
 # %% auto #0
@@ -72,10 +72,12 @@ def _diagnose(self:Reporting, direction):
         target = self.data if direction == 'backward' else self.prior
         # the 2nd: the floor
         x_ref, x_ref2 = self.decode(target(self.n_eval, self.gen)), self.decode(target(self.n_eval, self.gen))
-        g, r = x_gen.flatten(1).double(), x_ref.flatten(1).double()
+        g, r, r2 = x_gen.flatten(1).double(), x_ref.flatten(1).double(), x_ref2.flatten(1).double()
+        # the floor: the mean of the distance between two draws of the target of these sizes (one draw of it varies
+        # by half its size; the mean comes from all pairs of the two reference draws, `energy_floor`, notebook 03)
         out = {'mean_err': (g.mean(0) - r.mean(0)).abs().max().item(),
                'var_ratio': (g.var(0).mean()/r.var(0).mean()).item(),
-               'energy': energy_distance(g, r), 'energy_floor': energy_distance(x_ref2.flatten(1).double(), r)}
+               'energy': energy_distance(g, r), 'energy_floor': energy_floor(r2, r, len(g), len(r))}
         if g.shape[1] <= 16 and self.n_eval <= 4000: out['w2'] = w2(g, r)
         out.update({name: self._metric_value(name, fn(x_gen, x_ref)) for name, fn in self.metrics.items()})
     return out

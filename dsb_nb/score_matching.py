@@ -14,7 +14,7 @@ from .checks import check_int
 
 # %% auto #0
 __all__ = ['step_embedding', 'TimeMLP', 'n_params', 'dsm_loss', 'EMA', 'train_score', 'sgm_sample', 'w2', 'energy_distance',
-           'score_draws']
+           'energy_floor', 'score_draws']
 
 # %% ../nbs/03_score_matching.ipynb #a62f617c
 def step_embedding(k, # step indices: int, or (batch,) tensor
@@ -208,6 +208,21 @@ def _mean_dist(a:Tensor, b:Tensor, cells:int=2**24)->float:
     if len(a)*len(b) <= cells: return torch.cdist(a, b).mean().item()
     rows = max(1, cells//len(b))
     return sum(torch.cdist(a[i:i + rows], b).sum().item() for i in range(0, len(a), rows))/(len(a)*len(b))
+
+# %% ../nbs/03_score_matching.ipynb #6d6e7c30
+def energy_floor(y:Tensor, # (n, *shape) a draw of the target
+                 y2:Tensor, # (m, *shape) an independent draw of the target
+                 n:int|None=None, m:int|None=None)->float: # sample sizes the floor is for (default len(y), len(y2))
+    ("The mean of `energy_distance` between n and m samples of one law: E|Y - Y'| (1/n + 1/m), "
+     "with E|Y - Y'| the mean distance over all pairs of the two independent draws `y` and `y2`")
+    y, y2 = check_tensor(y, 'y', 2), check_tensor(y2, 'y2', 2)
+    if y.shape[1:] != y2.shape[1:]:
+        raise ValueError(f"`y` and `y2` must have the same trailing shape, got {tuple(y.shape)} and {tuple(y2.shape)}")
+    if not (len(y) and len(y2)):
+        raise ValueError(f"`y` and `y2` must hold at least one sample each, got {len(y)} and {len(y2)}")
+    n, m = check_int(len(y) if n is None else n, 'n', 1), check_int(len(y2) if m is None else m, 'm', 1)
+    md = _mean_dist(y.detach().double().flatten(1), y2.detach().double().flatten(1).to(y.device))
+    return md*(1/n + 1/m)
 
 # %% ../nbs/03_score_matching.ipynb #d7b2a19a
 def score_draws(metric, # metric(x, y) -> float, e.g. `w2` or `energy_distance`
