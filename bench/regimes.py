@@ -21,7 +21,7 @@ Scores (lower is better), with each task's references:
   the floor (held-out vs training samples of the target, same size), and W2 for the 2-D ones; the score is the mean over
   the two ends of distance / floor. `mid` is the energy distance between the model's midpoints and those of
   reference pairs from an OT plan (S2) between the held-out sets (information, not ranked).
-  One draw of that score is noisy (exact samples score 0.2-2.7 on the 2-D tasks), so the last iteration is also
+  One draw of that score is noisy (exact samples score 0.26-3.7 on the 2-D tasks), so the last iteration is also
   scored by `rank_scores`: the unbiased energy distance on 20,000 samples per end, as `rank` (1 = exact samples, noise
   about 0.05). `--calibrate` records, per task, what exact samples score both ways (references.rank_exact).
 
