@@ -4,17 +4,17 @@
 
 # %% ../nbs/05c_report.ipynb #331adc27
 from __future__ import annotations
-import numbers, sys, warnings
+import math, numbers, sys, warnings
 import numpy as np
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 from tqdm.std import tqdm as _text_tqdm
 from .score_matching import w2, energy_distance, energy_floor
-from .checks import patch
+from .checks import patch, check_int
 
 # %% auto #0
-__all__ = ['Reporting', 'Table', 'markdown_table']
+__all__ = ['Reporting', 'energy_se', 'Table', 'markdown_table']
 
 # %% ../nbs/05c_report.ipynb #89e93170
 class Reporting:
@@ -58,6 +58,17 @@ def _metric_value(self:Reporting, name:str, v)->float:
                         "a metric must return a number (float or one-element tensor)")
     return float(v)
 
+def energy_se(x:Tensor, y:Tensor, # (n, *shape) and (m, *shape) the two samples of one `energy_distance`
+              blocks:int=4)->float: # disjoint blocks of each sample (each needs at least 2 points)
+    ("Standard error of one draw of `energy_distance(x, y)`: the spread of the unbiased distance over `blocks` "
+     "disjoint blocks, over sqrt(blocks) (conservative near the floor, where a block's noise grows faster than 1/size)")
+    blocks = check_int(blocks, 'blocks', 2)
+    if min(len(x), len(y)) < 2*blocks:
+        raise ValueError(f"`x` and `y` need at least 2 points per block ({2*blocks}), got {len(x)} and {len(y)}")
+    xs, ys = x.tensor_split(blocks), y.tensor_split(blocks)
+    u = torch.tensor([energy_distance(a, b, unbiased=True) for a, b in zip(xs, ys)])
+    return (u.std()/math.sqrt(blocks)).item()
+
 @patch
 def _diagnose(self:Reporting, direction):
     ("Statistics of the chain just trained against the marginal it must hit: "
@@ -78,6 +89,7 @@ def _diagnose(self:Reporting, direction):
         out = {'mean_err': (g.mean(0) - r.mean(0)).abs().max().item(),
                'var_ratio': (g.var(0).mean()/r.var(0).mean()).item(),
                'energy': energy_distance(g, r), 'energy_floor': energy_floor(r2, r, len(g), len(r))}
+        if len(g) >= 8: out['energy_se'] = energy_se(g, r)
         if g.shape[1] <= 16 and self.n_eval <= 4000: out['w2'] = w2(g, r)
         out.update({name: self._metric_value(name, fn(x_gen, x_ref)) for name, fn in self.metrics.items()})
     return out
@@ -118,8 +130,9 @@ def summary(self:Reporting,
     return Table(f"{type(self).__name__}, {how}; regime rho = {c['rho']:.3g}{grid}\n\n" + table)
 
 # %% ../nbs/05c_report.ipynb #a5aba25a
-# warn when an end is above 3x its floor and its energy fell by less than 10% in an iteration
-_STALL_RATIO, _STALL_GAIN = 3., 0.1
+# warn when an end is above 3x its floor by more than 2 standard errors of its energy distance,
+# and that distance fell by less than 10% in the last iteration
+_STALL_RATIO, _STALL_GAIN, _STALL_SE = 3., 0.1, 2.
 
 @patch
 def stall_advice(self:Reporting)->str:
@@ -137,10 +150,11 @@ def _warn_stalled(self:Reporting):
         rows = [h for h in self.history if h['direction'] == direction and 'energy' in h]
         if len(rows) < 2: continue
         (prev, last), fl = rows[-2:], max(rows[-1]['energy_floor'], 1e-12)
-        if last['energy'] > _STALL_RATIO*fl and last['energy'] > (1 - _STALL_GAIN)*prev['energy']:
+        se = last.get('energy_se', 0.)                        # histories from before 0.2.0 have none
+        if last['energy'] - _STALL_SE*se > _STALL_RATIO*fl and last['energy'] > (1 - _STALL_GAIN)*prev['energy']:
             warnings.warn(f"after {last['ipf'] + 1} IPF iterations the {end} end is still "
                           f"{last['energy']/fl:.1f}x its sampling floor "
-                          f"(energy distance {last['energy']:.3g}, floor {fl:.3g}) "
+                          f"(energy distance {last['energy']:.3g} +- {se:.2g}, floor {fl:.3g}) "
                           f"and improved by less than {_STALL_GAIN:.0%} in the last "
                           f"iteration: more iterations will not help much. Try {self.stall_advice()}", stacklevel=4)
 
