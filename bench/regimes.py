@@ -54,6 +54,8 @@ VARIANTS = {'dsbm-ref': ('dsbm', dict(coupling='reference')), 'dsbm-ind': ('dsbm
 PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT problem per 4,096-pair cache
           # torchcfm's SB-CFM (bench/vs_torchcfm.py; `pip install torchcfm`) with its default exact plan and with Sinkhorn;
           # Brownian tasks only (no 'authors_scurve'); one `fit` = n_steps updates of both networks
+          'dsbm-ind-me': ('dsbm_me', dict(coupling='independent')),   # bench/_probe_match.py
+          'dsbm-ot-me': ('dsbm_me', dict(coupling='ot')),
           'torchcfm-exact': ('torchcfm', dict(ot_method='exact')), 'torchcfm-sinkhorn': ('torchcfm', dict(ot_method='sinkhorn')),
           }
 # any candidate on the task's time grid refined to k steps of the same T: '<candidate>-N<k>', e.g. 'sbcfm-N100' (the advice
@@ -68,7 +70,7 @@ def parse_variant(name:str):
     import re
     if name in VARIANTS or name in PROBES: return {**VARIANTS, **PROBES}[name]
     m = re.fullmatch(r'(.+)-N(\d+)', name)
-    if m and m[1] in VARIANTS: method, kw = VARIANTS[m[1]]; return method, dict(kw, n_grid=int(m[2]))
+    if m and (m[1] in VARIANTS or m[1] in PROBES): method, kw = {**VARIANTS, **PROBES}[m[1]]; return method, dict(kw, n_grid=int(m[2]))
     raise ValueError(f"Unknown variant {name!r}: expected one of {[*VARIANTS, *PROBES]} or '<candidate>-N<steps>'")
 
 # ---------------------------------------------------------------- exact tasks with the interface of `MixtureBridge`
@@ -287,11 +289,12 @@ def run_job(task, variant, seed, iters, steps):
     method, kw = parse_variant(variant)
     data, prior = _samplers(spec['task']) if spec['kind'] == 'exact' else (spec['data'], spec['prior'])
     if method == 'torchcfm': from vs_torchcfm import TorchcfmSB
+    if method == 'dsbm_me': from _probe_match import DSBMMatched
     if 'n_grid' in kw:                                       # the same T on a finer grid of constant steps
         from dsb_nb.reference import make_gammas
         kw = dict(kw); spec['gammas'] = make_gammas(kw.pop('n_grid'), T=spec['gammas'].double().sum().item())
     t0 = time.time()
-    cls = TorchcfmSB if method == 'torchcfm' else SOLVERS[method]
+    cls = TorchcfmSB if method == 'torchcfm' else DSBMMatched if method == 'dsbm_me' else SOLVERS[method]
     model = cls(data, prior, spec['gammas'], f=spec['f'], seed=seed, progress=False, n_steps=steps, **kw)
     curve, train_s = [], 0.
     for it in range(1, iters + 1):

@@ -23,7 +23,8 @@ class InputChecks:
 
 # %% ../nbs/05e_inputs.ipynb #3bd6034f
 # history columns
-_ROW_KEYS = ('ipf', 'direction', 'loss', 'train_s', 'cache_s', 'mean_err', 'var_ratio', 'w2', 'energy', 'energy_floor', 'energy_se')
+_ROW_KEYS = ('ipf', 'direction', 'loss', 'train_s', 'cache_s', 'mean_err', 'var_ratio', 'w2',
+             'energy', 'energy_floor', 'energy_se')
 
 @patch
 def _check_settings(self:InputChecks, bs, n_steps, lr, ema_decay, grad_clip, n_cache, cache_every, n_eval, metrics,
