@@ -9,7 +9,7 @@ and the Swiss roll -> S-curve transfer. Exact W2 (POT emd2) on held-out samples 
 Writes OUT.json, OUT.png (per dataset: data, SGM, last iteration), nbs/figs/08_transfer.png and nbs/figs/08_explorer.png
 (with --solver dsbm: 08_transfer_dsbm.png, 08_explorer_dsbm.png).
 """
-import argparse, json, textwrap, time
+import argparse, json, math, textwrap, time
 from pathlib import Path
 import torch, matplotlib
 matplotlib.use('Agg')
@@ -126,7 +126,7 @@ def authors_config(a):
     torch.manual_seed(a.seed)
     if 'net' in kw:         # a named TimeMLP preset, with net_kw (e.g. {"out_scale": 100}: see `make_net`)
         net, net_kw = kw.pop('net'), kw.pop('net_kw', {})
-        kw.update(net_f=make_net(net, net_kw), net_b=make_net(net, net_kw))
+        kw.update(net_f=make_net(net, net_kw, 'forward'), net_b=make_net(net, net_kw, 'backward'))
     dsb = SOLVERS[a.solver](data, gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), f=ou(1/var), **kw)
     path = Path(str(a.out) + '_authors.json')
     info = read_results(path) if path.exists() else results('toys2d', rows=[], machine={}, cpu_reduced=False, settings=dict(
@@ -176,10 +176,36 @@ def authors_figure(a):
     fig.tight_layout(); out = Path(str(a.out) + '_authors.png'); fig.savefig(out, dpi=80); plt.close(fig)
     from _common import publish_fig; publish_fig(out)
 
-def make_net(net, net_kw):
-    "TimeMLP.preset(2, net, **net_kw), e.g. net_kw = {'out_scale': 100}: the net then outputs a displacement, not a drift"
+def make_net(net, net_kw, direction='forward'):
+    """TimeMLP.preset(2, net, **net_kw), e.g. net_kw = {'out_scale': 100}: the net then outputs a displacement, not a drift;
+    net='authors': `AuthorsMLP(backward=direction == 'backward', **net_kw)`"""
     from dsb_nb.score_matching import TimeMLP
+    if net == 'authors': return AuthorsMLP(backward=direction == 'backward', **net_kw)
     return TimeMLP.preset(2, net, **net_kw)
+
+class AuthorsMLP(torch.nn.Module):
+    """A probe: a net shaped like the authors' 2-D network, written from its description. The raw step index j gets a
+    16-dimensional sinusoidal embedding (8 frequencies 10000^(-i/7)); it and x are each encoded to 32 features by an MLP
+    with one hidden layer of 16 units, and a decoder with two hidden layers of 128 maps both to the output. LeakyReLU,
+    PyTorch's default initialisation, output times `out_scale`. j counts the steps of the chain the net drives, from
+    its start: k for the forward net, N - k for the backward one (k = N..1). `train_shift`: in training mode the
+    index is j - train_shift. The authors' code feeds T - (its cache's step index) in training and the raw index when
+    sampling, which is that shift with train_shift = N - 1 - T (18.8 here)."""
+    def __init__(self, dim:int=2, N:int=20, backward:bool=False, out_scale:float=1., train_shift:float=0.):
+        super().__init__()
+        act = torch.nn.LeakyReLU
+        self.N, self.backward, self.out_scale, self.train_shift = N, backward, out_scale, train_shift
+        self.t_enc = torch.nn.Sequential(torch.nn.Linear(16, 16), act(), torch.nn.Linear(16, 32))
+        self.x_enc = torch.nn.Sequential(torch.nn.Linear(dim, 16), act(), torch.nn.Linear(16, 32))
+        self.dec = torch.nn.Sequential(torch.nn.Linear(64, 128), act(), torch.nn.Linear(128, 128), act(), torch.nn.Linear(128, dim))
+        self.register_buffer('freq', torch.exp(-math.log(10_000)*torch.arange(8)/7))
+    def forward(self, x, k):
+        j = torch.as_tensor(k, device=x.device).float().reshape(-1, 1).expand(len(x), 1)
+        if self.backward: j = self.N - j
+        if self.training: j = j - self.train_shift
+        e = j*self.freq
+        h = torch.cat([self.x_enc(x), self.t_enc(torch.cat([e.sin(), e.cos()], 1))], 1)
+        return self.out_scale*self.dec(h)
 
 def it1_probe(a):
     """Iteration 1 only (the backward half, i.e. SGM) of the authors' setting, for several seeds: its W2 measures how well the

@@ -35,7 +35,8 @@ class Bridge(InputChecks, Reporting, Checkpointing, LearnedNoise):
                  f=None, # reference drift (default Brownian); e.g. `ou(alpha)`
                  # nets net(x, k) -> x.shape; default TimeMLP 'auto' (widths grow with d), initialised from `seed`
                  net_f:nn.Module|None=None, net_b:nn.Module|None=None,
-                 # batch, steps per half, Adam's lr, EMA decay in [0, 1)
+                 # batch, steps per half, Adam's lr, EMA decay in [0, 1); the EMA warms up: step s of a half uses
+                 # min(ema_decay, (1+s)/(10+s)), so 0.998 holds from step 4,490 on (about 0.9955 after 2,000 steps)
                  bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998,
                  grad_clip:float|None=1., # clip the gradient norm to this (> 0); None: no clipping
                  # lr within each half: 'cosine' (from `lr` down to 0, restarted every half) or 'constant' (the paper)
