@@ -18,8 +18,9 @@ One JSON per (task, kernel) goes to bench/results/accuracy/ (a finished one is s
     python bench/accuracy.py --ablation                                      # before/after rows for each default
     python bench/accuracy.py --knobs --iters 10 --shard 0/2 &                # training knobs at d = 2 on 20 steps
 
-`--knobs`: DSBM-IPF on the d = 2 Brownian generation task, 20 steps, with one training knob changed at a time (batch,
-EMA, learning rate, cache, steps per half), and the defaults on 100 steps of the same T: bench/results/accuracy_knobs.json.
+`--knobs`: DSBM-IPF on the d = 2 Brownian generation task, 20 steps, with one training knob changed at a time
+(batch, EMA, learning rate, cache, steps per half), and the defaults on 100 steps of the same T:
+bench/results/accuracy_knobs.json.
 `--ablation` adds the new defaults one at a time (0.1.0's defaults -> + 'auto' network -> + cosine learning rate ->
 + larger, fresher cache -> + exact kernel) on two tasks and writes bench/results/accuracy_ablation.json.
 """
@@ -141,20 +142,23 @@ def ablation(args):
         print(task['name'], label, f"{time.time() - t0:.0f}s", [round(r['kl_corrected'], 4) for r in rows], flush=True)
 
 # --knobs: on 20 steps, does any training knob move DSBM-IPF's generative KL at d = 2 (11-32x the floor)?
-KNOBS = [('defaults', {}), ('bs 512', dict(bs=512)), ('ema_decay 0.999', dict(ema_decay=0.999)), ('lr 3e-4', dict(lr=3e-4)),
-         ('cache 16,000 / 250', dict(n_cache=16_000)), ('4,000 steps per half', dict(n_steps=4000)),
+KNOBS = [('defaults', {}), ('bs 512', dict(bs=512)), ('ema_decay 0.999', dict(ema_decay=0.999)),
+         ('lr 3e-4', dict(lr=3e-4)), ('cache 16,000 / 250', dict(n_cache=16_000)),
+         ('4,000 steps per half', dict(n_steps=4000)),
          ('100 steps of the same T', dict(N=100))]
 
 def knobs(args):
     """DSBM-IPF (as in the family's dsbm jobs) on the d = 2 Brownian generation task, 20 steps, with one training knob
-    changed at a time: raw KL of the generative coupling per IPF iteration over the floor, into accuracy_knobs.json"""
+    changed at a time (and the defaults on 100 steps): raw KL of the generative coupling per IPF iteration, its floor,
+    into accuracy_knobs.json"""
     import torch
     torch.set_num_threads(args.threads)
     from dsb_nb.accuracy import random_gaussian_task, run_gaussian_task
     from dsb_nb.dsbm import DSBM
     path = HERE/'results'/'accuracy_knobs.json'
     fresh = lambda: results('accuracy', dict(study='knobs', iters=args.iters, seed=args.seed, threads=args.threads,
-                                             task='generation d=2 brownian, N = 20', solver="DSBM(coupling='reference')"),
+                                             task='generation d=2 brownian, N = 20 (each row: its N)',
+                                             solver="DSBM(coupling='reference')"),
                             [], machine(args.device, args.threads))
     res = read_results(path) if path.exists() else fresh()
     have = {r['config'] for r in res['rows']}
@@ -164,8 +168,8 @@ def knobs(args):
         t0 = time.time()
         kw = dict(kw); N = kw.pop('N', 20)
         task = random_gaussian_task(2, 'generation', 'brownian', seed=args.seed, N=N)
-        out = run_gaussian_task(task, n_ipf=args.iters, n_eval=args.n_eval, seed=args.seed, device=args.device, cls=DSBM,
-                                coupling='reference', **kw)
+        out = run_gaussian_task(task, n_ipf=args.iters, n_eval=args.n_eval, seed=args.seed, device=args.device,
+                                cls=DSBM, coupling='reference', **kw)
         rows = [r for r in out['rows'] if r['chain'] == 'backward']
         res = read_results(path) if path.exists() else res                 # another shard may have written meanwhile
         res['rows'].append({'task': task['name'], 'config': label, 'kw': kw, 'N': N, 'wall_s': time.time() - t0,
@@ -252,7 +256,8 @@ def main():
     p.add_argument('--force', action='store_true', help='rerun jobs whose JSON exists')
     p.add_argument('--merge', action='store_true', help='only gather the per-job JSONs into accuracy.json and draw the PNG')
     p.add_argument('--ablation', action='store_true', help='before/after rows for each new default (two tasks)')
-    p.add_argument('--knobs', action='store_true', help='DSBM-IPF at d = 2 on 20 steps with one training knob changed at a time')
+    p.add_argument('--knobs', action='store_true',
+                   help='DSBM-IPF at d = 2 on 20 steps with one training knob changed at a time')
     args = p.parse_args()
     if args.ablation: return ablation(args)
     if args.knobs: return knobs(args)

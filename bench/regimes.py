@@ -55,7 +55,6 @@ PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT pr
           # torchcfm's SB-CFM (bench/vs_torchcfm.py; `pip install torchcfm`) with its default exact plan and with Sinkhorn;
           # Brownian tasks only (no 'authors_scurve'); one `fit` = n_steps updates of both networks
           'dsbm-ind-me': ('dsbm_me', dict(coupling='independent')),   # bench/_probe_match.py
-          'dsbm-ot-me': ('dsbm_me', dict(coupling='ot')),
           'torchcfm-exact': ('torchcfm', dict(ot_method='exact')), 'torchcfm-sinkhorn': ('torchcfm', dict(ot_method='sinkhorn')),
           }
 # any candidate on the task's time grid refined to k steps of the same T: '<candidate>-N<k>', e.g. 'sbcfm-N100' (the advice
@@ -70,7 +69,8 @@ def parse_variant(name:str):
     import re
     if name in VARIANTS or name in PROBES: return {**VARIANTS, **PROBES}[name]
     m = re.fullmatch(r'(.+)-N(\d+)', name)
-    if m and (m[1] in VARIANTS or m[1] in PROBES): method, kw = {**VARIANTS, **PROBES}[m[1]]; return method, dict(kw, n_grid=int(m[2]))
+    if m and (m[1] in VARIANTS or m[1] in PROBES):
+        method, kw = {**VARIANTS, **PROBES}[m[1]]; return method, dict(kw, n_grid=int(m[2]))
     raise ValueError(f"Unknown variant {name!r}: expected one of {[*VARIANTS, *PROBES]} or '<candidate>-N<steps>'")
 
 # ---------------------------------------------------------------- exact tasks with the interface of `MixtureBridge`
@@ -248,6 +248,7 @@ def rank_scores(model, spec, n:int=RANK_N)->dict:
     ends of U / b: what the score is on average (1 = as good as exact samples), to about 0.05 at n = 20,000.
     rank_se: from 4 disjoint blocks of each end's samples (std / 2: exact for a non-degenerate U, cautious near the floor)."""
     from dsb_nb.score_matching import energy_distance, _mean_dist
+    from dsb_nb.report import energy_se
     out, ratios, ses = {}, [], []
     for end, direction in ((0, 'backward'), (1, 'forward')):
         exact, held = spec.get(f'exact{end}'), spec[f'held{end}']
@@ -256,9 +257,10 @@ def rank_scores(model, spec, n:int=RANK_N)->dict:
         ref = exact(len(gen), torch.Generator().manual_seed(40 + end)).float() if exact else held
         b = 2*_mean_dist(ref.double().flatten(1), ref.double().flatten(1))*len(ref)/(len(ref) - 1)/m
         u = energy_distance(gen, ref, unbiased=True)
-        k = len(gen)//4
-        blocks = [energy_distance(gen[i*k:(i + 1)*k], ref[i*k:(i + 1)*k] if exact else ref, unbiased=True) for i in range(4)]
-        se = statistics.stdev(blocks)/2
+        if exact: se = energy_se(gen, ref)                   # 4 disjoint blocks of both samples
+        else:                                                  # the held-out set is small: each block against all of it
+            blocks = [energy_distance(g, ref, unbiased=True) for g in gen.tensor_split(4)]
+            se = statistics.stdev(blocks)/2
         out.update({f'u{end}': u, f'b{end}': b, f'u{end}_se': se})
         ratios.append(u/b); ses.append(se/b)
     return dict(rank=1 + sum(ratios)/2, rank_se=math.sqrt(sum(s*s for s in ses))/2, rank_n=n, **out)

@@ -177,8 +177,8 @@ def authors_figure(a):
     from _common import publish_fig; publish_fig(out)
 
 def make_net(net, net_kw, direction='forward'):
-    """TimeMLP.preset(2, net, **net_kw), e.g. net_kw = {'out_scale': 100}: the net then outputs a displacement, not a drift;
-    net='authors': `AuthorsMLP(backward=direction == 'backward', **net_kw)`"""
+    """TimeMLP.preset(2, net, **net_kw), e.g. net_kw = {'out_scale': 100}: the net then outputs a displacement, not a
+    drift; net='authors': `AuthorsMLP(backward=direction == 'backward', **net_kw)`"""
     from dsb_nb.score_matching import TimeMLP
     if net == 'authors': return AuthorsMLP(backward=direction == 'backward', **net_kw)
     return TimeMLP.preset(2, net, **net_kw)
@@ -197,7 +197,8 @@ class AuthorsMLP(torch.nn.Module):
         self.N, self.backward, self.out_scale, self.train_shift = N, backward, out_scale, train_shift
         self.t_enc = torch.nn.Sequential(torch.nn.Linear(16, 16), act(), torch.nn.Linear(16, 32))
         self.x_enc = torch.nn.Sequential(torch.nn.Linear(dim, 16), act(), torch.nn.Linear(16, 32))
-        self.dec = torch.nn.Sequential(torch.nn.Linear(64, 128), act(), torch.nn.Linear(128, 128), act(), torch.nn.Linear(128, dim))
+        self.dec = torch.nn.Sequential(torch.nn.Linear(64, 128), act(), torch.nn.Linear(128, 128), act(),
+                                       torch.nn.Linear(128, dim))
         self.register_buffer('freq', torch.exp(-math.log(10_000)*torch.arange(8)/7))
     def forward(self, x, k):
         j = torch.as_tensor(k, device=x.device).float().reshape(-1, 1).expand(len(x), 1)
@@ -220,7 +221,8 @@ def it1_probe(a):
     out = []
     for seed in a.it1_seeds:
         if net:
-            torch.manual_seed(seed); kw.update(net_f=make_net(net, net_kw), net_b=make_net(net, net_kw))
+            torch.manual_seed(seed)
+            kw.update(net_f=make_net(net, net_kw, 'forward'), net_b=make_net(net, net_kw, 'backward'))
         prior, gam, f = gaussian_sampler(2, mean=mean, std=math.sqrt(var)), make_gammas(20, T=0.2), ou(1/var)
         if kw.get('standardize'):     # the same chain in standardised units: X = s Y turns gamma into gamma/s^2, alpha into alpha s^2
             sc = DSB(data, prior, gam, f=f, n_steps=1, progress=False, seed=seed, device=a.device, **kw).scale

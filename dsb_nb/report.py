@@ -66,7 +66,7 @@ def energy_se(x:Tensor, y:Tensor, # (n, *shape) and (m, *shape) the two samples 
     if min(len(x), len(y)) < 2*blocks:
         raise ValueError(f"`x` and `y` need at least 2 points per block ({2*blocks}), got {len(x)} and {len(y)}")
     xs, ys = x.tensor_split(blocks), y.tensor_split(blocks)
-    u = torch.tensor([energy_distance(a, b, unbiased=True) for a, b in zip(xs, ys)])
+    u = torch.tensor([energy_distance(a, b, unbiased=True) for a, b in zip(xs, ys)], dtype=torch.float64)
     return (u.std()/math.sqrt(blocks)).item()
 
 @patch
@@ -150,7 +150,7 @@ def _warn_stalled(self:Reporting):
         rows = [h for h in self.history if h['direction'] == direction and 'energy' in h]
         if len(rows) < 2: continue
         (prev, last), fl = rows[-2:], max(rows[-1]['energy_floor'], 1e-12)
-        se = last.get('energy_se', 0.)                        # histories from before 0.2.0 have none
+        se = last.get('energy_se', 0.)          # none in histories from before 0.2.0, or with n_eval < 8
         if last['energy'] - _STALL_SE*se > _STALL_RATIO*fl and last['energy'] > (1 - _STALL_GAIN)*prev['energy']:
             warnings.warn(f"after {last['ipf'] + 1} IPF iterations the {end} end is still "
                           f"{last['energy']/fl:.1f}x its sampling floor "
