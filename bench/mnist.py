@@ -11,6 +11,12 @@ speed in float32 / bf16 autocast / bf16 + torch.compile measured in the same run
 
     python bench/mnist.py --cpu-hour --sgm-only --reference ou --budget 30 --threads 1   # SGM with an OU reference that ends at the prior
     python bench/mnist.py --cpu-hour --reference ou --iters 2 --last-backward-only --threads 1
+    python bench/mnist.py --cpu-hour --solver dsbm-imf --iters 2 --last-backward-only --threads 2 --tag 2threads   # alone, both cores
+    python bench/mnist.py --cpu-hour --solver dsbm-imf --sgm-only --ch 32 --budget 30 --threads 2 --tag ch32   # 701k-parameter U-net
+
+--tag NAME keeps a run beside the others (part 'dsbm_imf_NAME'); --ch sets the U-net's base channels; with --solver dsbm-imf,
+--sgm-only trains iteration 1's backward half alone (bridge matching on the independent coupling; part 'dsbm_imf_it1...').
+Each part also writes its sample grid per iteration (mnist_cpu_hour_PART.png, and the 8-bit grids in ..._grids.npz).
 
 --reference ou: the Ornstein-Uhlenbeck reference f(x) = -x with T = --T (default 3), which ends within e^-T of the prior
 N(0, I), so that iteration 1 is a proper SGM; the part is then named e.g. 'sgm_ou'. --last-backward-only: the last IPF
@@ -87,7 +93,11 @@ def cpu_hour(a, device):
     if a.iters: cfg.n_ipf = a.iters
     clf, acc = mnist_classifier(device=device); fd = MnistFD(clf)
     x = load_mnist(True)[0]
-    part = ('sgm' if a.sgm_only else 'dsb' if a.solver == 'dsb' else a.solver.replace('-', '_')) + ('_ou' if ou else '')
+    if a.ch: cfg.unet_kw = {**cfg.unet_kw, 'ch': a.ch}
+    solver = 'dsb' if a.solver == 'dsb' else a.solver.replace('-', '_')
+    # --sgm-only: iteration 1's backward half alone (with DSB plain SGM; with DSBM bridge matching on its first coupling)
+    part = (('sgm' if a.sgm_only and a.solver == 'dsb' else solver + ('_it1' if a.sgm_only else '')) + ('_ou' if ou else '')
+            + (f'_{a.tag}' if a.tag else ''))
     last_b = a.last_backward_only and not a.sgm_only
     halves, n_evals = (1, 1) if a.sgm_only else (2*cfg.n_ipf - last_b, cfg.n_ipf)
     cfg.n_steps, measured = _size_steps(cfg, x, device, fd, 60*a.budget, t_start, halves, n_evals, a.solver)
@@ -114,8 +124,18 @@ def cpu_hour(a, device):
                   gradient_steps=halves*cfg.n_steps, budget_min=a.budget, wall_s=time.time() - t_start,
                   fd_over_floor=rows[-1]['fd']/rows[-1]['floor'], classifier_test_acc=acc)
     out = root/'bench'/'results'
-    write_results(out/f'mnist_cpu_hour_{part}.json', res); torch.save(grids, out/f'.mnist_cpu_hour_{part}_grids.pt')
+    write_results(out/f'mnist_cpu_hour_{part}.json', res); save_grids(grids, out/f'mnist_cpu_hour_{part}_grids.npz')
     merge_cpu_hour()
+
+def save_grids(grids:dict, path:Path):
+    "Each iteration's sample grid as 8-bit images in one small .npz (committed, unlike .pt files): {ipf: (n, 1, 28, 28)}"
+    import numpy as np
+    np.savez_compressed(path, **{str(n): ((g.clamp(-1, 1) + 1)*127.5).round().to(torch.uint8).numpy() for n, g in grids.items()})
+
+def load_grids(path:Path)->dict:
+    "The grids of `save_grids`, back in [-1, 1]"
+    import numpy as np
+    with np.load(path) as z: return {int(n): torch.from_numpy(z[n]).float()/127.5 - 1 for n in z.files}
 
 def _cpu_flags():
     try: return Path('/proc/cpuinfo').read_text().split('flags')[1].split('\n')[0]
@@ -127,22 +147,38 @@ def merge_cpu_hour():
     from dsb_nb.mnist import show_images
     out = root/'bench'/'results'
     order = ('dsb', 'sgm', 'dsbm_imf', 'sgm_ou', 'dsb_ou', 'dsbm_imf_ou')
-    parts = {p: read_results(out/f'mnist_cpu_hour_{p}.json') for p in order if (out/f'mnist_cpu_hour_{p}.json').exists()}
+    found = sorted(f.stem.removeprefix('mnist_cpu_hour_') for f in out.glob('mnist_cpu_hour_*.json'))   # tagged parts too
+    parts = {p: read_results(out/f'mnist_cpu_hour_{p}.json') for p in [*order, *sorted(set(found) - set(order))]
+             if (out/f'mnist_cpu_hour_{p}.json').exists()}
     if not parts: return
     f = out/'mnist.json'
     res = read_results(f) if f.exists() else results('mnist', {}, [], next(iter(parts.values()))['machine'])
     target = 5.
     res['cpu_hour'] = {'target': f'FD <= {target:g} x floor at 1,000 images within 60 min wall on the 2-core CPU, falling over IPF iterations',
                        **{('sgm_only' if p == 'sgm' else p): v for p, v in parts.items()}}
-    name = {'dsb': 'DSB', 'dsbm_imf': 'DSBM-IMF', 'sgm': 'SGM only', 'sgm_ou': 'SGM, OU', 'dsb_ou': 'DSB, OU',
-            'dsbm_imf_ou': 'DSBM-IMF, OU'}
-    for p in ('dsb', 'dsbm_imf', 'dsb_ou', 'dsbm_imf_ou'):               # a full run meets the target if its last FD is <= 5x floor, in time, and fell
-        if p in parts:
-            d = parts[p]; res['cpu_hour'][f'meets_target_{p}'] = bool(d['fd_over_floor'] <= target and d['wall_s'] <= 3600 and
-                                                                      len(d['rows']) > 1 and d['rows'][-1]['fd'] < d['rows'][0]['fd'])
+    base = {'dsb': 'DSB', 'dsbm_imf': 'DSBM-IMF', 'sgm': 'SGM only', 'sgm_ou': 'SGM, OU', 'dsb_ou': 'DSB, OU',
+            'dsbm_imf_ou': 'DSBM-IMF, OU', 'dsbm_imf_it1': 'DSBM-IMF it. 1 backward only'}
+    def label(p):
+        "a part's name in the figure: its solver (and reference), then its --tag"
+        b = max((k for k in base if p == k or p.startswith(k + '_')), key=len, default=p)
+        return base.get(b, b) + (f" ({p[len(b) + 1:].replace('_', ' ')})" if p != b else '')
+    name = {p: label(p) for p in parts}
+    for p in parts:                       # a full run meets the target if its last FD is <= 5x floor, in time, and fell
+        if p.startswith('sgm') or '_it1' in p: continue         # one backward half: nothing to fall over iterations
+        d = parts[p]; res['cpu_hour'][f'meets_target_{p}'] = bool(d['fd_over_floor'] <= target and d['wall_s'] <= 3600 and
+                                                                  len(d['rows']) > 1 and d['rows'][-1]['fd'] < d['rows'][0]['fd'])
     res['cpu_hour']['meets_target'] = any(v for k, v in res['cpu_hour'].items() if k.startswith('meets_target_'))
     write_results(f, res)
-    grids = {p: torch.load(out/f'.mnist_cpu_hour_{p}_grids.pt') for p in parts if (out/f'.mnist_cpu_hour_{p}_grids.pt').exists()}
+    for p in parts:                     # grids kept by earlier versions of this script (not committed): convert them
+        if (out/f'.mnist_cpu_hour_{p}_grids.pt').exists() and not (out/f'mnist_cpu_hour_{p}_grids.npz').exists():
+            save_grids(torch.load(out/f'.mnist_cpu_hour_{p}_grids.pt'), out/f'mnist_cpu_hour_{p}_grids.npz')
+    grids = {p: load_grids(out/f'mnist_cpu_hour_{p}_grids.npz') for p in parts if (out/f'mnist_cpu_hour_{p}_grids.npz').exists()}
+    for p, g in grids.items():          # each run's grid per iteration, kept as a PNG (the grids themselves are not committed)
+        v = parts[p]; s = v['settings']
+        title = (f"{name[p]}: {v['gradient_steps']} steps in {len(v['rows'])} iterations ({s['n_steps']} per half), "
+                 f"{v['machine'].get('device', '')}, {v['wall_s']/60:.0f} min all in")
+        fig = plot_iterations(v['rows'], g, title=title); fig.savefig(out/f'mnist_cpu_hour_{p}.png', dpi=100); plt.close(fig)
+        publish_fig(out/f'mnist_cpu_hour_{p}.png')
     panels = [(f"{name[p]} IPF {r['ipf']}\nFD {r['fd']:.1f} ({r['fd']/r['floor']:.1f}x floor)", grids[p][r['ipf']])
               for p in parts if p in grids for r in parts[p]['rows'][-1:]]       # each run's last iteration
     fig, axs = plt.subplots(1, len(panels) + 2, figsize=(max(6., 2.8*(len(panels) + 2)), 3.3), squeeze=False); axs = axs[0]
@@ -156,7 +192,8 @@ def merge_cpu_hour():
         ax.axhline(fl, ls=':', c='k', label='floor'); ax.axhline(target*fl, ls='--', c='gray', label=f'{target:g}x floor')
         ax.set_xlabel(xlabel, fontsize=8); ax.set_ylabel('Fréchet distance'); ax.set_yscale('log')
     axs[-1].legend(fontsize=6)
-    fig.suptitle('MNIST, one CPU hour (2 cores; runs side by side, 1 thread each; each run records its machine)', fontsize=8)
+    fig.suptitle('MNIST, one CPU hour on 2 cores (the first runs side by side at 1 thread each, the tagged ones alone; '
+                 'each JSON records its machine, threads and load)', fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 0.93)); fig.savefig(out/'mnist_cpu_hour.png', dpi=100); plt.close(fig)
     publish_fig(out/'mnist_cpu_hour.png'); print('merged', list(parts), 'into', f, flush=True)
 
@@ -182,6 +219,8 @@ def main():
     p.add_argument('--T', type=float, default=3., help='--cpu-hour --reference ou: the horizon (sum of the step sizes)')
     p.add_argument('--last-backward-only', action='store_true', help="--cpu-hour: the last IPF iteration trains only its backward half")
     p.add_argument('--sgm-only', action='store_true', help="with --cpu-hour: only iteration 1's backward half, for the same budget")
+    p.add_argument('--ch', type=int, default=None, help="--cpu-hour: the U-net's base channels (CPU_HOUR: 16, 177k parameters)")
+    p.add_argument('--tag', default='', help="--cpu-hour: a suffix for the part's name (e.g. '2threads'), so that runs are kept side by side")
     p.add_argument('--budget', type=float, default=60., help='--cpu-hour: minutes of wall time for training + sampling + scoring')
     p.add_argument('--threads', type=int, default=None, help='CPU threads (default: all cores)')
     p.add_argument('--merge-cpu-hour', action='store_true', help='only redo the merge and plot of the --cpu-hour parts')

@@ -4,17 +4,17 @@
 
 # %% ../nbs/05c_report.ipynb #331adc27
 from __future__ import annotations
-import math, numbers, sys, warnings
+import numbers, sys, warnings
 import numpy as np
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 from tqdm.std import tqdm as _text_tqdm
-from .score_matching import w2, energy_distance, energy_floor
-from .checks import patch, check_int
+from .score_matching import w2, energy_distance, energy_floor, energy_se
+from .checks import patch
 
 # %% auto #0
-__all__ = ['Reporting', 'energy_se', 'Table', 'markdown_table']
+__all__ = ['Reporting', 'Table', 'markdown_table']
 
 # %% ../nbs/05c_report.ipynb #89e93170
 class Reporting:
@@ -57,17 +57,6 @@ def _metric_value(self:Reporting, name:str, v)->float:
         raise TypeError(f"metric '{name}' returned {v!r:.60} of type {type(v).__name__}; "
                         "a metric must return a number (float or one-element tensor)")
     return float(v)
-
-def energy_se(x:Tensor, y:Tensor, # (n, *shape) and (m, *shape) the two samples of one `energy_distance`
-              blocks:int=4)->float: # disjoint blocks of each sample (each needs at least 2 points)
-    ("Standard error of one draw of `energy_distance(x, y)`: the spread of the unbiased distance over `blocks` "
-     "disjoint blocks, over sqrt(blocks) (conservative near the floor, where a block's noise grows faster than 1/size)")
-    blocks = check_int(blocks, 'blocks', 2)
-    if min(len(x), len(y)) < 2*blocks:
-        raise ValueError(f"`x` and `y` need at least 2 points per block ({2*blocks}), got {len(x)} and {len(y)}")
-    xs, ys = x.tensor_split(blocks), y.tensor_split(blocks)
-    u = torch.tensor([energy_distance(a, b, unbiased=True) for a, b in zip(xs, ys)], dtype=torch.float64)
-    return (u.std()/math.sqrt(blocks)).item()
 
 @patch
 def _diagnose(self:Reporting, direction):

@@ -14,7 +14,7 @@ from .checks import check_int
 
 # %% auto #0
 __all__ = ['step_embedding', 'TimeMLP', 'n_params', 'dsm_loss', 'EMA', 'train_score', 'sgm_sample', 'w2', 'energy_distance',
-           'energy_floor', 'score_draws']
+           'energy_floor', 'energy_se', 'score_draws']
 
 # %% ../nbs/03_score_matching.ipynb #a62f617c
 def step_embedding(k, # step indices: int, or (batch,) tensor
@@ -223,6 +223,19 @@ def energy_floor(y:Tensor, # (n, *shape) a draw of the target
     n, m = check_int(len(y) if n is None else n, 'n', 1), check_int(len(y2) if m is None else m, 'm', 1)
     md = _mean_dist(y.detach().double().flatten(1), y2.detach().double().flatten(1).to(y.device))
     return md*(1/n + 1/m)
+
+# %% ../nbs/03_score_matching.ipynb #32cb5843
+def energy_se(x:Tensor, y:Tensor, # (n, *shape) and (m, *shape) the two samples of one `energy_distance`
+              blocks:int=4)->float: # disjoint blocks of each sample (each needs at least 2 points)
+    ("Standard error of one draw of `energy_distance(x, y)`: the spread of the unbiased distance over `blocks` "
+     "disjoint blocks, over sqrt(blocks) (conservative near the floor, where a block's noise grows faster than 1/size)")
+    blocks = check_int(blocks, 'blocks', 2)
+    if min(len(x), len(y)) < 2*blocks:
+        raise ValueError(f"`x` and `y` need at least 2 points per block ({2*blocks}), got {len(x)} and {len(y)}")
+    xs, ys = x.tensor_split(blocks), y.tensor_split(blocks)
+    u = torch.tensor([energy_distance(a, b, unbiased=True) for a, b in zip(xs, ys)], dtype=torch.float64)
+    return (u.std()/math.sqrt(blocks)).item()
+
 
 # %% ../nbs/03_score_matching.ipynb #d7b2a19a
 def score_draws(metric, # metric(x, y) -> float, e.g. `w2` or `energy_distance`
