@@ -175,9 +175,13 @@ def merge_cpu_hour():
     grids = {p: load_grids(out/f'mnist_cpu_hour_{p}_grids.npz') for p in parts if (out/f'mnist_cpu_hour_{p}_grids.npz').exists()}
     for p, g in grids.items():          # each run's grid per iteration, kept as a PNG (the grids themselves are not committed)
         v = parts[p]; s = v['settings']
-        title = (f"{name[p]}: {v['gradient_steps']} steps in {len(v['rows'])} iterations ({s['n_steps']} per half), "
-                 f"{v['machine'].get('device', '')}, {v['wall_s']/60:.0f} min all in")
-        fig = plot_iterations(v['rows'], g, title=title); fig.savefig(out/f'mnist_cpu_hour_{p}.png', dpi=100); plt.close(fig)
+        its = len(v['rows'])
+        title = (f"{name[p]}:\n{v['gradient_steps']} steps in {its} iteration{'s'*(its > 1)} ({s['n_steps']} per half), "
+                 f"{v['machine'].get('torch_threads', '?')} threads, {v['wall_s']/60:.0f} min all in")
+        fig = plot_iterations(v['rows'], g, title=title)
+        fig.set_size_inches(max(5.5, fig.get_size_inches()[0]), 3.0)
+        fig.axes[-1].axhline(v['rows'][-1]['floor'], ls=':', c='k')      # the floor, visible with a single iteration too
+        fig.tight_layout(); fig.savefig(out/f'mnist_cpu_hour_{p}.png', dpi=100); plt.close(fig)
         publish_fig(out/f'mnist_cpu_hour_{p}.png')
     panels = [(f"{name[p]} IPF {r['ipf']}\nFD {r['fd']:.1f} ({r['fd']/r['floor']:.1f}x floor)", grids[p][r['ipf']])
               for p in parts if p in grids for r in parts[p]['rows'][-1:]]       # each run's last iteration
