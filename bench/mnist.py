@@ -96,8 +96,8 @@ def cpu_hour(a, device):
     if a.ch: cfg.unet_kw = {**cfg.unet_kw, 'ch': a.ch}
     solver = 'dsb' if a.solver == 'dsb' else a.solver.replace('-', '_')
     # --sgm-only: iteration 1's backward half alone (with DSB plain SGM; with DSBM bridge matching on its first coupling)
-    part = (('sgm' if a.sgm_only and a.solver == 'dsb' else solver + ('_it1' if a.sgm_only else '')) + ('_ou' if ou else '')
-            + (f'_{a.tag}' if a.tag else ''))
+    part = ('sgm' if a.sgm_only and a.solver == 'dsb' else solver + ('_it1' if a.sgm_only else ''))
+    part += ('_ou' if ou else '') + (f'_{a.tag}' if a.tag else '')
     last_b = a.last_backward_only and not a.sgm_only
     halves, n_evals = (1, 1) if a.sgm_only else (2*cfg.n_ipf - last_b, cfg.n_ipf)
     cfg.n_steps, measured = _size_steps(cfg, x, device, fd, 60*a.budget, t_start, halves, n_evals, a.solver)
@@ -130,7 +130,8 @@ def cpu_hour(a, device):
 def save_grids(grids:dict, path:Path):
     "Each iteration's sample grid as 8-bit images in one small .npz (committed, unlike .pt files): {ipf: (n, 1, 28, 28)}"
     import numpy as np
-    np.savez_compressed(path, **{str(n): ((g.clamp(-1, 1) + 1)*127.5).round().to(torch.uint8).numpy() for n, g in grids.items()})
+    to8 = lambda g: ((g.clamp(-1, 1) + 1)*127.5).round().to(torch.uint8).numpy()
+    np.savez_compressed(path, **{str(n): to8(g) for n, g in grids.items()})
 
 def load_grids(path:Path)->dict:
     "The grids of `save_grids`, back in [-1, 1]"
@@ -147,9 +148,9 @@ def merge_cpu_hour():
     from dsb_nb.mnist import show_images
     out = root/'bench'/'results'
     order = ('dsb', 'sgm', 'dsbm_imf', 'sgm_ou', 'dsb_ou', 'dsbm_imf_ou')
-    found = sorted(f.stem.removeprefix('mnist_cpu_hour_') for f in out.glob('mnist_cpu_hour_*.json'))   # tagged parts too
-    parts = {p: read_results(out/f'mnist_cpu_hour_{p}.json') for p in [*order, *sorted(set(found) - set(order))]
-             if (out/f'mnist_cpu_hour_{p}.json').exists()}
+    found = sorted(f.stem.removeprefix('mnist_cpu_hour_') for f in out.glob('mnist_cpu_hour_*.json'))  # tagged ones too
+    parts = {p: read_results(out/f'mnist_cpu_hour_{p}.json')
+             for p in [*(p for p in order if p in found), *(p for p in found if p not in order)]}
     if not parts: return
     f = out/'mnist.json'
     res = read_results(f) if f.exists() else results('mnist', {}, [], next(iter(parts.values()))['machine'])
@@ -165,15 +166,14 @@ def merge_cpu_hour():
     name = {p: label(p) for p in parts}
     for p in parts:                       # a full run meets the target if its last FD is <= 5x floor, in time, and fell
         if p.startswith('sgm') or '_it1' in p: continue         # one backward half: nothing to fall over iterations
-        d = parts[p]; res['cpu_hour'][f'meets_target_{p}'] = bool(d['fd_over_floor'] <= target and d['wall_s'] <= 3600 and
-                                                                  len(d['rows']) > 1 and d['rows'][-1]['fd'] < d['rows'][0]['fd'])
+        d = parts[p]
+        res['cpu_hour'][f'meets_target_{p}'] = bool(d['fd_over_floor'] <= target and d['wall_s'] <= 3600 and
+                                                    len(d['rows']) > 1 and d['rows'][-1]['fd'] < d['rows'][0]['fd'])
     res['cpu_hour']['meets_target'] = any(v for k, v in res['cpu_hour'].items() if k.startswith('meets_target_'))
     write_results(f, res)
-    for p in parts:                     # grids kept by earlier versions of this script (not committed): convert them
-        if (out/f'.mnist_cpu_hour_{p}_grids.pt').exists() and not (out/f'mnist_cpu_hour_{p}_grids.npz').exists():
-            save_grids(torch.load(out/f'.mnist_cpu_hour_{p}_grids.pt'), out/f'mnist_cpu_hour_{p}_grids.npz')
-    grids = {p: load_grids(out/f'mnist_cpu_hour_{p}_grids.npz') for p in parts if (out/f'mnist_cpu_hour_{p}_grids.npz').exists()}
-    for p, g in grids.items():          # each run's grid per iteration, kept as a PNG (the grids themselves are not committed)
+    npz = {p: out/f'mnist_cpu_hour_{p}_grids.npz' for p in parts}
+    grids = {p: load_grids(f) for p, f in npz.items() if f.exists()}
+    for p, g in grids.items():          # each run's grid per iteration, as a PNG for notebook 11
         v = parts[p]; s = v['settings']
         its = len(v['rows'])
         title = (f"{name[p]}:\n{v['gradient_steps']} steps in {its} iteration{'s'*(its > 1)} ({s['n_steps']} per half), "
@@ -224,7 +224,8 @@ def main():
     p.add_argument('--last-backward-only', action='store_true', help="--cpu-hour: the last IPF iteration trains only its backward half")
     p.add_argument('--sgm-only', action='store_true', help="with --cpu-hour: only iteration 1's backward half, for the same budget")
     p.add_argument('--ch', type=int, default=None, help="--cpu-hour: the U-net's base channels (CPU_HOUR: 16, 177k parameters)")
-    p.add_argument('--tag', default='', help="--cpu-hour: a suffix for the part's name (e.g. '2threads'), so that runs are kept side by side")
+    p.add_argument('--tag', default='',
+                   help="--cpu-hour: a suffix for the part's name (e.g. '2threads'), so that runs are kept side by side")
     p.add_argument('--budget', type=float, default=60., help='--cpu-hour: minutes of wall time for training + sampling + scoring')
     p.add_argument('--threads', type=int, default=None, help='CPU threads (default: all cores)')
     p.add_argument('--merge-cpu-hour', action='store_true', help='only redo the merge and plot of the --cpu-hour parts')

@@ -247,8 +247,7 @@ def rank_scores(model, spec, n:int=RANK_N)->dict:
     b = E|Y - Y'| x 2 / m, the mean of the V-statistic's floor at the held-out size m. rank = 1 + the mean over the two
     ends of U / b: what the score is on average (1 = as good as exact samples), to about 0.05 at n = 20,000.
     rank_se: from 4 disjoint blocks of each end's samples (std / 2: exact for a non-degenerate U, cautious near the floor)."""
-    from dsb_nb.score_matching import energy_distance, _mean_dist
-    from dsb_nb.score_matching import energy_se
+    from dsb_nb.score_matching import energy_distance, energy_se, _mean_dist
     out, ratios, ses = {}, [], []
     for end, direction in ((0, 'backward'), (1, 'forward')):
         exact, held = spec.get(f'exact{end}'), spec[f'held{end}']
