@@ -13,6 +13,7 @@ speed in float32 / bf16 autocast / bf16 + torch.compile measured in the same run
     python bench/mnist.py --cpu-hour --reference ou --iters 2 --last-backward-only --threads 1
     python bench/mnist.py --cpu-hour --solver dsbm-imf --iters 2 --last-backward-only --threads 2 --tag 2threads   # alone, both cores
     python bench/mnist.py --cpu-hour --solver dsbm-imf --sgm-only --ch 32 --budget 30 --threads 2 --tag ch32   # 701k-parameter U-net
+    python bench/mnist.py --cpu-hour --solver dsbm-imf --iters 2 --last-backward-only --threads 2 --ch 32 --tag ch32_hour
 
 --tag NAME keeps a run beside the others (part 'dsbm_imf_NAME'); --ch sets the U-net's base channels; with --solver dsbm-imf,
 --sgm-only trains iteration 1's backward half alone (bridge matching on the independent coupling; part 'dsbm_imf_it1...').
@@ -178,9 +179,8 @@ def merge_cpu_hour():
         its = len(v['rows'])
         title = (f"{name[p]}:\n{v['gradient_steps']} steps in {its} iteration{'s'*(its > 1)} ({s['n_steps']} per half), "
                  f"{v['machine'].get('torch_threads', '?')} threads, {v['wall_s']/60:.0f} min all in")
-        fig = plot_iterations(v['rows'], g, title=title)
+        fig = plot_iterations(v['rows'], g, title=title, label=name[p])
         fig.set_size_inches(max(5.5, fig.get_size_inches()[0]), 3.0)
-        fig.axes[-1].axhline(v['rows'][-1]['floor'], ls=':', c='k')      # the floor, visible with a single iteration too
         fig.tight_layout(); fig.savefig(out/f'mnist_cpu_hour_{p}.png', dpi=100); plt.close(fig)
         publish_fig(out/f'mnist_cpu_hour_{p}.png')
     panels = [(f"{name[p]} IPF {r['ipf']}\nFD {r['fd']:.1f} ({r['fd']/r['floor']:.1f}x floor)", grids[p][r['ipf']])
@@ -278,7 +278,7 @@ def main():
     write_results(out/f'{a.out}.json', info)
     title = (f"DSB on MNIST, {info['machine']['device']}{' (CPU-reduced)' if a.cpu_reduced else ''}{'' if complete else ' (unfinished)'}: N={cfg.N}, T={cfg.T}, "
              f"U-net {info['n_params_per_net']/1e6:.2f}M, {cfg.n_steps} steps/half, FD at {cfg.n_eval} images")
-    plot_iterations(rows, grids, title=title).savefig(out/f'{a.out}.png', dpi=110)
+    plot_iterations(rows, grids, title=title, label='DSB samples').savefig(out/f'{a.out}.png', dpi=110)
     fig = publish_fig(out/f'{a.out}.png')
     print(f"wrote {out/a.out}.json/.png and {fig.relative_to(root)} ({info['wall_s_this_call']:.0f}s in this call)", flush=True)
 

@@ -257,7 +257,8 @@ def run_images(dsb:DSB, # trainer, e.g. from `mnist_dsb`
     return rows, grids
 
 # %% ../nbs/11_mnist.ipynb #12472375
-def plot_iterations(rows:list, grids:dict, n_show:int=36, title:str='')->'plt.Figure':
+def plot_iterations(rows:list, grids:dict, n_show:int=36, title:str='',
+                    label:str='generated samples')->'plt.Figure': # label of the FD curve (e.g. the solver)
     "One sample grid per IPF iteration, titled with its Fréchet distance, and the distance against the floor"
     import matplotlib.pyplot as plt
     its = sorted(grids)
@@ -268,9 +269,11 @@ def plot_iterations(rows:list, grids:dict, n_show:int=36, title:str='')->'plt.Fi
                     title=f"IPF {n}" + (f"\nFD {r['fd']:.1f}" if 'fd' in r else ''))
     ax = axs[-1]
     if rows and 'fd' in rows[0]:
-        ax.plot([r['ipf'] for r in rows], [r['fd'] for r in rows], 'o-', label='DSB samples')
-        if 'floor' in rows[0]:
-            ax.plot([r['ipf'] for r in rows], [r['floor'] for r in rows], 'k--', label='floor (train vs test)')
+        ax.plot([r['ipf'] for r in rows], [r['fd'] for r in rows], 'o-', label=label)
+        if 'floor' in rows[0]:                      # a line, or with a single iteration a level (a point would not show)
+            fl = [r['floor'] for r in rows]
+            if len(rows) > 1: ax.plot([r['ipf'] for r in rows], fl, 'k--', label='floor (train vs test)')
+            else: ax.axhline(fl[0], c='k', ls='--', label='floor (train vs test)')
         ax.set_yscale('log')
         ax.set_xlabel('IPF iteration')
         ax.set_ylabel('Fréchet distance')
