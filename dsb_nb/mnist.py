@@ -270,10 +270,12 @@ def plot_iterations(rows:list, grids:dict, n_show:int=36, title:str='',
     ax = axs[-1]
     if rows and 'fd' in rows[0]:
         ax.plot([r['ipf'] for r in rows], [r['fd'] for r in rows], 'o-', label=label)
-        if 'floor' in rows[0]:                      # a line, or with a single iteration a level (a point would not show)
+        if 'floor' in rows[0]:                      # a line; with one iteration a level (a point would not show)
             fl = [r['floor'] for r in rows]
-            if len(rows) > 1: ax.plot([r['ipf'] for r in rows], fl, 'k--', label='floor (train vs test)')
-            else: ax.axhline(fl[0], c='k', ls='--', label='floor (train vs test)')
+            if len(rows) > 1:
+                ax.plot([r['ipf'] for r in rows], fl, 'k--', label='floor (train vs test)')
+            else:
+                ax.axhline(fl[0], c='k', ls='--', label='floor (train vs test)')
         ax.set_yscale('log')
         ax.set_xlabel('IPF iteration')
         ax.set_ylabel('Fréchet distance')
