@@ -46,6 +46,20 @@ def machine(device:str='cpu', threads:int|None=None)->dict:
                 torch_threads=threads if threads is not None else torch.get_num_threads(), torch=torch.__version__,
                 python=platform.python_version(), platform=platform.platform())
 
+def ot_bridge_midpoint(x0, x1, gammas, alpha:float=0., block:int=4096, gen=None, noise_gen=None):
+    """Midpoints (step N/2) of the reference's bridges through pairs of the entropic OT plan between `x0` and `x1`
+    ((n, d) each, as many of one as of the other): what a perfect solver of the same Schrödinger bridge predicts there.
+    The plan's regulariser is twice the reference's variance at the end (the static SB's); `gen` draws the pairs,
+    `noise_gen` (default `gen`) the bridge noise, in float32 for every caller. Returns float64 (n, d)."""
+    import torch
+    from dsb_nb.dsbm import ot_pairs, linear_bridge_coeffs
+    from dsb_nb.reference import marginal_coeffs
+    a, s = marginal_coeffs(gammas.double(), alpha)
+    p0, p1 = ot_pairs(x0, x1, 2*s[-1].item(), block=min(len(x0), block), gen=gen, a=a[-1].item())
+    c, k = linear_bridge_coeffs(gammas, alpha), len(gammas)//2
+    z = torch.randn(p0.shape, generator=noise_gen or gen)
+    return c['u'][k]*p0.double() + c['w'][k]*p1.double() + c['sd'][k]*z.double()
+
 def cpu_model()->str:
     "The CPU's model name (Linux: /proc/cpuinfo), or '' where it cannot be read: step rates differ 3x between models"
     try:

@@ -45,7 +45,8 @@ import argparse, math, statistics, sys, time
 from pathlib import Path
 import torch
 
-from _common import root, publish_fig, publish_json, machine, use_local_data, results, read_results, write_results
+from _common import (root, publish_fig, publish_json, machine, use_local_data, results, read_results, write_results,
+                     ot_bridge_midpoint)
 
 OUT = root/'bench'/'results'/'regimes'
 VARIANTS = {'dsbm-ref': ('dsbm', dict(coupling='reference')), 'dsbm-ind': ('dsbm', dict(coupling='independent')),
@@ -203,20 +204,15 @@ def chain_bound(spec, c:float)->float:
 def references(spec, cache):
     "Held-out sets, floors and the reference midpoints of a sample task (computed once per task)"
     from dsb_nb.score_matching import w2, energy_distance
-    from dsb_nb.dsbm import ot_pairs, linear_bridge_coeffs
-    from dsb_nb.reference import marginal_coeffs
     if cache: return cache
     h0, h1 = spec['held0'], spec['held1']
     t0, t1 = _draw(spec['data'], len(h0), 11), _draw(spec['prior'], len(h1), 12)
     cache.update(floor0=energy_distance(t0, h0), floor1=energy_distance(t1, h1))
     if spec['w2']: cache.update(w2_floor0=w2(t0, h0), w2_floor1=w2(t1, h1))
-    alpha = getattr(spec['f'], 'alpha', 0.)
-    a, s = marginal_coeffs(spec['gammas'].double(), alpha)
     n = min(len(h0), len(h1))
-    p0, p1 = ot_pairs(h0[:n], h1[:n], 2*s[-1].item(), block=n, gen=torch.Generator().manual_seed(13), a=a[-1].item())
-    c, k = linear_bridge_coeffs(spec['gammas'], alpha), len(spec['gammas'])//2
-    z = torch.randn(p0.shape, generator=torch.Generator().manual_seed(14))
-    cache['mid_ref'] = (c['u'][k]*p0.double() + c['w'][k]*p1.double() + c['sd'][k]*z.double()).float()
+    cache['mid_ref'] = ot_bridge_midpoint(h0[:n], h1[:n], spec['gammas'], getattr(spec['f'], 'alpha', 0.), block=n,
+                                          gen=torch.Generator().manual_seed(13),
+                                          noise_gen=torch.Generator().manual_seed(14)).float()
     return cache
 
 def evaluate(model, spec, cache)->dict:

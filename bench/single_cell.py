@@ -32,7 +32,7 @@ import argparse, math, os, sys, tempfile, time
 from pathlib import Path
 import torch
 
-from _common import root, publish_fig, publish_json, machine, results, write_results
+from _common import root, publish_fig, publish_json, machine, results, write_results, ot_bridge_midpoint
 
 LIGHTSB = 2.46          # LightSB (its authors' code) on this task, as quoted in issue 24
 DAYS = (2, 3, 4)
@@ -64,21 +64,17 @@ def score(pred, truth)->dict:
     return dict(energy=energy_distance(p, t), energy_half_u=energy_distance(p, t, unbiased=True)/2)
 
 def ot_midpoint(x0, x1, gammas, seed:int=0):
-    "Midpoints (step N/2) of Brownian bridges through pairs of the entropic OT plan (S2) between x0 and x1 (scaled units)"
-    from dsb_nb.dsbm import ot_pairs, linear_bridge_coeffs
+    "`ot_bridge_midpoint` between equal-sized random subsets of x0 and x1 (the days differ in size; scaled units)"
     g = torch.Generator().manual_seed(seed)
     n = min(len(x0), len(x1))
     a, b = x0[torch.randperm(len(x0), generator=g)[:n]], x1[torch.randperm(len(x1), generator=g)[:n]]
-    T = gammas.double().sum().item()
-    p0, p1 = ot_pairs(a.float(), b.float(), 4*T, block=min(n, 4096), gen=g)
-    c, k = linear_bridge_coeffs(gammas), len(gammas)//2
-    z = torch.randn(p0.shape, generator=g, dtype=torch.float64)
-    return c['u'][k]*p0.double() + c['w'][k]*p1.double() + c['sd'][k]*z
+    return ot_bridge_midpoint(a.float(), b.float(), gammas, gen=g)
 
 def run(days:dict, eps:float, budget_s:float, iters:int, seed:int, n_steps:int|None, log=print)->dict:
     "bridge(day 2, day 4) with its defaults (eps = 2T on its default number of steps); day-3 score after each iteration"
     from dsb_nb.solvers import bridge, DEFAULT_STEPS
     from dsb_nb.reference import make_gammas
+    from dsb_nb.score_matching import energy_distance
     s = pooled_scale(days)
     x2, x3, x4 = (days[d]/s for d in DAYS)
     refs = {'day2_as_prediction': score(days[2], days[3]), 'day4_as_prediction': score(days[4], days[3])}
@@ -97,7 +93,7 @@ def run(days:dict, eps:float, budget_s:float, iters:int, seed:int, n_steps:int|N
         traj = model.sample(direction='forward', x=x2.float(), return_traj=True)
         pred = traj[len(traj)//2].double()*s
         curve.append(dict(ipf=it, wall_s=time.time() - t0, **score(pred, days[3]),
-                          far_end=score(traj[-1].double()*s, days[4])['energy']))
+                          far_end=energy_distance(traj[-1].double()*s, days[4].double())))
         last = time.time() - ts
         log(f"iteration {it}: energy {curve[-1]['energy']:.3f} (half U {curve[-1]['energy_half_u']:.3f}), "
             f"{curve[-1]['wall_s']:.0f} s")
@@ -154,6 +150,7 @@ def main():
         r = run(days, a.eps, 60*a.budget, 1 if a.dry_run else a.iters, a.seed, 50 if a.dry_run else None)
         pred = r.pop('last_pred'); refs = r.pop('references')
         best = min(c['energy'] for c in r['curve'])
+        if not math.isfinite(best): sys.exit(f"single_cell: non-finite score {best}; nothing written")
         settings = dict(dim=a.dim, eps=a.eps, budget_min=a.budget, iters=a.iters, seed=a.seed, data=str(folder),
                         dry_run=a.dry_run)
         res = results('single_cell', settings, [dict(variant="bridge() defaults", **r)], machine('cpu', a.threads),
@@ -162,7 +159,6 @@ def main():
         out = (Path(tmp) if a.dry_run else root/'bench'/'results')/'single_cell.json'
         write_results(out, res); plot(res, pred, days, out.with_suffix('.png'))
         publish_json(out); publish_fig(out.with_suffix('.png'))
-        assert math.isfinite(best), 'non-finite score'
         print(f"single_cell{' (dry run)' if a.dry_run else ''}: best energy {best:.3f} after "
               f"{len(r['curve'])} iteration(s); day 4 as prediction {refs['day4_as_prediction']['energy']:.3f}, "
               f"OT-plan midpoint {refs['ot_bridge_midpoint']['energy']:.3f}")
