@@ -53,7 +53,7 @@ def flops(cfg, ch:int, size:int, n:int=8)->dict:
 def per_iteration(cfg, f:dict)->dict:
     "FLOPs of one IPF iteration (after the first), by part"
     train = 2*cfg.n_steps*cfg.bs*f['step']
-    cache = 2*(cfg.n_steps//cfg.cache_every)*cfg.n_cache*cfg.N*f['fwd']
+    cache = 2*(-(-cfg.n_steps//cfg.cache_every))*cfg.n_cache*cfg.N*f['fwd']      # refreshes at steps 0, cache_every, ...
     score = cfg.n_eval*cfg.N*f['fwd']
     return dict(train=train, cache=cache, score=score, total=train + cache + score)
 
