@@ -16,7 +16,10 @@ speed in float32 / bf16 autocast / bf16 + torch.compile measured in the same run
     python bench/mnist.py --cpu-hour --solver dsbm-imf --iters 2 --last-backward-only --threads 2 --ch 32 --tag ch32_hour
     python bench/mnist.py --cpu-hour --solver dsbm-imf --sgm-only --ch 48 --budget 30 --threads 2 --tag ch48   # 1.57M parameters
     python bench/mnist.py --cpu-hour --solver dsbm-imf --sgm-only --ch 32 --N 60 --budget 30 --threads 2 --tag ch32_N60
+    python bench/mnist.py --cpu-hour --solver dsbm-imf --iters 2 --last-backward-only --ch 32 --N 60 --half-weights 8 3 4 --threads 2 --tag ch32_N60_w834
 
+--half-weights W1 W2 ...: the same total of steps, shared among the trained halves (in training order) in these
+proportions, e.g. a long first backward half, a shorter forward half and a shorter second backward half.
 --tag NAME keeps a run beside the others (part 'dsbm_imf_NAME'); --ch sets the U-net's base channels, --N the chain's
 steps; with --solver dsbm-imf, --sgm-only trains iteration 1's backward half alone (bridge matching on the independent
 coupling; part 'dsbm_imf_it1...').
@@ -105,14 +108,26 @@ def cpu_hour(a, device):
     part += ('_ou' if ou else '') + (f'_{a.tag}' if a.tag else '')
     last_b = a.last_backward_only and not a.sgm_only
     halves, n_evals = (1, 1) if a.sgm_only else (2*cfg.n_ipf - last_b, cfg.n_ipf)
+    if a.half_weights and len(a.half_weights) != halves:
+        raise SystemExit(f'--half-weights: one weight per trained half ({halves} here), got {len(a.half_weights)}')
     cfg.n_steps, measured = _size_steps(cfg, x, device, fd, 60*a.budget, t_start, halves, n_evals, a.solver)
-    print(part, 'steps per half', cfg.n_steps, measured, flush=True)
+    # --half-weights: the same total of steps, shared out in proportion (multiples of 50); else n_steps in every half
+    w = a.half_weights or [1.]*halves
+    half_steps = [max(50, round(halves*cfg.n_steps*v/sum(w)/50)*50) for v in w]
+    print(part, 'steps per half', half_steps, measured, flush=True)
     # n_eval = 100: the per-half diagnostics sample n_eval chains after every half; 1,000 would cost minutes each
     dsb = mnist_dsb(cfg, x, device=device, progress=sys.stderr.isatty(), n_eval=100, **solver_kw(a.solver))
+    done, train_half = [], dsb.train_half
+    def scheduled_half(direction, n_steps=None, deadline=None):
+        "the trainer's own half, with the number of steps that this half has in `half_steps`"
+        r = train_half(direction, n_steps=half_steps[len(done)], deadline=deadline)
+        done.append((direction, half_steps[len(done)])); return r
+    dsb.train_half = scheduled_half                    # fit() calls self.train_half: every half goes through it
     rows, grids = [], {}
     def evaluate(n, train_s):
         t0 = time.time(); xs = torch.cat([dsb.sample(cfg.eval_bs) for _ in range(cfg.n_eval//cfg.eval_bs)]); sample_s = time.time() - t0
         rows.append({'ipf': n, 'train_s': train_s, 'sample_s': sample_s, 'fd': float(fd(xs)), 'floor': float(fd.floor(cfg.n_eval)),
+                     'backward_steps': sum(k for d, k in done if d == 'backward'),
                      'wall_s': time.time() - t_start}); grids[n] = xs[:36].cpu()
         print(part, {k: round(v, 2) if isinstance(v, float) else v for k, v in rows[-1].items()}, flush=True)
     if a.sgm_only:
@@ -126,7 +141,7 @@ def cpu_hour(a, device):
     res = results('mnist', dict(cfg.__dict__), rows, machine(str(device)), part=part, solver=a.solver,
                   measured_at_start=measured, n_params_per_net=n_params(dsb.net_b),
                   reference=f'OU f(x) = -x, T = {cfg.T:g}' if ou else f'Brownian, T = {cfg.T:g}', last_backward_only=last_b,
-                  gradient_steps=halves*cfg.n_steps, budget_min=a.budget, wall_s=time.time() - t_start,
+                  gradient_steps=sum(half_steps), half_steps=half_steps, budget_min=a.budget, wall_s=time.time() - t_start,
                   fd_over_floor=rows[-1]['fd']/rows[-1]['floor'], classifier_test_acc=acc)
     out = root/'bench'/'results'
     write_results(out/f'mnist_cpu_hour_{part}.json', res); save_grids(grids, out/f'mnist_cpu_hour_{part}_grids.npz')
@@ -182,7 +197,8 @@ def merge_cpu_hour():
     for p, g in grids.items():          # each run's grid per iteration, as a PNG for notebook 11
         v = parts[p]; s = v['settings']
         its = len(v['rows'])
-        title = (f"{name[p]}:\n{v['gradient_steps']} steps in {its} iteration{'s'*(its > 1)} ({s['n_steps']} per half), "
+        per = ('/'.join(map(str, v['half_steps'])) if len(set(v.get('half_steps', [0]))) > 1 else s['n_steps'])
+        title = (f"{name[p]}:\n{v['gradient_steps']} steps in {its} iteration{'s'*(its > 1)} ({per} per half), "
                  f"{v['machine'].get('torch_threads', '?')} threads, {v['wall_s']/60:.0f} min all in")
         fig = plot_iterations(v['rows'], g, title=title, label=name[p])
         fig.set_size_inches(max(5.5, fig.get_size_inches()[0]), 3.0)
@@ -196,7 +212,8 @@ def merge_cpu_hour():
     # wall time depends on the machine and its load (each part records both); backward steps do not
     for ax, xlabel in zip(axs[-2:], ('wall time (min)', 'steps of the backward (generative) net')):
         for p, v in parts.items():
-            xs = [r['wall_s']/60 for r in v['rows']] if 'wall' in xlabel else [r['ipf']*v['settings']['n_steps'] for r in v['rows']]
+            xs = ([r['wall_s']/60 for r in v['rows']] if 'wall' in xlabel else
+                  [r.get('backward_steps', r['ipf']*v['settings']['n_steps']) for r in v['rows']])
             ax.plot(xs, [r['fd'] for r in v['rows']], 'o-', label=name[p] + (' (stopped)' if v.get('stopped') else ''))
         ax.axhline(fl, ls=':', c='k', label='floor'); ax.axhline(target*fl, ls='--', c='gray', label=f'{target:g}x floor')
         ax.set_xlabel(xlabel, fontsize=8); ax.set_ylabel('Fréchet distance'); ax.set_yscale('log')
@@ -255,6 +272,8 @@ def main():
     p.add_argument('--ch', type=int, default=None, help="--cpu-hour: the U-net's base channels (CPU_HOUR: 16, 177k parameters)")
     p.add_argument('--tag', default='',
                    help="--cpu-hour: a suffix for the part's name (e.g. '2threads'), so that runs are kept side by side")
+    p.add_argument('--half-weights', type=float, nargs='+', default=None,
+                   help='--cpu-hour: share the sized steps among the trained halves in these proportions (one per half)')
     p.add_argument('--budget', type=float, default=60., help='--cpu-hour: minutes of wall time for training + sampling + scoring')
     p.add_argument('--threads', type=int, default=None, help='CPU threads (default: all cores)')
     p.add_argument('--merge-cpu-hour', action='store_true', help='only redo the merge and plot of the --cpu-hour parts')
