@@ -95,10 +95,10 @@ def run(args):
                                     n_eval=args.n_eval, seed=args.seed, device=args.device, **kw)
         else:
             res = run_mixture_task(MixtureBridge(spec['d'], spec['eps'], seed=args.seed), n_ipf=args.iters, seed=args.seed,
-                                   device=args.device, **kw)
+                                   N=args.n_grid, draws=args.draws, device=args.device, **kw)
         if choice: res['choice'] = choice
         res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads,
-                                              n_grid=args.n_grid),
+                                              n_grid=args.n_grid, **({'draws': args.draws} if kind == 'mixture' else {})),
                    machine=machine(args.device, args.threads),
                    wall_s=time.time() - t0)
         path.write_text(json.dumps(res, indent=0))
@@ -183,9 +183,21 @@ def merge_grid(args):
     rows = []
     for p in sorted((HERE/'results'/f'accuracy_N{args.n_grid}').glob('*.json')):
         new, old = json.loads(p.read_text()), json.loads((OUT/p.name).read_text()) if (OUT/p.name).exists() else None
+        its = new['settings']['iters']
+        row = dict(job=p.stem, task=new['task'], d=new['d'], iters=its, n_grid=args.n_grid, machine=new['machine'],
+                   wall_s=new['wall_s'])
+        if p.stem.startswith('mix_'):            # mixtures: the forward conditional's cBW2-UVP, beside 20 steps at the same iteration
+            at = lambda r: next((x for x in r['rows'] if x['ipf'] == its), None)
+            score = lambda x: {'cbw2_uvp': x['cbw2_uvp'], 'floor': x['floor'],
+                               **({'cbw2_uvp_median': x['draws']['median'], 'cbw2_uvp_lo': x['draws']['lo'],
+                                   'cbw2_uvp_hi': x['draws']['hi'], 'floor_median': x['draws']['floor']} if 'draws' in x else {})}
+            row.update(score(at(new)))
+            if old and at(old):                  # its wall time only where it ran as many iterations
+                row.update({f'{k}_N20': v for k, v in score(at(old)).items()},
+                           wall_s_N20=old['wall_s'] if old['settings']['iters'] == its else None)
+            rows.append(row); continue
         last = lambda r: [x for x in r['rows'] if x['chain'] == 'backward'][-1]      # the generative chain, last iteration
-        row = dict(job=p.stem, task=new['task'], d=new['d'], iters=new['settings']['iters'], n_grid=args.n_grid,
-                   machine=new['machine'], wall_s=new['wall_s'], **{k: last(new)[k] for k in ('kl', 'kl_floor', 'kl_ideal', 'kl_ideal_exact')})
+        row.update({k: last(new)[k] for k in ('kl', 'kl_floor', 'kl_ideal', 'kl_ideal_exact')})
         if old and old['settings']['iters'] == new['settings']['iters']:
             row.update(wall_s_N20=old['wall_s'], **{f'{k}_N20': last(old)[k] for k in ('kl', 'kl_ideal')})
         rows.append(row)
@@ -223,8 +235,15 @@ def merge(args):
                 ax.set_yscale('log'); ax.set_ylabel('corrected KL', fontsize=7)
             else:
                 rows = r['rows']; it = [x['ipf'] for x in rows]
-                ax.plot(it, [x['cbw2_uvp'] for x in rows], 'o-', ms=2, c=c, label=f'trained, {kern}')
-                ax.axhline(rows[0]['floor'], c='gray', ls=':', lw=1, label='estimator floor')
+                if 'draws' in rows[0]:          # the median over draws, and their range
+                    dr = [x['draws'] for x in rows]
+                    ax.plot(it, [x['median'] for x in dr], 'o-', ms=2, c=c, label=f'trained, {kern} (median of draws)')
+                    ax.fill_between(it, [x['lo'] for x in dr], [x['hi'] for x in dr], color=c, alpha=0.2, lw=0)
+                    ax.axhspan(dr[0]['floor_lo'], dr[0]['floor_hi'], color='gray', alpha=0.2, lw=0)
+                    ax.axhline(dr[0]['floor'], c='gray', ls=':', lw=1, label='estimator floor')
+                else:
+                    ax.plot(it, [x['cbw2_uvp'] for x in rows], 'o-', ms=2, c=c, label=f'trained, {kern}')
+                    ax.axhline(rows[0]['floor'], c='gray', ls=':', lw=1, label='estimator floor')
                 ax.set_yscale('log'); ax.set_ylabel('cBW2-UVP (%)', fontsize=7)
         ax.set_title(key.replace('gauss_', '').replace('_', ' '), fontsize=8); ax.tick_params(labelsize=6); ax.set_xlabel('IPF iteration', fontsize=7)
     for ax in list(axs.flat)[len(panels):]: ax.axis('off')
@@ -249,7 +268,8 @@ def main():
     p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')
     p.add_argument('--n-eval', type=int, default=10_000)
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--n-grid', type=int, default=20, help='steps N of the chain (same T); not 20: Gaussian suite only, written to results/accuracy_N<n>/')
+    p.add_argument('--draws', type=int, default=5, help='mixture suite: cBW2-UVP as a median over this many draws (each row keeps draw 0)')
+    p.add_argument('--n-grid', type=int, default=20, help='steps N of the chain (same T); not 20: written to results/accuracy_N<n>/, merged by --merge --n-grid N')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu')
     p.add_argument('--shard', default='0/1', help='i/n: run every n-th job starting at i (for parallel processes)')

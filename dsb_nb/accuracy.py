@@ -4,7 +4,7 @@
 
 # %% ../nbs/19_accuracy.ipynb #108c900b
 from __future__ import annotations
-import math, time
+import math, statistics, time
 import torch
 from torch import Tensor
 from .reference import *
@@ -16,7 +16,7 @@ from .continuous import ideal_dsb_gaussian
 
 # %% auto #0
 __all__ = ['EXACT_TASK', 'random_cov', 'random_gaussian_task', 'check_task', 'gaussian_samplers', 'MixtureBridge', 'bw2',
-           'cbw2_uvp', 'run_gaussian_task', 'run_mixture_task', 'accuracy_table', 'ablation_table']
+           'cbw2_uvp', 'cbw2_uvp_draws', 'run_gaussian_task', 'run_mixture_task', 'accuracy_table', 'ablation_table']
 
 # %% ../nbs/19_accuracy.ipynb #72efb6d4
 def random_cov(d:int, lo:float=0.1, hi:float=10., gen:torch.Generator|None=None)->Tensor: # (d, d) float64
@@ -177,6 +177,22 @@ def cbw2_uvp(cond_sample, # cond_sample(x) -> one y per row of x, (n, d); e.g. a
     y_hat = y_hat.double().cpu().reshape(n_x, m, mb.d)
     return score(y_hat), score(mb.sample_cond(xs, g).reshape(n_x, m, mb.d))
 
+# %% ../nbs/19_accuracy.ipynb #225eb522
+def cbw2_uvp_draws(cond_sample, # cond_sample(x) -> one y per row of x, (n, d), as in `cbw2_uvp`
+                   mb:MixtureBridge, # the task (`EXACT_TASK` interface)
+                   n_x:int=200, m:int=500, # test points, samples per test point (per draw)
+                   draws:int=5, # independent draws (>= 1); draw k uses seed + k
+                   seed:int=0)->dict:
+    ("cBW2-UVP (%) over independent draws: {'median', 'lo', 'hi', 'values', 'floor', 'floor_lo', 'floor_hi', "
+     "'floor_values', 'n_x', 'm', 'draws'}")
+    draws, seed = check_int(draws, 'draws', 1), check_int(seed, 'seed', 0, 2**32 - 1)
+    if seed + draws - 1 > 2**32 - 1:
+        raise ValueError(f"`seed` + `draws` - 1 must be <= 2**32 - 1, got {seed + draws - 1}")
+    vals, floors = zip(*(cbw2_uvp(cond_sample, mb, n_x, m, seed + k) for k in range(draws)))
+    return dict(median=statistics.median(vals), lo=min(vals), hi=max(vals), values=list(vals),
+                floor=statistics.median(floors), floor_lo=min(floors), floor_hi=max(floors), floor_values=list(floors),
+                n_x=n_x, m=m, draws=draws)
+
 # %% ../nbs/19_accuracy.ipynb #5005b301
 _ERR = ('kl', 'mean_err', 'cov_err', 'cross_err')
 
@@ -217,12 +233,13 @@ def run_gaussian_task(task:dict, # from `random_gaussian_task`
 
 def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF iterations, steps
                      n_x:int=200, m:int=500, seed:int=0, cls:type=DSB, # cbw2_uvp sizes, seed, trainer class (as above)
+                     draws:int=1, # > 1: also the median and range over this many draws (`cbw2_uvp_draws`)
                      **dsb_kw)->dict: # trainer options
     ("Train DSB on a mixture task; cBW2-UVP (%) of the forward chain after each IPF iteration, "
-     "with the estimator's floor")
+     "with the estimator's floor (and, for draws > 1, their medians and ranges over draws)")
     if not isinstance(mb, MixtureBridge): raise TypeError(f"`mb` must be a MixtureBridge, got {type(mb).__name__}")
     n_ipf, n_x, m = check_int(n_ipf, 'n_ipf', 1), check_int(n_x, 'n_x', 1), check_int(m, 'm', 2)
-    seed = check_int(seed, 'seed', 0, 2**32 - 1)
+    seed, draws = check_int(seed, 'seed', 0, 2**32 - 1), check_int(draws, 'draws', 1)
     data, prior = mb.samplers()
     t0, rows, train_s = time.time(), [], 0.
     check_trainer(cls)
@@ -231,8 +248,10 @@ def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF itera
         ts = time.time()
         dsb.fit(n)
         train_s += time.time() - ts
-        u, floor = cbw2_uvp(lambda x: dsb.sample(direction='forward', x=x.to(dsb.device)), mb, n_x, m, seed)
-        rows.append({'ipf': n, 'cbw2_uvp': u, 'floor': floor, 'train_s': train_s, 'wall_s': time.time() - t0})
+        dr = cbw2_uvp_draws(lambda x: dsb.sample(direction='forward', x=x.to(dsb.device)), mb, n_x, m, draws, seed)
+        # 'cbw2_uvp' / 'floor': draw 0, the single-draw number; 'draws': all of them (draws > 1)
+        rows.append({'ipf': n, 'cbw2_uvp': dr['values'][0], 'floor': dr['floor_values'][0], 'train_s': train_s,
+                     'wall_s': time.time() - t0, **({'draws': dr} if draws > 1 else {})})
     return {'task': f'mixture d={mb.d} eps={mb.eps:g}', 'd': mb.d, 'eps': mb.eps, 'rows': rows}
 
 # %% ../nbs/19_accuracy.ipynb #bfa427a0
