@@ -262,7 +262,9 @@ def plot_iterations(rows:list, grids:dict, n_show:int=36, title:str='',
     "One sample grid per IPF iteration, titled with its Fréchet distance, and the distance against the floor"
     import matplotlib.pyplot as plt
     its = sorted(grids)
-    fig, axs = plt.subplots(1, len(its) + 1, figsize=(2.2*(len(its) + 1), 2.6))
+    # the distance panel is wider than a grid, so that its legend does not cover its axis labels
+    fig, axs = plt.subplots(1, len(its) + 1, figsize=(2.2*len(its) + 3.2, 2.6),
+                            gridspec_kw={'width_ratios': [1]*len(its) + [1.5]})
     for ax, n in zip(axs, its):
         r = next((r for r in rows if r['ipf'] == n), {})
         show_images(grids[n][:n_show], nrow=math.ceil(math.sqrt(n_show)), ax=ax,
@@ -277,7 +279,7 @@ def plot_iterations(rows:list, grids:dict, n_show:int=36, title:str='',
             else:
                 ax.axhline(fl[0], c='k', ls='--', label='floor (train vs test)')
         ax.set_yscale('log')
-        ax.set_xlabel('IPF iteration')
+        ax.set_xlabel('IPF iteration'); ax.set_xticks([r['ipf'] for r in rows])
         ax.set_ylabel('Fréchet distance')
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
