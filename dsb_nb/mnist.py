@@ -279,7 +279,8 @@ def plot_iterations(rows:list, grids:dict, n_show:int=36, title:str='',
             else:
                 ax.axhline(fl[0], c='k', ls='--', label='floor (train vs test)')
         ax.set_yscale('log')
-        ax.set_xlabel('IPF iteration'); ax.set_xticks([r['ipf'] for r in rows])
+        ax.set_xlabel('IPF iteration')
+        ax.set_xticks([r['ipf'] for r in rows])
         ax.set_ylabel('Fréchet distance')
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
