@@ -120,8 +120,9 @@ def cpu_hour(a, device):
     done, train_half = [], dsb.train_half
     def scheduled_half(direction, n_steps=None, deadline=None):
         "the trainer's own half, with the number of steps that this half has in `half_steps`"
-        r = train_half(direction, n_steps=half_steps[len(done)], deadline=deadline)
-        done.append((direction, half_steps[len(done)])); return r
+        k = half_steps[len(done)]
+        r = train_half(direction, n_steps=k, deadline=deadline)
+        done.append((direction, k)); return r
     dsb.train_half = scheduled_half                    # fit() calls self.train_half: every half goes through it
     rows, grids = [], {}
     def evaluate(n, train_s):
@@ -194,7 +195,7 @@ def merge_cpu_hour():
     # what the IPF iterations after the first did in each run, from the rows themselves (the reading's evidence)
     res['cpu_hour']['iterations_after_first'] = {
         p: {'fd': [round(r['fd'], 2) for r in d['rows']], 'fell': d['rows'][-1]['fd'] < d['rows'][0]['fd'],
-            'backward_steps': [r.get('backward_steps', r['ipf']*d['settings']['n_steps']) for r in d['rows']],
+            'backward_steps': [backward_steps(r, d) for r in d['rows']],
             'half_steps': d.get('half_steps', [d['settings']['n_steps']]*(2*len(d['rows']) - d.get('last_backward_only', False))),
             'u_net_params': d.get('n_params_per_net'), 'N': d['settings']['N'], 'cpu_model': d['machine'].get('cpu_model')}
         for p, d in parts.items() if len(d['rows']) > 1}
@@ -228,7 +229,7 @@ def merge_cpu_hour():
     for ax, xlabel in zip(axs, ('wall time (min)', 'steps of the backward (generative) net')):
         for p, v in parts.items():
             xs = ([r['wall_s']/60 for r in v['rows']] if 'wall' in xlabel else
-                  [r.get('backward_steps', r['ipf']*v['settings']['n_steps']) for r in v['rows']])
+                  [backward_steps(r, v) for r in v['rows']])
             i = list(parts).index(p)                 # a colour and marker per run (more runs than tab10 has colours)
             ax.plot(xs, [r['fd'] for r in v['rows']], 'os^D'[i//10 % 4] + '-', c=plt.cm.tab10(i % 10), ms=5,
                     label=name[p] + (' (stopped)' if v.get('stopped') else ''))
@@ -240,6 +241,10 @@ def merge_cpu_hour():
                  'each JSON records its machine, threads and load)', fontsize=9)
     fig.savefig(out/'mnist_cpu_hour.png', dpi=90); plt.close(fig)
     publish_fig(out/'mnist_cpu_hour.png'); print('merged', list(parts), 'into', f, flush=True)
+
+def backward_steps(row:dict, part:dict)->int:
+    "Steps of the backward net up to a row: recorded by runs with --half-weights; else n_steps per iteration"
+    return row.get('backward_steps', row['ipf']*part['settings']['n_steps'])
 
 def probe_account(pr:dict)->dict:
     "The measured account of bench/mnist_probe.py, summarised for mnist.json['cpu_hour'] (medians over its draws)"
