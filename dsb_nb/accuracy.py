@@ -4,7 +4,7 @@
 
 # %% ../nbs/19_accuracy.ipynb #108c900b
 from __future__ import annotations
-import math, statistics, time
+import math, time
 import torch
 from torch import Tensor
 from .reference import *
@@ -13,6 +13,7 @@ from .gaussian import gaussian_bridge, gaussian_coupling_errors, sample_gaussian
 from .gaussian import check_mean, check_cov, check_bridge
 from .checks import check_int, check_real, check_choice
 from .continuous import ideal_dsb_gaussian
+from .score_matching import summarize_draws
 
 # %% auto #0
 __all__ = ['EXACT_TASK', 'random_cov', 'random_gaussian_task', 'check_task', 'gaussian_samplers', 'MixtureBridge', 'bw2',
@@ -189,9 +190,7 @@ def cbw2_uvp_draws(cond_sample, # cond_sample(x) -> one y per row of x, (n, d), 
     if seed + draws - 1 > 2**32 - 1:
         raise ValueError(f"`seed` + `draws` - 1 must be <= 2**32 - 1, got {seed + draws - 1}")
     vals, floors = zip(*(cbw2_uvp(cond_sample, mb, n_x, m, seed + k) for k in range(draws)))
-    return dict(median=statistics.median(vals), lo=min(vals), hi=max(vals), values=list(vals),
-                floor=statistics.median(floors), floor_lo=min(floors), floor_hi=max(floors), floor_values=list(floors),
-                n_x=n_x, m=m, draws=draws)
+    return summarize_draws(vals, floors, n_x=n_x, m=m, draws=draws)
 
 # %% ../nbs/19_accuracy.ipynb #5005b301
 _ERR = ('kl', 'mean_err', 'cov_err', 'cross_err')

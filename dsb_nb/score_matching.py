@@ -14,7 +14,7 @@ from .checks import check_int
 
 # %% auto #0
 __all__ = ['step_embedding', 'TimeMLP', 'n_params', 'dsm_loss', 'EMA', 'train_score', 'sgm_sample', 'w2', 'energy_distance',
-           'energy_floor', 'energy_se', 'score_draws']
+           'energy_floor', 'energy_se', 'summarize_draws', 'score_draws']
 
 # %% ../nbs/03_score_matching.ipynb #a62f617c
 def step_embedding(k, # step indices: int, or (batch,) tensor
@@ -237,6 +237,19 @@ def energy_se(x:Tensor, y:Tensor, # (n, *shape) and (m, *shape) the two samples 
     return (u.std()/math.sqrt(blocks)).item()
 
 
+# %% ../nbs/03_score_matching.ipynb #d579fa61
+def summarize_draws(values, # the score of each draw
+                    floor_values, # the floor of each draw (exact samples scored the same way)
+                    **extra)->dict: # recorded as they are, e.g. n=1000, draws=5
+    ("Median and range of `values` and of `floor_values`: "
+     "{'median', 'lo', 'hi', 'values', 'floor', 'floor_lo', 'floor_hi', 'floor_values', **extra}")
+    vals, floors = [float(v) for v in values], [float(v) for v in floor_values]
+    if not vals or not floors:
+        raise ValueError(f"`values` and `floor_values` must be non-empty, got {len(vals)} and {len(floors)}")
+    return dict(median=statistics.median(vals), lo=min(vals), hi=max(vals), values=vals,
+                floor=statistics.median(floors), floor_lo=min(floors), floor_hi=max(floors),
+                floor_values=floors, **extra)
+
 # %% ../nbs/03_score_matching.ipynb #d7b2a19a
 def score_draws(metric, # metric(x, y) -> float, e.g. `w2` or `energy_distance`
                 sample, # sample(n) -> (n, *shape): a fresh draw of what is scored, e.g. `lambda n: dsb.sample(n)`
@@ -251,6 +264,4 @@ def score_draws(metric, # metric(x, y) -> float, e.g. `w2` or `energy_distance`
     n, draws = check_int(n, 'n', 2), check_int(draws, 'draws', 1)
     vals = [float(metric(sample(n), ref(n))) for _ in range(draws)]
     floors = [float(metric(ref(n), ref(n))) for _ in range(draws)]
-    return dict(median=statistics.median(vals), lo=min(vals), hi=max(vals), values=vals,
-                floor=statistics.median(floors), floor_lo=min(floors), floor_hi=max(floors), floor_values=floors,
-                n=n, draws=draws)
+    return summarize_draws(vals, floors, n=n, draws=draws)
