@@ -190,11 +190,16 @@ class AuthorsMLP(torch.nn.Module):
     PyTorch's default initialisation, output times `out_scale`. j counts the steps of the chain the net drives, from
     its start: k for the forward net, N - k for the backward one (k = N..1). `train_shift`: in training mode the
     index is j - train_shift. The authors' code feeds T - (its cache's step index) in training and the raw index when
-    sampling, which is that shift with train_shift = N - 1 - T (18.8 here)."""
-    def __init__(self, dim:int=2, N:int=20, backward:bool=False, out_scale:float=1., train_shift:float=0.):
+    sampling, which is that shift with train_shift = N - 1 - T (18.8 here). The latest version of their code feeds time
+    instead: `time_scale=gamma` embeds gamma*(j + 1 - shift), the time at the end of the step when sampling and one step
+    earlier in training (train_shift=1). `predict_mean`: the net's output is the next state's mean itself (their
+    `mean_match: True`), turned into the drift the trainer expects, out_scale*(output - x) with out_scale = 1/gamma."""
+    def __init__(self, dim:int=2, N:int=20, backward:bool=False, out_scale:float=1., train_shift:float=0.,
+                 time_scale:float|None=None, predict_mean:bool=False):
         super().__init__()
         act = torch.nn.LeakyReLU
         self.N, self.backward, self.out_scale, self.train_shift = N, backward, out_scale, train_shift
+        self.time_scale, self.predict_mean = time_scale, predict_mean
         self.t_enc = torch.nn.Sequential(torch.nn.Linear(16, 16), act(), torch.nn.Linear(16, 32))
         self.x_enc = torch.nn.Sequential(torch.nn.Linear(dim, 16), act(), torch.nn.Linear(16, 32))
         self.dec = torch.nn.Sequential(torch.nn.Linear(64, 128), act(), torch.nn.Linear(128, 128), act(),
@@ -204,9 +209,11 @@ class AuthorsMLP(torch.nn.Module):
         j = torch.as_tensor(k, device=x.device).float().reshape(-1, 1).expand(len(x), 1)
         if self.backward: j = self.N - j
         if self.training: j = j - self.train_shift
+        if self.time_scale is not None: j = self.time_scale*(j + 1)
         e = j*self.freq
         h = torch.cat([self.x_enc(x), self.t_enc(torch.cat([e.sin(), e.cos()], 1))], 1)
-        return self.out_scale*self.dec(h)
+        out = self.dec(h)
+        return self.out_scale*(out - x if self.predict_mean else out)
 
 def it1_probe(a):
     """Iteration 1 only (the backward half, i.e. SGM) of the authors' setting, for several seeds: its W2 measures how well the
