@@ -20,7 +20,8 @@ One JSON per (task, kernel) goes to bench/results/accuracy/ (a finished one is s
 
 `--knobs`: DSBM-IPF on the d = 2 Brownian generation task, 20 steps, with one training knob changed at a time
 (batch, EMA, learning rate, cache, steps per half), and the defaults on 100 steps of the same T:
-bench/results/accuracy_knobs.json.
+bench/results/accuracy_knobs.json. `--knobs --knob-task mix_d2 --draws 3` asks the same of the d = 2, eps = 0.1
+mixture (batch, learning rate, cache, steps per half, a larger network): bench/results/accuracy_knobs_mix.json.
 `--ablation` adds the new defaults one at a time (0.1.0's defaults -> + 'auto' network -> + cosine learning rate ->
 + larger, fresher cache -> + exact kernel) on two tasks and writes bench/results/accuracy_ablation.json.
 """
@@ -178,6 +179,50 @@ def knobs(args):
         write_results(path, res, indent=0, publish=True)
         print(label, f"{time.time() - t0:.0f}s", [round(r['kl']/r['kl_floor'], 1) for r in rows], flush=True)
 
+# --knobs --knob-task mix_d2: the same question on the d = 2, eps = 0.1 mixture, whose cBW2-UVP stays at about 3x its
+# floor from iteration 9 on and does not fall on 100 steps (accuracy_N100.json): training noise, or capacity?
+MIX_KNOBS = [('defaults', {}), ('bs 512', dict(bs=512)), ('lr 3e-4', dict(lr=3e-4)),
+             ('cache 16,000 / 250', dict(n_cache=16_000)), ('4,000 steps per half', dict(n_steps=4000)),
+             ("network 'xl'", dict(net='xl')), ('8,000 steps per half', dict(n_steps=8000)),
+             ('4,000 steps per half, bs 512', dict(n_steps=4000, bs=512)),
+             ('8,000 steps per half, 20 iterations', dict(n_steps=8000)),     # run with --iters 20
+             ('16,000 steps per half', dict(n_steps=16_000))]
+
+def mix_knobs(args):
+    """DSBM-IPF on a mixture (20 steps; --knob-task mix_d2: d = 2, eps = 0.1; mix_d16: d = 16, eps = 1), one training
+    knob changed at a time (--knob-labels: only these): the forward conditional's cBW2-UVP per IPF iteration as a median
+    over --draws draws, with its floor, into accuracy_knobs_mix.json"""
+    import torch
+    torch.set_num_threads(args.threads)
+    from dsb_nb.accuracy import MixtureBridge, run_mixture_task
+    from dsb_nb.dsbm import DSBM
+    from dsb_nb.score_matching import TimeMLP
+    spec = MIXTURES[0 if args.knob_task == 'mix_d2' else 1]
+    task_name = f"mixture d={spec['d']} eps={spec['eps']:g}"
+    path = HERE/'results'/'accuracy_knobs_mix.json'
+    fresh = lambda: results('accuracy', dict(study='knobs', iters=args.iters, seed=args.seed, threads=args.threads,
+                                             draws=args.draws, task='each row: its mixture, N = 20',
+                                             solver="DSBM(coupling='reference')"),
+                            [], machine(args.device, args.threads))
+    res = read_results(path) if path.exists() else fresh()
+    have = {(r['task'], r['config']) for r in res['rows']}
+    i, n = map(int, args.shard.split('/'))
+    for j, (label, kw) in enumerate(MIX_KNOBS):
+        if j % n != i or (task_name, label) in have or (args.knob_labels and label not in args.knob_labels): continue
+        t0, kw = time.time(), dict(kw)
+        net = kw.pop('net', None)
+        torch.manual_seed(args.seed)
+        nets = {k: TimeMLP.preset(spec['d'], net) for k in ('net_f', 'net_b')} if net else {}
+        out = run_mixture_task(MixtureBridge(spec['d'], spec['eps'], seed=args.seed), n_ipf=args.iters, seed=args.seed,
+                               cls=DSBM, coupling='reference', draws=args.draws, device=args.device, **kw, **nets)
+        res = read_results(path) if path.exists() else res                 # another shard may have written meanwhile
+        res['rows'].append({'task': out['task'], 'config': label, 'kw': {**kw, **({'net': net} if net else {})},
+                            'wall_s': time.time() - t0, 'n_params': sum(p.numel() for p in nets['net_b'].parameters()) if net else None,
+                            'median': [r['draws']['median'] for r in out['rows']], 'lo': [r['draws']['lo'] for r in out['rows']],
+                            'hi': [r['draws']['hi'] for r in out['rows']], 'floor': [r['draws']['floor'] for r in out['rows']]})
+        write_results(path, res, indent=0, publish=True)
+        print(label, f"{time.time() - t0:.0f}s", [round(r['draws']['median']/r['draws']['floor'], 2) for r in out['rows']], flush=True)
+
 def merge_grid(args):
     "--merge with --n-grid N: the jobs of results/accuracy_N<N>/ beside the same jobs on 20 steps, into accuracy_N<N>.json"
     rows = []
@@ -276,11 +321,14 @@ def main():
     p.add_argument('--force', action='store_true', help='rerun jobs whose JSON exists')
     p.add_argument('--merge', action='store_true', help='only gather the per-job JSONs into accuracy.json and draw the PNG')
     p.add_argument('--ablation', action='store_true', help='before/after rows for each new default (two tasks)')
+    p.add_argument('--knob-task', default='gauss_d2', choices=['gauss_d2', 'mix_d2', 'mix_d16'],
+                   help="--knobs: the d = 2 Brownian generation task (default), or the d = 2 or d = 16 mixture")
+    p.add_argument('--knob-labels', nargs='+', default=None, help='--knobs on a mixture: run only these configurations')
     p.add_argument('--knobs', action='store_true',
                    help='DSBM-IPF at d = 2 on 20 steps with one training knob changed at a time')
     args = p.parse_args()
     if args.ablation: return ablation(args)
-    if args.knobs: return knobs(args)
+    if args.knobs: return mix_knobs(args) if args.knob_task.startswith('mix_') else knobs(args)
     merge(args) if args.merge else run(args)
 
 if __name__ == '__main__': main()
