@@ -108,6 +108,10 @@ def cpu_hour(a, device):
     part += ('_ou' if ou else '') + (f'_{a.tag}' if a.tag else '')
     last_b = a.last_backward_only and not a.sgm_only
     halves, n_evals = (1, 1) if a.sgm_only else (2*cfg.n_ipf - last_b, cfg.n_ipf)
+    if a.analytic_forward:          # two backward halves: iteration 2's forward map is read off iteration 1's net
+        if a.solver != 'dsbm-imf' or a.sgm_only or cfg.n_ipf != 2:
+            raise SystemExit('--analytic-forward: --solver dsbm-imf with --iters 2 (and not --sgm-only)')
+        halves, n_evals, last_b = 2, 2, True
     if a.half_weights and len(a.half_weights) != halves:
         raise SystemExit(f'--half-weights: one weight per trained half ({halves} here), got {len(a.half_weights)}')
     cfg.n_steps, measured = _size_steps(cfg, x, device, fd, 60*a.budget, t_start, halves, n_evals, a.solver)
@@ -133,6 +137,11 @@ def cpu_hour(a, device):
         print(part, {k: round(v, 2) if isinstance(v, float) else v for k, v in rows[-1].items()}, flush=True)
     if a.sgm_only:
         r = dsb.train_half('backward'); evaluate(1, r['train_s'])                 # iteration 1's backward half is SGM
+    elif a.analytic_forward:
+        from _analytic_forward import install
+        r = dsb.train_half('backward'); evaluate(1, r['train_s'])                 # M(Pi_0), from the independent coupling
+        install(dsb, prior_mean=0., prior_var=cfg.prior_std**2); dsb.n = 1      # its forward map, in closed form
+        r = dsb.train_half('backward'); evaluate(2, r['train_s'])                 # M(Pi_1): the forward chain's pairs
     else:
         for n in range(1, cfg.n_ipf + 1):
             if last_b and n == cfg.n_ipf:                # generation needs only the last backward network
@@ -142,6 +151,7 @@ def cpu_hour(a, device):
     res = results('mnist', dict(cfg.__dict__), rows, machine(str(device)), part=part, solver=a.solver,
                   measured_at_start=measured, n_params_per_net=n_params(dsb.net_b),
                   reference=f'OU f(x) = -x, T = {cfg.T:g}' if ou else f'Brownian, T = {cfg.T:g}', last_backward_only=last_b,
+                  analytic_forward=a.analytic_forward,
                   gradient_steps=sum(half_steps), half_steps=half_steps, budget_min=a.budget, wall_s=time.time() - t_start,
                   fd_over_floor=rows[-1]['fd']/rows[-1]['floor'], classifier_test_acc=acc)
     out = root/'bench'/'results'
@@ -294,6 +304,9 @@ def main():
     p.add_argument('--reference', default='brownian', choices=['brownian', 'ou'], help='--cpu-hour: the reference of eq. (3)')
     p.add_argument('--T', type=float, default=3., help='--cpu-hour --reference ou: the horizon (sum of the step sizes)')
     p.add_argument('--last-backward-only', action='store_true', help="--cpu-hour: the last IPF iteration trains only its backward half")
+    p.add_argument('--analytic-forward', action='store_true',
+                   help="--cpu-hour --solver dsbm-imf --iters 2: iteration 2's forward map read off iteration 1's backward "
+                        "net in closed form (bench/_analytic_forward.py) instead of trained: two backward halves")
     p.add_argument('--sgm-only', action='store_true', help="with --cpu-hour: only iteration 1's backward half, for the same budget")
     p.add_argument('--N', type=int, default=None, help="--cpu-hour: steps of the chain (CPU_HOUR: 30)")
     p.add_argument('--ch', type=int, default=None, help="--cpu-hour: the U-net's base channels (CPU_HOUR: 16, 177k parameters)")
