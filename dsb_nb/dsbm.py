@@ -4,11 +4,11 @@
 
 # %% ../nbs/16_dsbm.ipynb #a5043af0
 from __future__ import annotations
-import math, warnings
+import copy, math, warnings
 import torch
 from torch import Tensor
 from .reference import check_tensor, check_gammas, sample_chain, LinearDrift, marginal_coeffs
-from .mean_matching import pad_like
+from .mean_matching import pad_like, MeanNet
 from .checks import check_int, check_real, check_bool, check_choice
 from .sources import as_sampler
 from .dsb import Bridge
@@ -16,7 +16,7 @@ from .score_matching import w2
 
 # %% auto #0
 __all__ = ['OT_METHODS', 'COUPLINGS', 'brownian_bridge', 'bridge_drift', 'linear_bridge_coeffs', 'ot_plan', 'sample_plan',
-           'ot_pairs', 'regime', 'auto_coupling', 'BridgeMatching', 'DSBM']
+           'ot_pairs', 'regime', 'auto_coupling', 'BridgeMatching', 'DSBM', 'ForwardFromBackward', 'analytic_forward']
 
 # %% ../nbs/16_dsbm.ipynb #592cf9be
 def brownian_bridge(x0:Tensor, # (batch, *shape) points at time 0
@@ -306,3 +306,51 @@ class DSBM(BridgeMatching):
             if not self.f_trained and self.coupling == 'independent':                            # DSBM-IMF's start
                 return x0, self.prior(self.n_cache, self.gen)
             return x0, sample_chain(x0, F, self.gammas, True, self.gen, False)                   # the forward chain
+
+# %% ../nbs/16_dsbm.ipynb #79f52f8e
+class ForwardFromBackward(torch.nn.Module):
+    ("The forward drift correction net(x, k) of iteration 1 of the independent coupling, in closed form from its "
+     "backward net (see above): `MeanNet(..., 'forward')` of it is F")
+    def __init__(self, net_b:torch.nn.Module, # iteration 1's backward net (a frozen copy is kept)
+                 gammas:Tensor, f, # (N,) step sizes and the linear reference drift of the trainer
+                 coeffs:dict, # `linear_bridge_coeffs(gammas, alpha)`, in the trainer's dtype and device
+                 prior_mean:Tensor, # (*shape) or scalar: mu of the prior N(mu, s^2 I)
+                 prior_var:float): # s^2 > 0
+        super().__init__()
+        self.B = MeanNet(copy.deepcopy(net_b).requires_grad_(False).eval(), gammas, f, 'backward', check=False)
+        self.f = f
+        c, s2 = coeffs, check_real(prior_var, 'prior_var', 0, min_open=True)
+        den = c['w']**2*s2 + c['sd']**2
+        self.register_buffer('cN', torch.where(den > 0, c['w']*s2/den.clamp_min(1e-30), torch.zeros_like(den)))
+        self.register_buffer('mu', torch.as_tensor(prior_mean, dtype=c['w'].dtype, device=c['w'].device))
+        self.register_buffer('gammas', gammas.detach().clone())
+        for k in ('u', 'w', 'fp', 'fq', 'bp', 'bq'): self.register_buffer(k, c[k].detach().clone())
+
+    def forward(self, x:Tensor, # (batch, *shape) states X_k
+                k)->Tensor: # int or (batch,) steps in 0..N-1; returns (batch, *shape)
+        k = torch.as_tensor(k, device=x.device).expand(len(x))
+        pad = lambda v: pad_like(v.to(x.dtype), x)
+        kb = k.clamp_min(1)                                       # B is defined for k >= 1
+        e0 = (self.B(x, kb) - pad(self.bp[kb])*x)/pad(self.bq[kb])  # E[X_0 | X_k = x]
+        e0 = torch.where(pad(k == 0) > 0, x, e0)                   # at k = 0, X_0 = x
+        eN = self.mu + pad(self.cN[k])*(x - pad(self.u[k])*e0 - pad(self.w[k])*self.mu)   # E[X_N | X_k = x]
+        return (pad(self.fp[k])*x + pad(self.fq[k])*eN - x)/pad(self.gammas[k]) - self.f(x)
+
+def analytic_forward(dsb:DSBM, # coupling='independent', after iteration 1's backward half, forward untrained
+                     prior_mean=None, prior_var:float|None=None, # the prior N(mu, s^2 I); None: estimated
+                     n_prior:int=10_000)->ForwardFromBackward: # prior samples for the estimate
+    ("Install iteration 1's forward map, read off the backward EMA net, as `dsb`'s forward map: the next "
+     "`train_half('backward')` trains on pairs from the coupling Pi_1 (not saved in checkpoints)")
+    if not isinstance(dsb, DSBM): raise TypeError(f"`dsb` must be a DSBM, got {type(dsb).__name__}")
+    if dsb.coupling != 'independent':
+        raise ValueError(f"analytic_forward needs coupling='independent' (the closed form is iteration 1's of the "
+                         f"independent coupling), got coupling={dsb.coupling!r}")
+    if dsb.f_trained: raise ValueError("the forward map is already trained or installed: this is iteration 1's only")
+    if prior_mean is None or prior_var is None:
+        with torch.no_grad():
+            xp = dsb.prior(check_int(n_prior, 'n_prior', 2), torch.Generator(dsb.gen.device).manual_seed(0)).double()
+        if prior_mean is None: prior_mean = xp.mean(0)
+        if prior_var is None: prior_var = xp.var(0).mean().item()
+    wrap = ForwardFromBackward(dsb.ema_b.model, dsb.gammas, dsb.f, dsb.coeffs, prior_mean, prior_var).to(dsb.device)
+    dsb.ema_f.model, dsb.f_trained = wrap, True              # what `maps(ema=True)` and the next cache use
+    return wrap
