@@ -9,17 +9,15 @@ from pathlib import Path
 import torch
 root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root))
-from sklearn.datasets import make_moons, make_swiss_roll
 from dsb_nb.dsbm import DSBM, analytic_forward
 from dsb_nb.reference import make_gammas
 from dsb_nb.score_matching import w2, energy_distance
+from dsb_nb.toys2d import moons, swiss_roll
 from _common import machine, results, write_results
 
 def toy(task, n, seed):
-    "(n, 2) samples of a 2-D toy: two moons or the Swiss roll's (x, z) plane, about unit scale"
-    if task == 'moons': x = make_moons(n, noise=0.05, random_state=seed)[0]*2 - [1, 0.5]
-    else: x = make_swiss_roll(n, noise=0.5, random_state=seed)[0][:, [0, 2]]/5
-    return torch.tensor(x, dtype=torch.float32)
+    "(n, 2) samples of the book's standardised 2-D toys (`dsb_nb.toys2d`, notebook 08)"
+    return {'moons': moons, 'swiss': swiss_roll}[task](n, torch.Generator().manual_seed(seed))
 
 def run(task, mode, steps):
     "Iteration 1's backward half, then the forward map (trained or closed-form), then a second backward half"
