@@ -332,7 +332,7 @@ class ForwardFromBackward(torch.nn.Module):
         pad = lambda v: pad_like(v.to(x.dtype), x)
         kb = k.clamp_min(1)                                       # B is defined for k >= 1
         e0 = (self.B(x, kb) - pad(self.bp[kb])*x)/pad(self.bq[kb])  # E[X_0 | X_k = x]
-        e0 = torch.where(pad(k == 0) > 0, x, e0)                   # at k = 0, X_0 = x
+        e0 = torch.where(pad_like(k == 0, x), x, e0)               # at k = 0, X_0 = x
         eN = self.mu + pad(self.cN[k])*(x - pad(self.u[k])*e0 - pad(self.w[k])*self.mu)   # E[X_N | X_k = x]
         return (pad(self.fp[k])*x + pad(self.fq[k])*eN - x)/pad(self.gammas[k]) - self.f(x)
 
