@@ -336,8 +336,24 @@ class ForwardFromBackward(torch.nn.Module):
         eN = self.mu + pad(self.cN[k])*(x - pad(self.u[k])*e0 - pad(self.w[k])*self.mu)   # E[X_N | X_k = x]
         return (pad(self.fp[k])*x + pad(self.fq[k])*eN - x)/pad(self.gammas[k]) - self.f(x)
 
+def _prior_moments(dsb:DSBM, prior_mean, prior_var, n_prior:int)->tuple:
+    ("(mu, s^2) of the prior in the trainer's units: given ones converted from the user's units "
+     "(x -> (x - shift)/scale), missing ones estimated from `n_prior` draws of `dsb.prior` (already in them)")
+    if prior_var is not None: prior_var = check_real(prior_var, 'prior_var', 0, min_open=True)/dsb.scale**2
+    if prior_mean is not None:
+        m = (check_tensor(prior_mean, 'prior_mean', 0) if isinstance(prior_mean, Tensor)
+             else check_real(prior_mean, 'prior_mean'))           # a tensor (*shape) or one number for every coordinate
+        prior_mean = dsb.encode(torch.as_tensor(m, dtype=dsb.dtype, device=dsb.device))
+    if prior_mean is None or prior_var is None:
+        with torch.no_grad():
+            xp = dsb.prior(check_int(n_prior, 'n_prior', 2), torch.Generator(dsb.gen.device).manual_seed(0)).double()
+        if prior_mean is None: prior_mean = xp.mean(0)
+        if prior_var is None: prior_var = xp.var(0).mean().item()
+    return prior_mean, prior_var
+
 def analytic_forward(dsb:DSBM, # coupling='independent', after iteration 1's backward half, forward untrained
-                     prior_mean=None, prior_var:float|None=None, # the prior N(mu, s^2 I); None: estimated
+                     # the prior N(mu, s^2 I) in the user's units (converted with `standardize=True`); None: estimated
+                     prior_mean=None, prior_var:float|None=None,
                      n_prior:int=10_000)->ForwardFromBackward: # prior samples for the estimate
     ("Install iteration 1's forward map, read off the backward EMA net, as `dsb`'s forward map: the next "
      "`train_half('backward')` trains on pairs from the coupling Pi_1 (not saved in checkpoints)")
@@ -346,11 +362,7 @@ def analytic_forward(dsb:DSBM, # coupling='independent', after iteration 1's bac
         raise ValueError(f"analytic_forward needs coupling='independent' (the closed form is iteration 1's of the "
                          f"independent coupling), got coupling={dsb.coupling!r}")
     if dsb.f_trained: raise ValueError("the forward map is already trained or installed: this is iteration 1's only")
-    if prior_mean is None or prior_var is None:
-        with torch.no_grad():
-            xp = dsb.prior(check_int(n_prior, 'n_prior', 2), torch.Generator(dsb.gen.device).manual_seed(0)).double()
-        if prior_mean is None: prior_mean = xp.mean(0)
-        if prior_var is None: prior_var = xp.var(0).mean().item()
-    wrap = ForwardFromBackward(dsb.ema_b.model, dsb.gammas, dsb.f, dsb.coeffs, prior_mean, prior_var).to(dsb.device)
+    mu, s2 = _prior_moments(dsb, prior_mean, prior_var, n_prior)
+    wrap = ForwardFromBackward(dsb.ema_b.model, dsb.gammas, dsb.f, dsb.coeffs, mu, s2).to(dsb.device)
     dsb.ema_f.model, dsb.f_trained = wrap, True              # what `maps(ema=True)` and the next cache use
     return wrap
