@@ -120,13 +120,16 @@ def cpu_hour(a, device):
     half_steps = [max(50, round(halves*cfg.n_steps*v/sum(w)/50)*50) for v in w]
     print(part, 'steps per half', half_steps, measured, flush=True)
     # n_eval = 100: the per-half diagnostics sample n_eval chains after every half; 1,000 would cost minutes each
-    dsb = mnist_dsb(cfg, x, device=device, progress=sys.stderr.isatty(), n_eval=100, **solver_kw(a.solver))
+    # --analytic-forward: DSBM(first_forward='analytic') reads iteration 1's forward map off its backward net (notebook 16)
+    dsb = mnist_dsb(cfg, x, device=device, progress=sys.stderr.isatty(), n_eval=100, **solver_kw(a.solver),
+                    **({'first_forward': 'analytic'} if a.analytic_forward else {}))
     done, train_half = [], dsb.train_half
     def scheduled_half(direction, n_steps=None, deadline=None):
-        "the trainer's own half, with the number of steps that this half has in `half_steps`"
-        k = half_steps[len(done)]
+        "the trainer's own half, with the number of steps that this half has in `half_steps` (a closed-form half has none)"
+        k = half_steps[len(done)] if len(done) < len(half_steps) else None
         r = train_half(direction, n_steps=k, deadline=deadline)
-        done.append((direction, k)); return r
+        if not (r or {}).get('closed_form'): done.append((direction, k))
+        return r
     dsb.train_half = scheduled_half                    # fit() calls self.train_half: every half goes through it
     rows, grids = [], {}
     def evaluate(n, train_s):
@@ -137,11 +140,6 @@ def cpu_hour(a, device):
         print(part, {k: round(v, 2) if isinstance(v, float) else v for k, v in rows[-1].items()}, flush=True)
     if a.sgm_only:
         r = dsb.train_half('backward'); evaluate(1, r['train_s'])                 # iteration 1's backward half is SGM
-    elif a.analytic_forward:
-        from dsb_nb.dsbm import analytic_forward
-        r = dsb.train_half('backward'); evaluate(1, r['train_s'])                 # M(Pi_0), from the independent coupling
-        analytic_forward(dsb, prior_mean=0., prior_var=cfg.prior_std**2); dsb.n = 1   # its forward map, closed form
-        r = dsb.train_half('backward'); evaluate(2, r['train_s'])                 # M(Pi_1): the forward chain's pairs
     else:
         for n in range(1, cfg.n_ipf + 1):
             if last_b and n == cfg.n_ipf:                # generation needs only the last backward network
@@ -307,8 +305,8 @@ def main():
     p.add_argument('--T', type=float, default=3., help='--cpu-hour --reference ou: the horizon (sum of the step sizes)')
     p.add_argument('--last-backward-only', action='store_true', help="--cpu-hour: the last IPF iteration trains only its backward half")
     p.add_argument('--analytic-forward', action='store_true',
-                   help="--cpu-hour --solver dsbm-imf --iters 2: iteration 2's forward map read off iteration 1's backward "
-                        "net in closed form (dsb_nb.dsbm.analytic_forward, notebook 16) instead of trained: two backward halves")
+                   help="--cpu-hour --solver dsbm-imf --iters 2: DSBM(first_forward='analytic'), iteration 1's forward map "
+                        "read off its backward net in closed form (notebook 16) instead of trained: two backward halves")
     p.add_argument('--sgm-only', action='store_true', help="with --cpu-hour: only iteration 1's backward half, for the same budget")
     p.add_argument('--N', type=int, default=None, help="--cpu-hour: steps of the chain (CPU_HOUR: 30)")
     p.add_argument('--ch', type=int, default=None, help="--cpu-hour: the U-net's base channels (CPU_HOUR: 16, 177k parameters)")

@@ -18,6 +18,13 @@ __all__ = ['Checkpointing', 'CheckpointError', 'RunLock']
 # %% ../nbs/05d_checkpoint.ipynb #25bdd1d4
 class Checkpointing:
     "Mixin of `Bridge`: the run's fingerprint, atomic `save`, checked `load`, and what `fit(resume=...)` does"
+    def _extra_state(self)->dict:
+        "What a solver keeps beyond the nets, EMAs and optimisers (saved as the checkpoint's 'extra'); none here"
+        return {}
+    def _load_extra(self, extra:dict, path):
+        "Restore `_extra_state`'s dict (called by `load` after its checks; raise before assigning if it does not fit)"
+        if extra: warnings.warn(f"checkpoint {path} holds solver state {sorted(extra)} that a "
+                                f"{type(self).__name__} does not use: ignored", stacklevel=3)
 
 # %% ../nbs/05d_checkpoint.ipynb #6b9678ca
 def _describe(obj)->str:
@@ -176,7 +183,8 @@ def save(self:Checkpointing, path=None)->Path: # default ckpt_dir/dsb.pt
     state = {'format': _CKPT_FORMAT, 'fingerprint': self.fingerprint(), 'n': self.n, 'half': self.half,
              'history': self.history, 'f_trained': self.f_trained, 'partial': self._partial,
              'trajs_file': tp.name if self.trajs else None, 'noise': self.noise,
-             'scale': {'shift': self.shift, 'scale': self.scale}, 'end_stats': self._end_stats, **sd}
+             'scale': {'shift': self.shift, 'scale': self.scale}, 'end_stats': self._end_stats,
+             'extra': self._extra_state(), **sd}
     _atomic_save(state, path, keep_prev=True)
     self._last_ckpt = (path, self._where())
     if self.world > 1: dist.barrier()
@@ -258,6 +266,7 @@ def load(self:Checkpointing, path=None, # default ckpt_dir/dsb.pt
     self._check_state(state, p)
     self._check_ends(state.get('end_stats'), p)
     noise = self._check_noise(state.get('noise') or {'forward': None, 'backward': None}, p)
+    self._load_extra(state.get('extra') or {}, p)                  # a solver's own state (DSBM's closed-form F)
     for k in ('net_f', 'net_b', 'ema_f', 'ema_b', 'opt_f', 'opt_b'): getattr(self, k).load_state_dict(state[k])
     self.n, self.half, self.history, self.f_trained = state['n'], state['half'], state['history'], state['f_trained']
     self._partial, self.trajs, self.noise = state.get('partial'), self._read_trajs(state, p), noise

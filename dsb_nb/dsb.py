@@ -311,12 +311,18 @@ def _ipf(self:Bridge, n_ipf:int, deadline:float|None)->list:
 
 # %% ../nbs/06_dsb.ipynb #88fd89b3
 @patch
+def forward_net(self:Bridge, ema:bool=True)->nn.Module|None: # the EMA network or the raw one
+    "The network of the current forward mean map F, or None while F is the reference's (no forward half trained yet)"
+    if not self.f_trained: return None
+    return self.ema_f.model if ema else self.net_f
+
+@patch
 def maps(self:Bridge, ema:bool=True, # the EMA networks (what sampling uses) or the raw ones
          check:bool=True)->tuple[MeanNet, MeanNet]: # validate inputs on every call (see `MeanNet`)
     "Current (F, B) mean maps; F is the reference until the first forward half-iteration has been trained"
-    nf, nb = (self.ema_f.model, self.ema_b.model) if check_bool(ema, 'ema') else (self.net_f, self.net_b)
-    return (MeanNet(nf if self.f_trained else None, self.gammas, self.f, 'forward', check),
-            MeanNet(nb, self.gammas, self.f, 'backward', check))
+    ema = check_bool(ema, 'ema')
+    return (MeanNet(self.forward_net(ema), self.gammas, self.f, 'forward', check),
+            MeanNet(self.ema_b.model if ema else self.net_b, self.gammas, self.f, 'backward', check))
 
 @patch
 @torch.no_grad()

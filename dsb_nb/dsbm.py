@@ -4,7 +4,7 @@
 
 # %% ../nbs/16_dsbm.ipynb #a5043af0
 from __future__ import annotations
-import copy, math, warnings
+import copy, math, time, warnings
 import torch
 from torch import Tensor
 from .reference import check_tensor, check_gammas, sample_chain, LinearDrift, marginal_coeffs
@@ -12,6 +12,8 @@ from .mean_matching import pad_like, MeanNet
 from .checks import check_int, check_real, check_bool, check_choice
 from .sources import as_sampler
 from .dsb import Bridge
+from .checkpoint import CheckpointError, _nonfinite
+from fastcore.basics import patch
 from .score_matching import w2
 
 # %% auto #0
@@ -280,18 +282,27 @@ class DSBM(BridgeMatching):
                  # 'reference' (DSBM-IPF: first half = SGM), 'independent' (DSBM-IMF) or 'ot' (minibatch OT, eq. S2)
                  ot_bs:int=1024, # coupling='ot': samples of each end per OT problem (blocks of the cache), at most 4096
                  ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # coupling='ot': per-block solver (`ot_plan`)
+                 # iteration 1's forward half: 'trained', or 'analytic' (read off the backward net, `analytic_forward`
+                 # below: coupling='independent' and a Gaussian prior only)
+                 first_forward:str='trained',
                  **kw): # any other `Bridge` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, ...)
         self.coupling = check_choice(coupling, 'coupling', COUPLINGS)
+        self.first_forward, self.closed_f = check_choice(first_forward, 'first_forward', ('trained', 'analytic')), None
         super().__init__(data, prior, gammas, f, ot_bs=ot_bs, ot_method=ot_method, ot_iter=ot_iter, ot_tol=ot_tol, **kw)
         self.rho = None
         if self.coupling == 'auto':        # the regime in the trainer's units (its sources are standardised, if asked)
             self.rho = regime(self.data, self.prior, self.gammas.cpu(), self.f)
             self.coupling = auto_coupling(self.rho)
+        if self.first_forward == 'analytic' and self.coupling != 'independent':
+            raise ValueError("first_forward='analytic' reads iteration 1's forward map off the backward net of the "
+                             f"independent coupling: it needs coupling='independent', got coupling={coupling!r}"
+                             + (f" (which chose {self.coupling!r})" if coupling == 'auto' else ''))
 
     def fingerprint(self)->dict:
-        "The shared run fingerprint plus the first coupling, which decides what iteration 1 trains, and its OT settings"
+        "The shared run fingerprint plus what decides iteration 1: its coupling (and OT settings) and first_forward"
         return {**super().fingerprint(), 'coupling': self.coupling,
-                **(self.ot_settings() if self.coupling == 'ot' else {})}
+                **(self.ot_settings() if self.coupling == 'ot' else {}),
+                'first_forward': self.first_forward}
 
     def make_cache(self, direction:str):
         ("Coupled end points (X_0, X_N), each (n_cache, *shape), from the chain of the other direction "
@@ -320,6 +331,7 @@ class ForwardFromBackward(torch.nn.Module):
         self.B = MeanNet(copy.deepcopy(net_b).requires_grad_(False).eval(), gammas, f, 'backward', check=False)
         self.f = f
         c, s2 = coeffs, check_real(prior_var, 'prior_var', 0, min_open=True)
+        self.prior_var = s2
         den = c['w']**2*s2 + c['sd']**2
         self.register_buffer('cN', torch.where(den > 0, c['w']*s2/den.clamp_min(1e-30), torch.zeros_like(den)))
         self.register_buffer('mu', torch.as_tensor(prior_mean, dtype=c['w'].dtype, device=c['w'].device))
@@ -355,14 +367,51 @@ def analytic_forward(dsb:DSBM, # coupling='independent', after iteration 1's bac
                      # the prior N(mu, s^2 I) in the user's units (converted with `standardize=True`); None: estimated
                      prior_mean=None, prior_var:float|None=None,
                      n_prior:int=10_000)->ForwardFromBackward: # prior samples for the estimate
-    ("Install iteration 1's forward map, read off the backward EMA net, as `dsb`'s forward map: the next "
-     "`train_half('backward')` trains on pairs from the coupling Pi_1 (not saved in checkpoints)")
+    ("Iteration 1's forward mean map as a network, read off `dsb`'s backward EMA net after iteration 1's backward "
+     "half; `DSBM(first_forward='analytic')` puts it in place of its first forward half")
     if not isinstance(dsb, DSBM): raise TypeError(f"`dsb` must be a DSBM, got {type(dsb).__name__}")
     if dsb.coupling != 'independent':
         raise ValueError(f"analytic_forward needs coupling='independent' (the closed form is iteration 1's of the "
                          f"independent coupling), got coupling={dsb.coupling!r}")
-    if dsb.f_trained: raise ValueError("the forward map is already trained or installed: this is iteration 1's only")
+    if dsb.f_trained: raise ValueError("the forward map is already trained or read off: this is iteration 1's only")
     mu, s2 = _prior_moments(dsb, prior_mean, prior_var, n_prior)
-    wrap = ForwardFromBackward(dsb.ema_b.model, dsb.gammas, dsb.f, dsb.coeffs, mu, s2).to(dsb.device)
-    dsb.ema_f.model, dsb.f_trained = wrap, True              # what `maps(ema=True)` and the next cache use
-    return wrap
+    return ForwardFromBackward(dsb.ema_b.model, dsb.gammas, dsb.f, dsb.coeffs, mu, s2).to(dsb.device)
+
+# %% ../nbs/16_dsbm.ipynb #bd7f190c
+@patch
+def train_half(self:DSBM, direction:str, n_steps:int|None=None, deadline:float|None=None)->dict|None:
+    ("`Bridge.train_half`, except iteration 1's forward half with first_forward='analytic': read off the backward net "
+     "(`analytic_forward`), in a moment")
+    if direction == 'forward' and self.first_forward == 'analytic' and not self.f_trained:
+        t0 = time.time()
+        self.closed_f = analytic_forward(self)
+        self.f_trained = True                                  # the caches now run the forward chain of this map
+        return {'loss': float('nan'), 'train_s': time.time() - t0, 'cache_s': 0., 'closed_form': True}
+    res = Bridge.train_half(self, direction, n_steps, deadline)
+    if res is not None and direction == 'forward': self.closed_f = None        # a trained forward map takes over
+    return res
+
+@patch
+def forward_net(self:DSBM, ema:bool=True)->torch.nn.Module|None:
+    "F's network: the closed form while it stands for iteration 1's forward half, else the trained one (`Bridge`)"
+    return self.closed_f if self.closed_f is not None else Bridge.forward_net(self, ema)
+
+@patch
+def _extra_state(self:DSBM)->dict:
+    "The closed-form forward map while it is in use (its frozen backward net and the prior's moments)"
+    return {} if self.closed_f is None else {'closed_f': self.closed_f.state_dict(),
+                                             'closed_f_prior_var': self.closed_f.prior_var}
+
+@patch
+def _load_extra(self:DSBM, extra:dict, path):
+    "Rebuild the closed-form forward map a checkpoint holds (none if it holds none); raise before assigning"
+    closed, sd = None, extra.get('closed_f')
+    if sd is not None:
+        if bad := _nonfinite(sd.items()): raise CheckpointError(f"checkpoint {path} holds nan/inf in closed_f.{bad}")
+        closed = ForwardFromBackward(self.ema_b.model, self.gammas, self.f, self.coeffs, sd['mu'],
+                                     extra['closed_f_prior_var']).to(self.device)
+        try: closed.load_state_dict(sd)
+        except RuntimeError as e:
+            raise ValueError(f"checkpoint {path} does not fit this trainer: its closed-form forward map: "
+                             f"{str(e)[:200]}; nothing was loaded") from None
+    self.closed_f = closed

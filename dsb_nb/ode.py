@@ -74,8 +74,8 @@ def dsb_velocity(dsb:Bridge, # a trained trainer
                          "`dsb.kernel` must be 'dsb', got " + repr(dsb.kernel))
     if not dsb.history:
         warnings.warn("`dsb` has not been trained: its backward net is zero and the velocity is the reference drift f")
-    nf, nb = (dsb.ema_f.model, dsb.ema_b.model) if check_bool(ema, 'ema') else (dsb.net_f, dsb.net_b)
-    return DSBVelocity(nf if dsb.f_trained else None, nb, dsb.gammas, dsb.f)
+    ema = check_bool(ema, 'ema')
+    return DSBVelocity(dsb.forward_net(ema), dsb.ema_b.model if ema else dsb.net_b, dsb.gammas, dsb.f)
 
 # %% ../nbs/14_ode.ipynb #32c683f0
 _TABLEAUS = {'euler': ([0.], [[]], [1.]),                                   # (c, a, beta) of each method
