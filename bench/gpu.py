@@ -134,11 +134,13 @@ def costs(m, cfg, diag_n):
                 eval_s=cfg.n_eval*(1/m['images_per_s'] + m['score_s_per_image']))
 
 
-def size_run(c, avail_s, p):
-    "(IPF iterations, steps per half): the most iterations (<= max_ipf) with >= min_steps per half, else one (0: none)"
+def size_run(c, avail_s, p, read_off=False):
+    ("(IPF iterations, steps per half): the most iterations (<= max_ipf) with >= min_steps per half, else one (0: none); "
+     "`read_off`: iteration 1's forward half is read off its backward net (diagnosed, not trained)")
     for n_ipf in range(p['max_ipf'], 0, -1):
-        slot = SAFETY*avail_s/n_ipf - c['eval_s'] - 2*c['half_s']
-        steps = int(max(slot, 0)/(2*c['per_step_s']))//p['round_to']*p['round_to']
+        trained = 2*n_ipf - read_off                                     # halves that take gradient steps
+        slot = SAFETY*avail_s - n_ipf*c['eval_s'] - 2*n_ipf*c['half_s']
+        steps = int(max(slot, 0)/(trained*c['per_step_s']))//p['round_to']*p['round_to']
         if steps >= p['min_steps']: break
     return (n_ipf, steps) if steps >= p['fit_steps'] else (0, steps)
 
@@ -248,7 +250,7 @@ class Run:
         restart_s = max(p['restart_s'], 1.5*s['setup_s'])             # a rerun repeats this call's setup
         restarts = math.ceil(clock.left()/clock.call_limit_s) - 1
         reserve = p['write_s'] + (0 if self.a.no_transfer else TRANSFER_SHARE*clock.budget_s)
-        n_ipf, steps = size_run(c, clock.left() - reserve - restarts*restart_s, p)
+        n_ipf, steps = size_run(c, clock.left() - reserve - restarts*restart_s, p, bool(first_forward(self.a.solver)))
         s.update(measured=m, costs=c)
         s['mnist'] = {'n_ipf': n_ipf, 'steps_per_half': steps, 'reserve_s': reserve, 'restart_s': restart_s,
                       'restarts': restarts, 'ckpt': str(self.a.ckpt/'gpu_mnist')}
