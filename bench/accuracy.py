@@ -78,7 +78,8 @@ def run(args):
     OUT.mkdir(parents=True, exist_ok=True)
     for j, (kind, spec, kern) in enumerate(todo):
         if j % n != i: continue
-        out = OUT if args.n_grid == 20 else HERE/'results'/f'accuracy_N{args.n_grid}'     # not merged into accuracy.json
+        out = (HERE/'results'/f'accuracy_{args.tag}' if args.tag        # --tag, or another grid: not merged into accuracy.json
+               else OUT if args.n_grid == 20 else HERE/'results'/f'accuracy_N{args.n_grid}')
         out.mkdir(parents=True, exist_ok=True)
         path = out/f'{name(kind, spec, kern)}.json'
         if path.exists() and not args.force: print('done already:', path.name); continue
@@ -93,13 +94,13 @@ def run(args):
         t0 = time.time()
         if kind == 'gaussian':
             res = run_gaussian_task(random_gaussian_task(spec['d'], spec['kind'], spec['ref'], seed=args.seed, N=args.n_grid), n_ipf=args.iters,
-                                    n_eval=args.n_eval, seed=args.seed, device=args.device, **kw)
+                                    n_eval=args.n_eval, seed=args.seed, device=args.device, draws=args.draws, **kw)
         else:
             res = run_mixture_task(MixtureBridge(spec['d'], spec['eps'], seed=args.seed), n_ipf=args.iters, seed=args.seed,
                                    N=args.n_grid, draws=args.draws, device=args.device, **kw)
         if choice: res['choice'] = choice
         res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads,
-                                              n_grid=args.n_grid, **({'draws': args.draws} if kind == 'mixture' else {})),
+                                              n_grid=args.n_grid, draws=args.draws),
                    machine=machine(args.device, args.threads),
                    wall_s=time.time() - t0)
         path.write_text(json.dumps(res, indent=0))
@@ -313,7 +314,9 @@ def main():
     p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')
     p.add_argument('--n-eval', type=int, default=10_000)
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--draws', type=int, default=5, help='mixture suite: cBW2-UVP as a median over this many draws (each row keeps draw 0)')
+    p.add_argument('--draws', type=int, default=5,
+                   help='cBW2-UVP (mixtures) or KL (Gaussians) also as a median over this many draws (each row keeps draw 0)')
+    p.add_argument('--tag', default='', help='write the per-job JSONs to results/accuracy_TAG/ (not merged into accuracy.json)')
     p.add_argument('--n-grid', type=int, default=20, help='steps N of the chain (same T); not 20: written to results/accuracy_N<n>/, merged by --merge --n-grid N')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu')

@@ -198,11 +198,13 @@ _ERR = ('kl', 'mean_err', 'cov_err', 'cross_err')
 def run_gaussian_task(task:dict, # from `random_gaussian_task`
                       n_ipf:int=20, n_eval:int=10_000, # IPF iterations; evaluation pairs per chain and iteration
                       seed:int=0, cls:type=DSB, # solver class: `DSB`, or e.g. `DSBM`
+                      draws:int=1, # > 1: also the KL's median and range over this many draws, with the floor's
                       **dsb_kw)->dict: # trainer options (n_steps, lr, kernel, ...)
     ("Train DSB on a Gaussian task; per IPF iteration and chain: errors of the trained bridge, "
      "of DSB's limit (both kernels) and the floor")
     d = len(check_task(task, run=True)['mu0'])
     n_ipf, seed = check_int(n_ipf, 'n_ipf', 1), check_int(seed, 'seed', 0, 2**32 - 1)
+    draws = check_int(draws, 'draws', 1)
     n_eval = check_int(n_eval, 'n_eval', 2*d + 2)      # the floor of a 2d-dim covariance needs n > 2d + 1 pairs
     data, prior = gaussian_samplers(task)
     t0, b = time.time(), task['bridge']
@@ -213,20 +215,26 @@ def run_gaussian_task(task:dict, # from `random_gaussian_task`
              for k in ('dsb', 'exact')}
     g = torch.Generator().manual_seed(10_000 + seed)
     floor = gaussian_coupling_errors(*sample_gaussian_bridge(n_eval, b, g), b)
+    # the floor drawn as the trained KL is: the KL of n_eval exact pairs, in `draws` independent draws
+    floor_kls = [gaussian_coupling_errors(*sample_gaussian_bridge(n_eval, b, g), b)['kl'] for _ in range(draws)
+                 ] if draws > 1 else []
+    ends = lambda ch: (lambda t: (t[0], t[-1]))(dsb.sample(n_eval, ch, return_traj=True))    # one draw of (X_0, X_N)
     rows, train_s = [], 0.
     for n in range(1, n_ipf + 1):
         ts = time.time()
         dsb.fit(n)
         train_s += time.time() - ts
         for i, ch in enumerate(('backward', 'forward')):
-            traj = dsb.sample(n_eval, ch, return_traj=True)
-            e = gaussian_coupling_errors(traj[0], traj[-1], b)
+            e = gaussian_coupling_errors(*ends(ch), b)
             ide = {k: ideal[k][2*(n - 1) + i] for k in ideal}
             row = {'ipf': n, 'chain': ch, **{k: e[k] for k in (*_ERR, 'kl_corrected')}, 'kl_floor': e['kl_floor'],
                    **{f'{k}_ideal': ide['dsb'][k] for k in _ERR}, **{f'{k}_ideal_exact': ide['exact'][k] for k in _ERR},
                    **{f'{k}_floor': floor[k] for k in _ERR[1:]}, 'train_s': train_s, 'wall_s': time.time() - t0}
             row['ratio_ideal'] = row['kl_corrected']/max(row['kl_ideal'], 1e-12)
             rows.append(row)
+        for row in rows[-2:] if draws > 1 else []:      # after both chains' first draw, which stay what they were
+            kls = [row['kl']] + [gaussian_coupling_errors(*ends(row['chain']), b)['kl'] for _ in range(draws - 1)]
+            row['kl_draws'] = summarize_draws(kls, floor_kls, n=n_eval, draws=draws)
     return {'task': task['name'], 'd': task['d'], 'kind': task['kind'], 'ref': task['ref'], 'n_eval': n_eval,
             'rows': rows}
 
