@@ -348,6 +348,27 @@ class ForwardFromBackward(torch.nn.Module):
         eN = self.mu + pad(self.cN[k])*(x - pad(self.u[k])*e0 - pad(self.w[k])*self.mu)   # E[X_N | X_k = x]
         return (pad(self.fp[k])*x + pad(self.fq[k])*eN - x)/pad(self.gammas[k]) - self.f(x)
 
+def _warn_not_isotropic(xp:Tensor):
+    "Warn if samples (n, *shape) of the prior do not look like N(mu, s^2 I), with thresholds far above sampling noise"
+    z = xp.flatten(1).double()
+    n, d = z.shape
+    if n < 200: return                                        # too few to tell
+    z = z - z.mean(0)
+    v, why = z.var(0), []
+    e = 4*math.sqrt(2/n)                                      # 4 standard errors of one coordinate's variance, relative
+    if (v.max()/v.min().clamp_min(1e-300)).item() > 1.5*(1 + e)/(1 - e):
+        why.append(f"coordinate variances from {v.min().item():.3g} to {v.max().item():.3g}")
+    elif 1 < d <= 4096 and d < n/4:                # correlations: an eigenvalue spread beyond Marchenko-Pastur's
+        ev, q = torch.linalg.eigvalsh(z.T@z/(n - 1)), math.sqrt(d/n)
+        if (ev[-1]/ev[0].clamp_min(1e-300)).item() > 1.5*((1 + q)/(1 - q))**2:
+            why.append(f"covariance eigenvalues from {ev[0].item():.3g} to {ev[-1].item():.3g}")
+    kurt = ((z**4).mean(0)/v.clamp_min(1e-300)**2 - 3).mean().item()   # 0 for a Gaussian; noise sqrt(24/(n d))
+    if abs(kurt) > 0.5: why.append(f"excess kurtosis {kurt:.2g} (0 for a Gaussian)")
+    if why:
+        warnings.warn("the closed-form forward map assumes a prior N(mu, s^2 I), but the prior's samples show "
+                      + " and ".join(why) + ": the map read off the backward net is then only approximate. Train "
+                      "iteration 1's forward half instead (first_forward='trained')", stacklevel=4)
+
 def _prior_moments(dsb:DSBM, prior_mean, prior_var, n_prior:int)->tuple:
     ("(mu, s^2) of the prior in the trainer's units: given ones converted from the user's units "
      "(x -> (x - shift)/scale), missing ones estimated from `n_prior` draws of `dsb.prior` (already in them)")
@@ -359,6 +380,7 @@ def _prior_moments(dsb:DSBM, prior_mean, prior_var, n_prior:int)->tuple:
     if prior_mean is None or prior_var is None:
         with torch.no_grad():
             xp = dsb.prior(check_int(n_prior, 'n_prior', 2), torch.Generator(dsb.gen.device).manual_seed(0)).double()
+        _warn_not_isotropic(xp)
         if prior_mean is None: prior_mean = xp.mean(0)
         if prior_var is None: prior_var = xp.var(0).mean().item()
     return prior_mean, prior_var
