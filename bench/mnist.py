@@ -121,7 +121,7 @@ def cpu_hour(a, device):
     print(part, 'steps per half', half_steps, measured, flush=True)
     # n_eval = 100: the per-half diagnostics sample n_eval chains after every half; 1,000 would cost minutes each
     # --analytic-forward: DSBM(first_forward='analytic') reads iteration 1's forward map off its backward net (notebook 16)
-    dsb = mnist_dsb(cfg, x, device=device, progress=sys.stderr.isatty(), n_eval=100, **solver_kw(a.solver),
+    dsb = mnist_dsb(cfg, x, device=device, progress=sys.stderr.isatty(), n_eval=100, seed=a.seed, **solver_kw(a.solver),
                     **({'first_forward': 'analytic'} if a.analytic_forward else {}))
     done, train_half = [], dsb.train_half
     def scheduled_half(direction, n_steps=None, deadline=None):
@@ -149,7 +149,7 @@ def cpu_hour(a, device):
     res = results('mnist', dict(cfg.__dict__), rows, machine(str(device)), part=part, solver=a.solver,
                   measured_at_start=measured, n_params_per_net=n_params(dsb.net_b),
                   reference=f'OU f(x) = -x, T = {cfg.T:g}' if ou else f'Brownian, T = {cfg.T:g}', last_backward_only=last_b,
-                  analytic_forward=a.analytic_forward,
+                  analytic_forward=a.analytic_forward, seed=a.seed,
                   gradient_steps=sum(half_steps), half_steps=half_steps, budget_min=a.budget, wall_s=time.time() - t_start,
                   fd_over_floor=rows[-1]['fd']/rows[-1]['floor'], classifier_test_acc=acc)
     out = root/'bench'/'results'
@@ -310,6 +310,7 @@ def main():
     p.add_argument('--sgm-only', action='store_true', help="with --cpu-hour: only iteration 1's backward half, for the same budget")
     p.add_argument('--N', type=int, default=None, help="--cpu-hour: steps of the chain (CPU_HOUR: 30)")
     p.add_argument('--ch', type=int, default=None, help="--cpu-hour: the U-net's base channels (CPU_HOUR: 16, 177k parameters)")
+    p.add_argument('--seed', type=int, default=0, help="--cpu-hour: the trainer's seed (networks' initialisation, every random stream)")
     p.add_argument('--tag', default='',
                    help="--cpu-hour: a suffix for the part's name (e.g. '2threads'), so that runs are kept side by side")
     p.add_argument('--half-weights', type=float, nargs='+', default=None,
