@@ -15,6 +15,8 @@ One JSON per (task, kernel) goes to bench/results/accuracy/ (a finished one is s
     python bench/accuracy.py --suite gaussian --dims 10 20 --shard 0/2 &     # split over processes
     python bench/accuracy.py --suite mixture
     python bench/accuracy.py --merge
+    python bench/accuracy.py --suite gaussian --dims 2 10 --kernels dsbm --draws 5 --tag draws   # KL over draws
+    python bench/accuracy.py --merge --tag draws                             # -> accuracy_draws.json
     python bench/accuracy.py --ablation                                      # before/after rows for each default
     python bench/accuracy.py --knobs --iters 10 --shard 0/2 &                # training knobs at d = 2 on 20 steps
 
@@ -252,7 +254,30 @@ def merge_grid(args):
                           "bench/results/accuracy/JOB.json); raw KL of the generative coupling at the last iteration",
                           'n_grid': args.n_grid}, rows, common_machine(rows)), indent=0, publish=True)
 
+def merge_tag(args):
+    ("--merge with --tag: the Gaussian jobs of results/accuracy_TAG/ (run with --draws) into accuracy_TAG.json: per "
+     "IPF iteration of the generative chain, the KL's median and range over draws, its floor drawn the same way, "
+     "DSB's limit, and the one-draw KL published for the same job in results/accuracy/")
+    rows = []
+    for p in sorted((HERE/'results'/f'accuracy_{args.tag}').glob('gauss_*.json')):
+        new, old = json.loads(p.read_text()), json.loads((OUT/p.name).read_text()) if (OUT/p.name).exists() else None
+        b = [x for x in new['rows'] if x['chain'] == 'backward']
+        if not b or 'kl_draws' not in b[0]: continue
+        ob = {x['ipf']: x['kl'] for x in old['rows'] if x['chain'] == 'backward'} if old else {}
+        dr = [x['kl_draws'] for x in b]
+        rows.append(dict(job=p.stem, task=new['task'], d=new['d'], kernel=new['kernel'], draws=dr[0]['draws'],
+                         n=dr[0]['n'], ipf=[x['ipf'] for x in b], median=[x['median'] for x in dr],
+                         lo=[x['lo'] for x in dr], hi=[x['hi'] for x in dr], floor=dr[0]['floor'],
+                         floor_lo=dr[0]['floor_lo'], floor_hi=dr[0]['floor_hi'], kl_floor_expected=b[0]['kl_floor'],
+                         limit=[x['kl_ideal'] for x in b], published_one_draw=[ob.get(x['ipf']) for x in b],
+                         machine=new['machine'], wall_s=new['wall_s']))
+    write_results(HERE/'results'/f'accuracy_{args.tag}.json',
+                  results('accuracy', {'note': "raw KL of the generative coupling as the median [lo, hi] over draws of "
+                                               "n pairs; floor: n exact pairs, drawn the same way", 'tag': args.tag},
+                          rows, common_machine(rows)), indent=0, publish=True)
+
 def merge(args):
+    if args.tag: return merge_tag(args)
     if args.n_grid != 20: return merge_grid(args)
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
