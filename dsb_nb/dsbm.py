@@ -333,10 +333,12 @@ class ForwardFromBackward(torch.nn.Module):
         c, s2 = coeffs, check_real(prior_var, 'prior_var', 0, min_open=True)
         self.prior_var = s2
         den = c['w']**2*s2 + c['sd']**2
-        self.register_buffer('cN', torch.where(den > 0, c['w']*s2/den.clamp_min(1e-30), torch.zeros_like(den)))
+        # the state is the frozen net and mu; the rest follows from the trainer's grid and prior_var (not saved)
         self.register_buffer('mu', torch.as_tensor(prior_mean, dtype=c['w'].dtype, device=c['w'].device))
-        self.register_buffer('gammas', gammas.detach().clone())
-        for k in ('u', 'w', 'fp', 'fq', 'bp', 'bq'): self.register_buffer(k, c[k].detach().clone())
+        self.register_buffer('cN', torch.where(den > 0, c['w']*s2/den.clamp_min(1e-30), torch.zeros_like(den)),
+                             persistent=False)
+        self.register_buffer('gammas', gammas.detach().clone(), persistent=False)
+        for k in ('u', 'w', 'fp', 'fq', 'bp', 'bq'): self.register_buffer(k, c[k].detach().clone(), persistent=False)
 
     def forward(self, x:Tensor, # (batch, *shape) states X_k
                 k)->Tensor: # int or (batch,) steps in 0..N-1; returns (batch, *shape)
