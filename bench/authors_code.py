@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 sys.path.insert(0, str(Path(__file__).parent))
-from toys2d import authors_data, N_DRAWS, AUTHORS_CURVE, _save_run
+from toys2d import authors_data, authors_floor, N_DRAWS, AUTHORS_CURVE, _save_run
 from _common import machine
 
 def load_theirs(repo):
@@ -104,7 +104,7 @@ def main():
     torch.set_num_threads(a.threads)
     from dsb_nb.score_matching import w2
     data, held, _, _ = authors_data(0)
-    floor = sum(w2(held[i], held[(i + 1) % N_DRAWS]) for i in range(N_DRAWS))/N_DRAWS
+    floor = authors_floor(held)
     torch.manual_seed(a.seed)
     ipf = TheirIPF(theirs, data, a)
     path = Path(a.out + '_authors.json')

@@ -105,13 +105,12 @@ def quality(args):
         label = r['run']
         t = first_below(r['wall_s'], r['w2'], target)
         best = min(r['w2']); t_best = first_below(r['wall_s'], r['w2'], best); t_best_au = first_below(t_au, au['w2'], best)
-        out['rows'].append(dict(run=label, kw=r['kw'], threads=r['threads'], w2=r['w2'], wall_s=r['wall_s'], floor=r['floor'],
+        who = "the authors' code, run here" if r.get('solver') == 'authors-code' else 'dsb_nb'   # bench/authors_code.py rows
+        out['rows'].append(dict(run=label, code=who, kw=r['kw'], threads=r['threads'], w2=r['w2'], wall_s=r['wall_s'], floor=r['floor'],
                                   time_to_authors_final_s=t, speedup_vs_authors=(t_target_au/t if t else None),
                                   # the shortfall when the authors' final W2 is not reached: time to this run's best W2, both codes
                                   best_w2=best, time_to_best_s=t_best, authors_time_to_same_s=t_best_au,
                                   speedup_at_best=(t_best_au/t_best if t_best_au else None)))
-        who = "the authors' code, run here" if r.get('solver') == 'authors-code' else 'dsb_nb'   # bench/authors_code.py rows
-        out['rows'][-1]['code'] = who
         lab = f"{who}: {label}" + (f" (W2 <= {target} after {t:.0f} s, {t_target_au/t:.1f}x)" if t else '')
         ax.plot(r['wall_s'], r['w2'], 'o-', ms=2, label=textwrap.fill(lab, 110))
     fl = src['rows'][0]['floor'] if src['rows'] else None

@@ -111,6 +111,11 @@ def authors_data(seed):
     held = [s_curve_authors(2_000, seed + 1 + i, stats)[0] for i in range(N_DRAWS)]
     return data, held, data[:100].mean(0), data[:100].var(0).mean().item()
 
+def authors_floor(held):
+    "The data-vs-data W2 floor of the held-out sets: the mean over the N_DRAWS pairs of consecutive sets"
+    from dsb_nb.score_matching import w2
+    return sum(w2(held[i], held[(i + 1) % N_DRAWS]) for i in range(N_DRAWS))/N_DRAWS
+
 def authors_config(a):
     """DSB on the authors' 2-D configuration: 10,000 training points, prior N(mean, pooled var I) from 100 data points,
     OU reference towards it (alpha = 1/var), N = 20, gamma = 0.01 (T = 0.2), batch 512. Exact W2 on 2,000 generated points
@@ -121,7 +126,7 @@ def authors_config(a):
     from dsb_nb.reference import make_gammas, ou
     from dsb_nb.score_matching import w2
     data, held, mean, var = authors_data(a.seed)
-    floor = sum(w2(held[i], held[(i + 1) % N_DRAWS]) for i in range(N_DRAWS))/N_DRAWS
+    floor = authors_floor(held)
     kw = dict(bs=512, n_steps=a.steps or 5000, progress=False, seed=a.seed, device=a.device, **json.loads(a.kw))
     torch.manual_seed(a.seed)
     if 'net' in kw:         # a named TimeMLP preset, with net_kw (e.g. {"out_scale": 100}: see `make_net`)
