@@ -274,6 +274,7 @@ def merge_tag(args):
                          lo=[x['lo'] for x in dr], hi=[x['hi'] for x in dr], floor=dr[0]['floor'],
                          floor_lo=dr[0]['floor_lo'], floor_hi=dr[0]['floor_hi'], kl_floor_expected=b[0]['kl_floor'],
                          limit=[x['kl_ideal'] for x in b], published_one_draw=[ob.get(x['ipf']) for x in b],
+                         train_s=[x.get('train_s') for x in b],     # training time so far (s), evaluation excluded
                          machine=new['machine'], wall_s=new['wall_s']))
     write_results(HERE/'results'/f'accuracy_{args.tag}.json',
                   results('accuracy', {'note': "raw KL of the generative coupling as the median [lo, hi] over draws of "
