@@ -261,14 +261,14 @@ def merge_tag(args):
     rows = []
     for p in sorted((HERE/'results'/f'accuracy_{args.tag}').glob('gauss_*.json')):
         new = json.loads(p.read_text())
-        same_grid = new['settings'].get('n_grid', 20) == 20          # results/accuracy/ holds the 20-step runs only
-        old = json.loads((OUT/p.name).read_text()) if same_grid and (OUT/p.name).exists() else None
+        n_grid = new['settings'].get('n_grid', 20)                  # results/accuracy/ holds the 20-step runs only
+        old = json.loads((OUT/p.name).read_text()) if n_grid == 20 and (OUT/p.name).exists() else None
         b = [x for x in new['rows'] if x['chain'] == 'backward']
         if not b or 'kl_draws' not in b[0]: continue
         ob = {x['ipf']: x['kl'] for x in old['rows'] if x['chain'] == 'backward'} if old else {}
         dr = [x['kl_draws'] for x in b]
         rows.append(dict(job=p.stem, task=new['task'], d=new['d'], kernel=new['kernel'],
-                         n_grid=new['settings'].get('n_grid', 20), **({'choice': new['choice']} if 'choice' in new else {}),
+                         n_grid=n_grid, **({'choice': new['choice']} if 'choice' in new else {}),
                          draws=dr[0]['draws'],
                          n=dr[0]['n'], ipf=[x['ipf'] for x in b], median=[x['median'] for x in dr],
                          lo=[x['lo'] for x in dr], hi=[x['hi'] for x in dr], floor=dr[0]['floor'],
