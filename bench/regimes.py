@@ -56,6 +56,7 @@ PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT pr
           # torchcfm's SB-CFM (bench/vs_torchcfm.py; `pip install torchcfm`) with its default exact plan and with Sinkhorn;
           # Brownian tasks only (no 'authors_scurve'); one `fit` = n_steps updates of both networks
           'dsbm-ind-me': ('dsbm_me', dict(coupling='independent')),   # bench/_probe_match.py
+          'sbcfm-run': ('sbcfm', dict(lr_schedule='cosine_run')),   # SB-CFM with one learning-rate cycle over the run
           'torchcfm-exact': ('torchcfm', dict(ot_method='exact')), 'torchcfm-sinkhorn': ('torchcfm', dict(ot_method='sinkhorn')),
           }
 # any candidate on the task's time grid refined to k steps of the same T: '<candidate>-N<k>', e.g. 'sbcfm-N100' (the advice
@@ -293,11 +294,16 @@ def run_job(task, variant, seed, iters, steps):
     t0 = time.time()
     cls = TorchcfmSB if method == 'torchcfm' else DSBMMatched if method == 'dsbm_me' else SOLVERS[method]
     model = cls(data, prior, spec['gammas'], f=spec['f'], seed=seed, progress=False, n_steps=steps, **kw)
-    curve, train_s = [], 0.
-    for it in range(1, iters + 1):
-        ts = time.time(); model.fit(it); train_s += time.time() - ts
-        if method != 'torchcfm' or it == iters:     # torchcfm's 100-step SDE is scored at the end of the budget only
-            curve.append(dict(ipf=it, train_s=train_s, **evaluate(model, spec, cache)))
+    curve, clock = [], {'eval': 0.}
+    def score(m, it=None):                          # after each IPF iteration, inside one `fit` call, so that a learning-
+        te = time.time()                            # rate cycle over the run (lr_schedule='cosine_run') is the one trained
+        curve.append(dict(ipf=it or m.n, train_s=te - clock['start'] - clock['eval'], **evaluate(m, spec, cache)))
+        clock['eval'] += time.time() - te
+    clock['start'] = time.time()
+    if method == 'torchcfm':                        # `iters` calls of n_steps updates, scored at the end of the budget
+        for _ in range(iters): model.fit()
+        score(model, iters)
+    else: model.fit(iters, callback=score)
     if spec['kind'] == 'samples': curve[-1].update(rank_scores(model, spec))     # the last iteration, scored with less noise
     extra = dict(ot_fallback_steps=model.fallbacks) if method == 'torchcfm' else {}
     return dict(task=task, variant=variant, seed=seed, label=spec['label'], kind=spec['kind'], d=spec['d'], curve=curve,

@@ -39,7 +39,8 @@ class Bridge(InputChecks, Reporting, Checkpointing, LearnedNoise):
                  # min(ema_decay, (1+s)/(10+s)), so 0.998 holds from step 4,490 on (about 0.9955 after 2,000 steps)
                  bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998,
                  grad_clip:float|None=1., # clip the gradient norm to this (> 0); None: no clipping
-                 # lr within each half: 'cosine' (from `lr` down to 0, restarted every half) or 'constant' (the paper)
+                 # lr: 'cosine' (from `lr` down to 0 within each half), 'cosine_run' (one cosine over all the halves
+                 # of `fit(n_ipf)`: SB-CFM's default, notebook 17) or 'constant' (the paper)
                  lr_schedule:str='cosine',
                  # trajectories per cache, and steps between cache refreshes (None: one per half)
                  n_cache:int=4000, cache_every:int|None=250,
@@ -118,6 +119,7 @@ class Bridge(InputChecks, Reporting, Checkpointing, LearnedNoise):
         self.noise = {'forward': None, 'backward': None}
         # position inside a half (see `fit`); checkpoint bookkeeping
         self._partial, self._last_ckpt, self._trajs_saved = None, None, None
+        self._run_ipf = None                            # the n_ipf of the `fit` running ('cosine_run' spans it)
 
 # %% ../nbs/06_dsb.ipynb #3e0e03b2
 @patch
@@ -176,6 +178,10 @@ class _Half:
         self.cache_s = p['cache_s'] if p else 0.
         self.checked = self.last_save = self.start                          # steps checked for finiteness / saved
         self.cache = None                                                   # what `make_cache` returned
+        # its place in the learning-rate cycle: a cycle of its own ('cosine', 'constant'), or with
+        # lr_schedule='cosine_run' steps n*n_steps ... (n+1)*n_steps - 1 of one cycle over the n_ipf iterations `fit` runs
+        run = dsb._run_ipf if dsb.lr_schedule == 'cosine_run' and dsb.n < (dsb._run_ipf or 0) else None
+        self.offset, self.span = (dsb.n*n_steps, run*n_steps) if run else (0, n_steps)   # outside `fit`: its own
 
 @patch
 def train_half(self:Bridge, direction:str, # 'backward' (Algorithm 1, lines 2-6) or 'forward' (lines 7-11)
@@ -220,15 +226,16 @@ def _restart(self:Bridge, h:_Half):
 @patch
 def _sgd_step(self:Bridge, h:_Half, step:int):
     "One gradient step on a minibatch of the cache: learning rate, loss, clipping, Adam, EMA"
-    if self.lr_schedule == 'cosine':                 # a function of the step only, so a resumed half continues exactly
-        for g in h.opt.param_groups: g['lr'] = 0.5*self.lr*(1 + math.cos(math.pi*step/h.n_steps))
+    pos = h.offset + step                            # the position in the cycle: a resumed run continues exactly
+    if self.lr_schedule != 'constant':
+        for g in h.opt.param_groups: g['lr'] = 0.5*self.lr*(1 + math.cos(math.pi*pos/h.span))
     with self._autocast():
         loss = self.batch_loss(h.direction, h.train_map, h.cache)
     h.opt.zero_grad(set_to_none=True)
     loss.backward()
     if self.grad_clip is not None: h.gnorms.append(nn.utils.clip_grad_norm_(h.net.parameters(), self.grad_clip))
     h.opt.step()
-    h.ema.update(h.net, min(self.ema_decay, (1 + step)/(10 + step)))    # the EMA warms up over the first steps
+    h.ema.update(h.net, min(self.ema_decay, (1 + pos)/(10 + pos)))     # the EMA warms up over the cycle's first steps
     h.losses.append(loss.detach().float())
 
 @patch
@@ -273,8 +280,11 @@ def fit(self:Bridge, n_ipf:int=10, # number of IPF iterations to complete (each 
         time_limit:float|None=None, # seconds: stop (and checkpoint) at the first restart point after this long
         allow_changes=(), # with `resume`: fingerprint fields the checkpoint may differ in, e.g. ('n_steps',)
         # start afresh even though `ckpt_dir` holds another run, replacing its checkpoints
-        overwrite:bool=False)->list:
+        overwrite:bool=False,
+        callback=None)->list: # called as callback(self) after each IPF iteration completes, e.g. to evaluate or plot
     "Run Algorithm 1 until `n_ipf` IPF iterations are complete (or `time_limit` runs out); returns the history"
+    if callback is not None and not callable(callback):
+        raise TypeError(f"`callback` must be a function of the trainer, or None; got {type(callback).__name__}")
     n_ipf, resume = check_int(n_ipf, 'n_ipf', 1), check_bool(resume, 'resume')
     time_limit, allow = (check_real(time_limit, 'time_limit', 0, none_ok=True, finite=False),
                          self._allowed(allow_changes))
@@ -285,12 +295,12 @@ def fit(self:Bridge, n_ipf:int=10, # number of IPF iterations to complete (each 
     with self._hold_dir():                           # one writer per ckpt_dir (notebook 05d)
         if resume: self._resume(allow)
         elif not overwrite: self._refuse_other_run()
-        return self._ipf(n_ipf, None if time_limit is None else time.time() + time_limit)
+        return self._ipf(n_ipf, None if time_limit is None else time.time() + time_limit, callback)
 
 @patch
-def _ipf(self:Bridge, n_ipf:int, deadline:float|None)->list:
+def _ipf(self:Bridge, n_ipf:int, deadline:float|None, callback=None)->list:
     "Algorithm 1's outer loop: backward and forward halves until `n_ipf` IPF iterations are complete"
-    trained = False
+    trained, self._run_ipf = False, n_ipf            # lr_schedule='cosine_run' anneals over these n_ipf iterations
     while self.n < n_ipf:
         direction = self.half
         if trained and self._should_stop(deadline): return self._stopped()   # between halves: always a restart point
@@ -306,6 +316,7 @@ def _ipf(self:Bridge, n_ipf:int, deadline:float|None)->list:
         if direction == 'backward': self.half = 'forward'
         else: self.half, self.n = 'backward', self.n + 1
         if self.ckpt_dir: self.save()
+        if callback is not None and direction == 'forward': callback(self)
     if trained: self._warn_stalled()                 # only after training something in this call
     return self.history
 

@@ -44,7 +44,7 @@ def _check_settings(self:InputChecks, bs, n_steps, lr, ema_decay, grad_clip, n_c
              grad_clip=check_real(grad_clip, 'grad_clip', 0, min_open=True, none_ok=True),
              progress=check_bool(progress, 'progress', none_ok=True),
              amp=check_bool(amp, 'amp'), compile=check_bool(compile, 'compile'), device=check_device(device),
-             lr_schedule=check_choice(lr_schedule, 'lr_schedule', ('cosine', 'constant')),
+             lr_schedule=check_choice(lr_schedule, 'lr_schedule', ('cosine', 'cosine_run', 'constant')),
              kernel=check_choice(kernel, 'kernel', ('dsb', 'exact')),
              noise_kind=check_choice(noise, 'noise', ('auto', 'full', 'diag', 'scalar')),
              n_noise=check_int(n_noise, 'n_noise', 2),
