@@ -93,6 +93,7 @@ def run(args):
             solver, choice = auto_solver(kind, spec, args.seed, args.n_grid)
             kw.update(solver)
         if args.steps: kw['n_steps'] = args.steps
+        if args.lr_schedule: kw['lr_schedule'] = args.lr_schedule
         t0 = time.time()
         if kind == 'gaussian':
             res = run_gaussian_task(random_gaussian_task(spec['d'], spec['kind'], spec['ref'], seed=args.seed, N=args.n_grid), n_ipf=args.iters,
@@ -102,7 +103,7 @@ def run(args):
                                    N=args.n_grid, draws=args.draws, device=args.device, **kw)
         if choice: res['choice'] = choice
         res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads,
-                                              n_grid=args.n_grid, draws=args.draws),
+                                              n_grid=args.n_grid, draws=args.draws, lr_schedule=args.lr_schedule or 'default'),
                    machine=machine(args.device, args.threads),
                    wall_s=time.time() - t0)
         path.write_text(json.dumps(res, indent=0))
@@ -269,6 +270,7 @@ def merge_tag(args):
         dr = [x['kl_draws'] for x in b]
         rows.append(dict(job=p.stem, task=new['task'], d=new['d'], kernel=new['kernel'],
                          n_grid=n_grid, **({'choice': new['choice']} if 'choice' in new else {}),
+                         **({'lr_schedule': new['settings']['lr_schedule']} if 'lr_schedule' in new['settings'] else {}),
                          draws=dr[0]['draws'],
                          n=dr[0]['n'], ipf=[x['ipf'] for x in b], median=[x['median'] for x in dr],
                          lo=[x['lo'] for x in dr], hi=[x['hi'] for x in dr], floor=dr[0]['floor'],
@@ -342,6 +344,8 @@ def main():
                    help="'dsbm': DSBM (notebook 16; Brownian and OU references), the re-anchored comparison")
     p.add_argument('--iters', type=int, default=20, help='IPF iterations')
     p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')
+    p.add_argument('--lr-schedule', default=None, choices=['cosine', 'cosine_run', 'constant'],
+                   help="the trainer's lr_schedule (default: the solver's own)")
     p.add_argument('--n-eval', type=int, default=10_000)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--draws', type=int, default=5,
