@@ -178,10 +178,10 @@ class _Half:
         self.cache_s = p['cache_s'] if p else 0.
         self.checked = self.last_save = self.start                          # steps checked for finiteness / saved
         self.cache = None                                                   # what `make_cache` returned
-        # its place in the learning-rate cycle: a cycle of its own ('cosine', 'constant'), or with
-        # lr_schedule='cosine_run' steps n*n_steps ... (n+1)*n_steps - 1 of one cycle over the n_ipf iterations `fit` runs
+        # its place in the learning-rate cycle: a cycle of its own ('cosine', 'constant'), or with lr_schedule=
+        # 'cosine_run' steps n*n_steps ... (n+1)*n_steps - 1 of one cycle over the n_ipf iterations `fit` runs
         run = dsb._run_ipf if dsb.lr_schedule == 'cosine_run' and dsb.n < (dsb._run_ipf or 0) else None
-        self.offset, self.span = (dsb.n*n_steps, run*n_steps) if run else (0, n_steps)   # outside `fit`: its own
+        self.offset, self.span = (dsb.n*n_steps, run*n_steps) if run else (0, n_steps)   # outside `fit`: own cycle
 
 @patch
 def train_half(self:Bridge, direction:str, # 'backward' (Algorithm 1, lines 2-6) or 'forward' (lines 7-11)
