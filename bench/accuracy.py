@@ -256,10 +256,22 @@ def merge_grid(args):
                           'n_grid': args.n_grid}, rows, common_machine(rows)), indent=0, publish=True)
 
 def merge_tag(args):
-    ("--merge with --tag: the Gaussian jobs of results/accuracy_TAG/ (run with --draws) into accuracy_TAG.json: per "
+    ("--merge with --tag: the jobs of results/accuracy_TAG/ (run with --draws) into accuracy_TAG.json: mixtures' cBW2-UVP "
+     "median, range and floor per IPF iteration; for the Gaussian ones per "
      "IPF iteration of the generative chain, the KL's median and range over draws, its floor drawn the same way, "
      "DSB's limit, and the one-draw KL published for the same job in results/accuracy/")
     rows = []
+    for p in sorted((HERE/'results'/f'accuracy_{args.tag}').glob('mix_*.json')):     # mixtures: cBW2-UVP over draws
+        new = json.loads(p.read_text())
+        dr = [x['draws'] for x in new['rows'] if 'draws' in x]
+        if not dr: continue
+        rows.append(dict(job=p.stem, task=new['task'], d=new['d'], kernel=new['kernel'], n_grid=new['settings'].get('n_grid', 20),
+                         **({'choice': new['choice']} if 'choice' in new else {}),
+                         **({'lr_schedule': new['settings']['lr_schedule']} if 'lr_schedule' in new['settings'] else {}),
+                         draws=len(dr[0]['values']), metric='cbw2_uvp', ipf=[x['ipf'] for x in new['rows']],
+                         median=[x['median'] for x in dr], lo=[x['lo'] for x in dr], hi=[x['hi'] for x in dr],
+                         floor=[x['floor'] for x in dr], train_s=[x['train_s'] for x in new['rows']],
+                         machine=new['machine'], wall_s=new['wall_s']))
     for p in sorted((HERE/'results'/f'accuracy_{args.tag}').glob('gauss_*.json')):
         new = json.loads(p.read_text())
         n_grid = new['settings'].get('n_grid', 20)                  # results/accuracy/ holds the 20-step runs only
