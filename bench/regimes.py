@@ -283,6 +283,7 @@ def run_job(task, variant, seed, iters, steps):
     "Train one candidate on one task with the library's defaults; scores after every IPF iteration"
     torch.set_num_threads(1)
     from dsb_nb.solvers import SOLVERS
+    from dsb_nb.accuracy import fit_scored
     spec, cache = task_spec(task), {}
     method, kw = parse_variant(variant)
     data, prior = _samplers(spec['task']) if spec['kind'] == 'exact' else (spec['data'], spec['prior'])
@@ -294,16 +295,13 @@ def run_job(task, variant, seed, iters, steps):
     t0 = time.time()
     cls = TorchcfmSB if method == 'torchcfm' else DSBMMatched if method == 'dsbm_me' else SOLVERS[method]
     model = cls(data, prior, spec['gammas'], f=spec['f'], seed=seed, progress=False, n_steps=steps, **kw)
-    curve, clock = [], {'eval': 0.}
-    def score(m, it=None):                          # after each IPF iteration, inside one `fit` call, so that a learning-
-        te = time.time()                            # rate cycle over the run (lr_schedule='cosine_run') is the one trained
-        curve.append(dict(ipf=it or m.n, train_s=te - clock['start'] - clock['eval'], **evaluate(m, spec, cache)))
-        clock['eval'] += time.time() - te
-    clock['start'] = time.time()
+    curve = []
+    def score(m, train_s, it=None): curve.append(dict(ipf=it or m.n, train_s=train_s, **evaluate(m, spec, cache)))
     if method == 'torchcfm':                        # `iters` calls of n_steps updates, scored at the end of the budget
+        ts = time.time()
         for _ in range(iters): model.fit()
-        score(model, iters)
-    else: model.fit(iters, callback=score)
+        score(model, time.time() - ts, iters)
+    else: fit_scored(model, iters, score)           # one `fit` call, scored after each iteration
     if spec['kind'] == 'samples': curve[-1].update(rank_scores(model, spec))     # the last iteration, scored with less noise
     extra = dict(ot_fallback_steps=model.fallbacks) if method == 'torchcfm' else {}
     return dict(task=task, variant=variant, seed=seed, label=spec['label'], kind=spec['kind'], d=spec['d'], curve=curve,

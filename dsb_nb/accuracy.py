@@ -17,7 +17,8 @@ from .score_matching import summarize_draws
 
 # %% auto #0
 __all__ = ['EXACT_TASK', 'random_cov', 'random_gaussian_task', 'check_task', 'gaussian_samplers', 'MixtureBridge', 'bw2',
-           'cbw2_uvp', 'cbw2_uvp_draws', 'run_gaussian_task', 'run_mixture_task', 'accuracy_table', 'ablation_table']
+           'cbw2_uvp', 'cbw2_uvp_draws', 'fit_scored', 'run_gaussian_task', 'run_mixture_task', 'accuracy_table',
+           'ablation_table']
 
 # %% ../nbs/19_accuracy.ipynb #72efb6d4
 def random_cov(d:int, lo:float=0.1, hi:float=10., gen:torch.Generator|None=None)->Tensor: # (d, d) float64
@@ -195,6 +196,17 @@ def cbw2_uvp_draws(cond_sample, # cond_sample(x) -> one y per row of x, (n, d), 
 # %% ../nbs/19_accuracy.ipynb #5005b301
 _ERR = ('kl', 'mean_err', 'cov_err', 'cross_err')
 
+def fit_scored(trainer, n_ipf:int, # any `Bridge`, and the iterations to train in one `fit` call
+               score)->list: # called as score(trainer, train_s) after each IPF iteration
+    ("`trainer.fit(n_ipf)` in one call, scoring after every iteration through `fit`'s callback (so a learning-rate "
+     "cycle over the run, lr_schedule='cosine_run', is the one trained); train_s: seconds in `fit`, scoring excluded")
+    clock = {'start': time.time(), 'eval': 0.}
+    def cb(t):
+        te = time.time()
+        score(t, te - clock['start'] - clock['eval'])
+        clock['eval'] += time.time() - te
+    return trainer.fit(n_ipf, callback=cb)
+
 def run_gaussian_task(task:dict, # from `random_gaussian_task`
                       n_ipf:int=20, n_eval:int=10_000, # IPF iterations; evaluation pairs per chain and iteration
                       seed:int=0, cls:type=DSB, # solver class: `DSB`, or e.g. `DSBM`
@@ -219,10 +231,9 @@ def run_gaussian_task(task:dict, # from `random_gaussian_task`
     floor_kls = [gaussian_coupling_errors(*sample_gaussian_bridge(n_eval, b, g), b)['kl'] for _ in range(draws)
                  ] if draws > 1 else []
     ends = lambda ch: (lambda t: (t[0], t[-1]))(dsb.sample(n_eval, ch, return_traj=True))    # one draw of (X_0, X_N)
-    rows, clock = [], {'eval': 0.}                   # training time: time inside `fit` less the evaluations'
-    def evaluate(dsb):                                # after each IPF iteration, inside one `fit` call (so a
-        te, n = time.time(), dsb.n                    # schedule over the run, lr_schedule='cosine_run', is kept)
-        train_s = te - clock['start'] - clock['eval']
+    rows = []
+    def evaluate(dsb, train_s):                       # after each IPF iteration (`fit_scored`)
+        n = dsb.n
         for i, ch in enumerate(('backward', 'forward')):
             e = gaussian_coupling_errors(*ends(ch), b)
             ide = {k: ideal[k][2*(n - 1) + i] for k in ideal}
@@ -234,9 +245,7 @@ def run_gaussian_task(task:dict, # from `random_gaussian_task`
         for row in rows[-2:] if draws > 1 else []:      # after both chains' first draw, which stay what they were
             kls = [row['kl']] + [gaussian_coupling_errors(*ends(row['chain']), b)['kl'] for _ in range(draws - 1)]
             row['kl_draws'] = summarize_draws(kls, floor_kls, n=n_eval, draws=draws)
-        clock['eval'] += time.time() - te
-    clock['start'] = time.time()
-    dsb.fit(n_ipf, callback=evaluate)
+    fit_scored(dsb, n_ipf, evaluate)
     return {'task': task['name'], 'd': task['d'], 'kind': task['kind'], 'ref': task['ref'], 'n_eval': n_eval,
             'rows': rows}
 
@@ -250,19 +259,15 @@ def run_mixture_task(mb:MixtureBridge, n_ipf:int=10, N:int=20, # task, IPF itera
     n_ipf, n_x, m = check_int(n_ipf, 'n_ipf', 1), check_int(n_x, 'n_x', 1), check_int(m, 'm', 2)
     seed, draws = check_int(seed, 'seed', 0, 2**32 - 1), check_int(draws, 'draws', 1)
     data, prior = mb.samplers()
-    t0, rows, clock = time.time(), [], {'eval': 0.}
+    t0, rows = time.time(), []
     check_trainer(cls)
     dsb = cls(data, prior, make_gammas(N, T=mb.T), seed=seed, **{'progress': False, 'n_eval': 256, **dsb_kw})
-    def evaluate(dsb):                                # after each IPF iteration, as in `run_gaussian_task`
-        te = time.time()
+    def evaluate(dsb, train_s):                       # after each IPF iteration (`fit_scored`)
         dr = cbw2_uvp_draws(lambda x: dsb.sample(direction='forward', x=x.to(dsb.device)), mb, n_x, m, draws, seed)
         # 'cbw2_uvp' / 'floor': draw 0, the single-draw number; 'draws': all of them (draws > 1)
         rows.append({'ipf': dsb.n, 'cbw2_uvp': dr['values'][0], 'floor': dr['floor_values'][0],
-                     'train_s': te - clock['start'] - clock['eval'], 'wall_s': time.time() - t0,
-                     **({'draws': dr} if draws > 1 else {})})
-        clock['eval'] += time.time() - te
-    clock['start'] = time.time()
-    dsb.fit(n_ipf, callback=evaluate)
+                     'train_s': train_s, 'wall_s': time.time() - t0, **({'draws': dr} if draws > 1 else {})})
+    fit_scored(dsb, n_ipf, evaluate)
     return {'task': f'mixture d={mb.d} eps={mb.eps:g}', 'd': mb.d, 'eps': mb.eps, 'rows': rows}
 
 # %% ../nbs/19_accuracy.ipynb #bfa427a0

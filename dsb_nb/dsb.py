@@ -39,8 +39,8 @@ class Bridge(InputChecks, Reporting, Checkpointing, LearnedNoise):
                  # min(ema_decay, (1+s)/(10+s)), so 0.998 holds from step 4,490 on (about 0.9955 after 2,000 steps)
                  bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998,
                  grad_clip:float|None=1., # clip the gradient norm to this (> 0); None: no clipping
-                 # lr: 'cosine' (from `lr` down to 0 within each half), 'cosine_run' (one cosine over all the halves
-                 # of `fit(n_ipf)`: SB-CFM's default, notebook 17) or 'constant' (the paper)
+                 # lr: 'cosine' (from `lr` down to 0 within each half), 'cosine_run' (one cosine over all the
+                 # halves of `fit(n_ipf)`, for solvers whose halves repeat one regression: notebook 17) or 'constant'
                  lr_schedule:str='cosine',
                  # trajectories per cache, and steps between cache refreshes (None: one per half)
                  n_cache:int=4000, cache_every:int|None=250,
