@@ -98,20 +98,27 @@ def linear_bridge_coeffs(gammas:Tensor, # (N,) step sizes
     return c
 
 # %% ../nbs/16_dsbm.ipynb #5268182e
-OT_METHODS = ('auto', 'emd', 'sinkhorn_log', 'sinkhorn')
-# method='auto': exact OT when reg < 5% of the median cost; plain Sinkhorn when costs/reg < 500
-_EMD_BELOW, _EXP_SAFE = 0.05, 500.
+OT_METHODS = ('auto', 'emd_sinkhorn', 'emd', 'sinkhorn_log', 'sinkhorn')
+# method='auto': plain Sinkhorn when reg >= 5% of the median cost and row-shifted costs < 500 reg; else 'emd_sinkhorn'
+_SMALL_REG, _EXP_SAFE = 0.05, 500.
 
 def _auto_method(M:Tensor, reg:float)->str:
-    ("method='auto': 'emd' when reg is below 5% of the median cost, else plain Sinkhorn on row-shifted costs "
-     "when those stay below 500 reg, else the log domain")
-    if reg < _EMD_BELOW*M.median().item(): return 'emd'
-    return 'sinkhorn' if (M - M.min(1, keepdim=True).values).max().item() < _EXP_SAFE*reg else 'sinkhorn_log'
+    ("method='auto': plain Sinkhorn on row-shifted costs when reg is not small (at least 5% of the median cost, and "
+     "no shifted cost above 500 reg), else Sinkhorn on the exact plan's reduced costs ('emd_sinkhorn')")
+    if reg >= _SMALL_REG*M.median().item() and (M - M.min(1, keepdim=True).values).max().item() < _EXP_SAFE*reg:
+        return 'sinkhorn'
+    return 'emd_sinkhorn'
+
+def _reduced_costs(M:Tensor, wa:Tensor, wb:Tensor)->Tensor:
+    "M_ij - u_i - v_j >= 0 with (u, v) the exact plan's dual potentials: 0 on its support, so in every row and column"
+    import ot
+    _, lg = ot.emd(wa, wb, M, numItermax=10_000_000, log=True)
+    return (M - lg['u'][:, None] - lg['v'][None]).clamp(min=0)     # (clamp: round-off of the dual constraint)
 
 def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
             x1:Tensor, # (n1, *shape) samples at time T
             reg:float, # entropic regulariser, POT's exp(-M/reg); the SB of eq. (3) uses 2 s_N (4T if Brownian), eq. S2
-            method:str='sinkhorn_log', # 'sinkhorn_log', 'sinkhorn', 'emd' (exact OT, ignores reg) or 'auto' (see text)
+            method:str='sinkhorn_log', # 'sinkhorn_log', 'sinkhorn', 'emd_sinkhorn', 'emd' (exact, ignores reg), 'auto'
             n_iter:int=100, tol:float=1e-4, # Sinkhorn iterations and stopping threshold (POT's numItermax, stopThr)
             log:bool=False, # also return {'err': L1 error of the column sums, 'fallback': bool, 'method': solver used}
             a:float=1.): # cost M_ij = |x1_j - a x0_i|^2, a = a_N of the reference (1 if Brownian, below 1 for OU)
@@ -135,6 +142,8 @@ def ot_plan(x0:Tensor, # (n0, *shape) samples at time 0
         # POT's overflow and iteration-limit messages: the plan is judged below instead
         warnings.simplefilter('ignore')
         if method == 'emd': P = ot.emd(wa, wb, M, numItermax=10_000_000)
+        elif method == 'emd_sinkhorn':           # the same plan: costs shifted by u_i + v_j; starts near the answer
+            P = ot.sinkhorn(wa, wb, _reduced_costs(M, wa, wb), reg, numItermax=n_iter, stopThr=tol, warn=False)
         else:                                    # each row's smallest cost taken out: the same plan, no row underflows
             P = ot.sinkhorn(wa, wb, M - M.min(1, keepdim=True).values, reg, method=method, numItermax=n_iter,
                             stopThr=tol, warn=False)
