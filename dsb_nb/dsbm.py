@@ -18,7 +18,8 @@ from .score_matching import w2
 
 # %% auto #0
 __all__ = ['OT_METHODS', 'COUPLINGS', 'brownian_bridge', 'bridge_drift', 'linear_bridge_coeffs', 'ot_plan', 'sample_plan',
-           'ot_pairs', 'regime', 'auto_coupling', 'BridgeMatching', 'DSBM', 'ForwardFromBackward', 'analytic_forward']
+           'ot_pairs', 'regime', 'block_bias', 'auto_coupling', 'BridgeMatching', 'DSBM', 'ForwardFromBackward',
+           'analytic_forward']
 
 # %% ../nbs/16_dsbm.ipynb #592cf9be
 def brownian_bridge(x0:Tensor, # (batch, *shape) points at time 0
@@ -193,27 +194,57 @@ def ot_pairs(x0:Tensor, x1:Tensor, # (n, *shape) samples of each end, as many of
     return x0, torch.cat(out)
 
 # %% ../nbs/16_dsbm.ipynb #aea7f698
-def regime(data, prior, # the two ends, in any form `DSB` accepts
-           gammas, f=None, # step sizes and reference drift of the chain (3)
-           n:int=1000, seed:int=0, # samples of each end, and their seed
-           standardize:bool=False)->float: # rho in the units of a trainer with standardize=True (pooled scale 1)
-    "rho = d s_N / W2^2(p_data, p_prior): the reference's noise against the squared distance the samples travel"
-    n, g = check_int(n, 'n', 2), torch.Generator().manual_seed(check_int(seed, 'seed', 0))
+def _two_ends(data, prior, n:int, seed:int)->tuple[Tensor, Tensor]:
+    "n samples of each end as (n, D) float64 on the CPU, drawn from `seed` without touching the global generator"
+    g = torch.Generator().manual_seed(check_int(seed, 'seed', 0))
     with torch.random.fork_rng():  # a sampler f(n) may draw from the global generator: leave it alone
         x0, x1 = (as_sampler(s, name)(n, g).flatten(1).double().cpu() for s, name in ((data, 'data'), (prior, 'prior')))
     if x0.shape[1:] != x1.shape[1:]:
         raise ValueError(f"`data` and `prior` samples must have the same shape, "
                          f"got {tuple(x0.shape[1:])} and {tuple(x1.shape[1:])}")
+    return x0, x1
+
+def _pooled(x0:Tensor, x1:Tensor)->tuple[Tensor, float]:
+    "The pooled mean and variance of both ends, as `DSB._fit_scale` computes them for standardize=True"
+    m = (x0.mean(0) + x1.mean(0))/2
+    v = torch.cat([x0 - m, x1 - m]).pow(2).mean().item()
+    if not v > 0:
+        raise ValueError("standardize=True, but the samples of both ends are all equal: no spread to scale by")
+    return m, v
+
+def regime(data, prior, # the two ends, in any form `DSB` accepts
+           gammas, f=None, # step sizes and reference drift of the chain (3)
+           n:int=1000, seed:int=0, # samples of each end, and their seed
+           standardize:bool=False)->float: # rho in the units of a trainer with standardize=True (pooled scale 1)
+    "rho = d s_N / W2^2(p_data, p_prior): the reference's noise against the squared distance the samples travel"
+    x0, x1 = _two_ends(data, prior, check_int(n, 'n', 2), seed)
     alpha = f.alpha if isinstance(f, LinearDrift) else 0.
     s = marginal_coeffs(torch.as_tensor(gammas).double(), alpha)[1][-1].item()
     d2 = w2(x0, x1)**2
-    if check_bool(standardize, 'standardize'):                # the pooled standard deviation of `DSB._fit_scale`
-        m = (x0.mean(0) + x1.mean(0))/2
-        v = torch.cat([x0 - m, x1 - m]).pow(2).mean().item()
-        if not v > 0:
-            raise ValueError("standardize=True, but the samples of both ends are all equal: no spread to scale by")
-        d2 = d2/v
+    if check_bool(standardize, 'standardize'): d2 = d2/_pooled(x0, x1)[1]
     return math.inf if d2 == 0 else x0.shape[1]*s/d2
+
+# %% ../nbs/16_dsbm.ipynb #3a9919ac
+def block_bias(data, prior, # the two ends, in any form `DSB` accepts
+               gammas, f=None, # step sizes and reference drift of the chain (3): the plan's reg is 2 s_N
+               block:int=1024, # the trainer's OT block (`ot_bs`); compared with one block of n
+               n:int=4096, seed:int=0, # samples of each end (at most 4096), and their seed
+               standardize:bool=False)->float: # in the units of a trainer with standardize=True (pooled scale 1)
+    "Mean cost |y - a x|^2 of minibatch OT pairs in blocks of `block` over that in one block of n: 1 = no dependence"
+    n, block = check_int(n, 'n', 2, 4096), check_int(block, 'block', 1)
+    if block >= n: raise ValueError(f"`block` ({block}) must be smaller than `n` ({n}), the block it is compared with")
+    x0, x1 = _two_ends(data, prior, n, seed)
+    if check_bool(standardize, 'standardize'):                # in the trainer's units
+        m, v = _pooled(x0, x1)
+        x0, x1 = (x0 - m)/math.sqrt(v), (x1 - m)/math.sqrt(v)
+    alpha = f.alpha if isinstance(f, LinearDrift) else 0.
+    a, s = marginal_coeffs(torch.as_tensor(gammas).double(), alpha)
+    a, reg = a[-1].item(), 2*s[-1].item()
+    cost = []
+    for b in (block, n):
+        p0, p1 = ot_pairs(x0, x1, reg, block=b, gen=torch.Generator().manual_seed(seed), a=a)
+        cost.append(((p1 - a*p0)**2).sum(1).mean().item())
+    return cost[0]/cost[1] if cost[1] > 0 else 1.
 
 # %% ../nbs/16_dsbm.ipynb #b4d77aa3
 COUPLINGS = ('auto', 'reference', 'independent', 'ot')

@@ -9,15 +9,15 @@ import numpy as np   # noqa: F401 (used by the notebook's tests)
 import torch   # noqa: F401 (used by the notebook's tests)
 from torch import Tensor
 from .reference import make_gammas, LinearDrift, check_gammas
-import inspect
+import inspect, warnings
 from .checks import check_int, check_bool, check_choice
 from .dsb import DSB, Table
-from .dsbm import DSBM, regime, auto_coupling
+from .dsbm import DSBM, regime, auto_coupling, block_bias
 from .sbcfm import SBCFM
 
 # %% auto #0
-__all__ = ['SOLVERS', 'DEFAULT_T', 'DEFAULT_STEPS', 'auto_method', 'default_gammas', 'bridge', 'check_results', 'solvers_table',
-           'plot_solvers']
+__all__ = ['SOLVERS', 'DEFAULT_T', 'DEFAULT_STEPS', 'BLOCK_BIAS_WARN', 'auto_method', 'default_gammas', 'bridge', 'check_results',
+           'solvers_table', 'plot_solvers']
 
 # %% ../nbs/18_solvers.ipynb #9699529f
 SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}
@@ -73,8 +73,18 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
     T = gammas.double().sum().item()
     model.choice = dict(method=method, auto=auto, rho=rho, why=why,
                         grid=f"{'default' if grid else 'given'}: N = {len(gammas)}, T = {T:.3g}")
+    if auto and method == 'sbcfm' and model.ot_bs < 4096:   # can its minibatch pairs be trusted here? (16, 18)
+        bb = model.choice['block_bias'] = block_bias(data, prior, gammas.cpu(), kw.get('f'), block=model.ot_bs,
+                                                     standardize=kw.get('standardize', False))
+        if bb > BLOCK_BIAS_WARN:
+            warnings.warn(f"bridge() picked SB-CFM (rho = {rho:.2g} < 1), but its minibatch OT pairs depend on the "
+                          f"block size: they cost {bb:.2f} times as much in blocks of {model.ot_bs} as in one of 4096, "
+                          "a sign of pairs that cross between modes or clusters (notebook 18, 'The plan at small "
+                          "noise', where SB-CFM ended several times behind DSBM). Try method='dsbm'.")
     if n_ipf: model.fit(n_ipf, resume=resume, overwrite=check_bool(overwrite, 'overwrite'))
     return model
+
+BLOCK_BIAS_WARN = 1.2   # `block_bias` above which bridge() warns: 1.38 where SB-CFM failed in 18, <= 1.07 elsewhere
 
 _WHY = {'sbcfm': "rho = {rho:.2g} < 1 with a linear reference: SB-CFM's minibatch-OT pairs were the best default "
                  "on notebook 18's benchmark where the noise is small against the distance travelled",
