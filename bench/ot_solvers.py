@@ -35,7 +35,8 @@ import torch
 from _common import root, machine, results, write_results, publish_fig
 
 OUT = root/'bench'/'results'/'ot_solvers'
-TASKS = ['gauss10_eps0.01', 'gauss10_eps0.3', 'gauss10_eps3', 'mix2shift_eps0.1', 'mix2_eps0.1', 'mix2_eps1', 'mix16_eps1',
+TASKS = ['gauss10_eps0.01', 'gauss10_eps0.3', 'gauss10_eps3', 'mix2shift_eps0.1', 'mix2_eps0.1', 'mix2_eps1',
+         'mix16_eps1',
          'authors_scurve', 'moons_gen', 'checker_gen', 'digits64', 'digits64_T0.5', 'mnist50']
 METHODS = ['emd', 'emd_sinkhorn', 'sinkhorn', 'auto']
 
@@ -47,12 +48,16 @@ def old_auto(M, reg)->str:
 def block(name:str, n:int=1024):
     "One block of n samples of each end of a regimes task, the cost's shrink factor a_N and the plan's regulariser"
     from regimes import task_spec, _samplers, _draw
-    from dsb_nb.reference import marginal_coeffs
     s = task_spec(name)
     if s['kind'] == 'exact': x0, x1 = (f(n, torch.Generator().manual_seed(7)) for f in _samplers(s['task']))
     else: x0, x1 = _draw(s['data'], n, 7), _draw(s['prior'], n, 8)
-    a, sN = marginal_coeffs(s['gammas'].double(), getattr(s['f'], 'alpha', 0.))
-    return x0.flatten(1).double(), x1.flatten(1).double(), a[-1].item(), 2*sN[-1].item(), s['label']
+    return (x0.flatten(1).double(), x1.flatten(1).double(), *plan_coeffs(s), s['label'])
+
+def plan_coeffs(spec)->tuple[float, float]:
+    "(a_N, reg = 2 s_N) of a regimes task's reference: the cost's shrink factor and the plan's regulariser"
+    from dsb_nb.reference import marginal_coeffs
+    a, sN = marginal_coeffs(spec['gammas'].double(), getattr(spec['f'], 'alpha', 0.))
+    return a[-1].item(), 2*sN[-1].item()
 
 def partners(P)->float:
     "Median over rows of the effective number of partners 1 / sum_j P(j | i)^2"
@@ -71,7 +76,9 @@ def run_task(name:str)->dict:
         meth = row['old_auto'] if m == 'old_auto' else m
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')                       # plain Sinkhorn's underflow fallback is recorded
-            t = time.time(); P, lg = ot_plan(x0, x1, reg, meth, n_iter=200, tol=1e-4, a=a, log=True); dt = time.time() - t
+            t = time.time()
+            P, lg = ot_plan(x0, x1, reg, meth, n_iter=200, tol=1e-4, a=a, log=True)
+            dt = time.time() - t
         row[m] = dict(method=lg['method'], l1=(P - ref).abs().sum().item(), col_err=lg['err'], fallback=lg['fallback'],
                       seconds=dt, partners=partners(P))
     for m in METHODS + ['old_auto']: row[m]['time_vs_emd'] = row[m]['seconds']/row['emd']['seconds']
@@ -85,8 +92,8 @@ def pair_stats(name:str, draws:int=8, n:int=4096)->dict:
     from dsb_nb.dsbm import ot_pairs
     s = task_spec(name); t, g = s['task'], torch.Generator().manual_seed(0)
     reg = 2*s['gammas'].double().sum().item()*2          # Brownian reference: 2 s_N = 4T
-    ways = {'exact': None, 'auto, blocks of 1024': dict(block=1024), 'emd, blocks of 1024': dict(block=1024, method='emd'),
-            'auto, one block of 4096': dict(block=4096)}
+    ways = {'exact': None, 'auto, blocks of 1024': dict(block=1024),
+            'emd, blocks of 1024': dict(block=1024, method='emd'), 'auto, one block of 4096': dict(block=4096)}
     out = {k: [] for k in ways}
     for _ in range(draws):
         x0 = t.sample_p0(n, g)
@@ -99,16 +106,16 @@ def pair_stats(name:str, draws:int=8, n:int=4096)->dict:
     row = dict(task=name, d=s['d'], reg=reg, n=n, draws=draws)
     for k, v in out.items():
         v = torch.tensor(v)
-        row[k] = dict(mean=v[:, 0].mean().item(), mean_se=(v[:, 0].std()/draws**0.5).item(), var=v[:, 1].mean().item(),
-                      far=v[:, 2].mean().item())
+        row[k] = dict(mean=v[:, 0].mean().item(), mean_se=(v[:, 0].std()/draws**0.5).item(),
+                      var=v[:, 1].mean().item(), far=v[:, 2].mean().item())
     return row
 
 def block_stats(name:str, draws:int=4, n:int=4096)->dict:
     "Mean and variance of the cost |y - a x|^2 of minibatch pairs from blocks of 1,024 and from one block of 4,096"
     from regimes import task_spec, _samplers, _draw
     from dsb_nb.dsbm import ot_pairs
-    x0, x1, a, reg, label = block(name, 8)                  # (for a and reg)
     s = task_spec(name)
+    a, reg = plan_coeffs(s)
     f0, f1 = _samplers(s['task']) if s['kind'] == 'exact' else (s['data'], s['prior'])
     out = {1024: [], 4096: []}
     for k in range(draws):
@@ -117,7 +124,7 @@ def block_stats(name:str, draws:int=4, n:int=4096)->dict:
             p0, p1 = ot_pairs(y0, y1, reg, block=b, gen=torch.Generator().manual_seed(k), a=a)
             c = ((p1 - a*p0)**2).sum(1)
             out[b].append((c.mean().item(), c.var().item()))
-    row = dict(task=name, label=label, reg=reg, n=n, draws=draws)
+    row = dict(task=name, label=s['label'], reg=reg, n=n, draws=draws)
     for b, v in out.items():
         v = torch.tensor(v); row[f'block{b}'] = dict(mean=v[:, 0].mean().item(), var=v[:, 1].mean().item(),
                                                     mean_se=(v[:, 0].std()/draws**0.5).item())
@@ -131,11 +138,14 @@ def plot(res, png):
     rows = res['rows']
     fig, ax = plt.subplots(figsize=(9, 3.6))
     x = torch.arange(len(rows)).float()
-    for k, (m, lab) in enumerate([('old_auto', "'auto' of 0.2.0"), ('emd_sinkhorn', "'emd_sinkhorn'"), ('auto', "'auto' now")]):
+    bars = [('old_auto', "'auto' of 0.2.0"), ('emd_sinkhorn', "'emd_sinkhorn'"), ('auto', "'auto' now")]
+    for k, (m, lab) in enumerate(bars):
         ax.bar(x + (k - 1)*0.27, [max(r[m]['l1'], 1e-4) for r in rows], 0.27, label=lab)
     ax.set_yscale('log'); ax.set_ylabel('L1 to the converged plan'); ax.set_xticks(x.tolist())
-    ax.set_xticklabels([f"{r['task']}\n{r['partners']:.0f} partners" for r in rows], rotation=60, fontsize=7, ha='right')
-    ax.set_ylim(top=30); ax.legend(fontsize=8, loc='upper center', ncol=3); ax.set_title('Minibatch OT plans (blocks of 1,024, reg = 2 s_N): distance to the entropic plan (S2)', fontsize=9)
+    ax.set_xticklabels([f"{r['task']}\n{r['partners']:.0f} partners" for r in rows], rotation=60, fontsize=7,
+                       ha='right')
+    ax.set_ylim(top=30); ax.legend(fontsize=8, loc='upper center', ncol=3)
+    ax.set_title('Minibatch OT plans (blocks of 1,024, reg = 2 s_N): distance to the entropic plan (S2)', fontsize=9)
     fig.tight_layout(); fig.savefig(png, dpi=110); plt.close(fig)
     publish_fig(png)
 
@@ -144,7 +154,8 @@ def main():
     p.add_argument('--tasks', nargs='*', default=TASKS)
     p.add_argument('--out', default=str(OUT))
     p.add_argument('--blocks', action='store_true', help='pair costs at blocks of 1,024 against 4,096 (ot_blocks.json)')
-    p.add_argument('--pairs', action='store_true', help='the pair statistics on the exact tasks (bench/results/ot_pairs.json)')
+    p.add_argument('--pairs', action='store_true',
+                   help='the pair statistics on the exact tasks (bench/results/ot_pairs.json)')
     args = p.parse_args()
     torch.set_num_threads(1)
     if args.blocks:
@@ -161,18 +172,22 @@ def main():
         for name in PAIR_TASKS:
             rows.append(pair_stats(name)); r = rows[-1]
             print(f"{name:16s} " + ' | '.join(f"{k}: {r[k]['mean']:.3f} var {r[k]['var']:.3f} far {r[k]['far']:.4f}"
-                                              for k in ('exact', 'auto, blocks of 1024', 'emd, blocks of 1024', 'auto, one block of 4096')), flush=True)
-        out = write_results(root/'bench'/'results'/'ot_pairs.json' if args.out == str(OUT) else args.out + '_pairs.json',
-                            results('ot_pairs', dict(n=4096, draws=8, far="share of pairs with |y - x|^2 > 10 d s_N, ten times the reference's own mean squared displacement"), rows,
-                                    machine('cpu', 1)), publish=True)
+                                              for k in r if isinstance(r[k], dict)), flush=True)
+        dest = root/'bench'/'results'/'ot_pairs.json' if args.out == str(OUT) else args.out + '_pairs.json'
+        out = write_results(dest,
+                            results('ot_pairs', dict(n=4096, draws=8, far="share of pairs with |y - x|^2 > 10 d s_N, "
+                                                     "ten times the reference's own mean squared displacement"),
+                                    rows, machine('cpu', 1)), publish=True)
         print('wrote', out); return
     rows = []
     for name in args.tasks:
         rows.append(run_task(name))
         r = rows[-1]
         print(f"{name:18s} partners {r['partners']:7.1f} | " + ' | '.join(
-            f"{m} ({r[m]['method']}) L1 {r[m]['l1']:.3f} x{r[m]['time_vs_emd']:.1f}" for m in ['old_auto'] + METHODS), flush=True)
-    res = results('ot_solvers', dict(block=1024, n_iter=200, tol=1e-4, reference='sinkhorn_log, 3000 iterations, tol 1e-7',
+            f"{m} ({r[m]['method']}) L1 {r[m]['l1']:.3f} x{r[m]['time_vs_emd']:.1f}" for m in ['old_auto'] + METHODS),
+            flush=True)
+    res = results('ot_solvers', dict(block=1024, n_iter=200, tol=1e-4,
+                                     reference='sinkhorn_log, 3000 iterations, tol 1e-7',
                                      threads=1), rows, machine('cpu', 1))
     out = write_results(args.out + '.json', res, publish=True)
     plot(res, out.with_suffix('.png'))

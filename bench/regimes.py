@@ -57,7 +57,7 @@ PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT pr
           # Brownian tasks only (no 'authors_scurve'); one `fit` = n_steps updates of both networks
           'dsbm-ind-me': ('dsbm_me', dict(coupling='independent')),   # bench/_probe_match.py
           'sbcfm-run': ('sbcfm', dict(lr_schedule='cosine_run')),   # SB-CFM with one learning-rate cycle over the run
-          'sbcfm-emd': ('sbcfm', dict(ot_method='emd')),   # SB-CFM on exact-OT pairs (what ot_method='auto' chose at small reg in 0.2.0)
+          'sbcfm-emd': ('sbcfm', dict(ot_method='emd')),   # SB-CFM on exact-OT pairs ('auto' at small reg in 0.2.0)
           'torchcfm-exact': ('torchcfm', dict(ot_method='exact')), 'torchcfm-sinkhorn': ('torchcfm', dict(ot_method='sinkhorn')),
           }
 # any candidate on the task's time grid refined to k steps of the same T: '<candidate>-N<k>', e.g. 'sbcfm-N100' (the advice
@@ -65,7 +65,7 @@ PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT pr
 TASKS = ['gauss10_eps0.01', 'gauss10_eps0.3', 'gauss10_eps3', 'gauss10_eps50', 'mix2shift_eps0.1', 'mix2shift_eps2', 'mix2_eps1', 'mix16_eps1',
          'authors_scurve', 'moons_gen', 'digits64', 'mnist50']
 # held-out tasks on bridge()'s default grid (not in a default run): asked for by name with --tasks and --out
-EXTRA_TASKS = ['checker_gen', 'circles_8g', 'digits64_T0.5', 'mnist50_T0.5', 'mix2_eps0.1']   # (the last: accuracy.py's)
+EXTRA_TASKS = ['checker_gen', 'circles_8g', 'digits64_T0.5', 'mnist50_T0.5', 'mix2_eps0.1']   # (last: accuracy.py's)
 
 def parse_variant(name:str):
     "(method, solver kwargs) of a candidate, a probe or '<candidate>-N<k>' (kwargs then hold n_grid=k)"

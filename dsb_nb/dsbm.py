@@ -212,14 +212,18 @@ def _pooled(x0:Tensor, x1:Tensor)->tuple[Tensor, float]:
         raise ValueError("standardize=True, but the samples of both ends are all equal: no spread to scale by")
     return m, v
 
+def _end_coeffs(gammas, f=None)->tuple[float, float]:
+    "(a_N, s_N): X_N | X_0 ~ N(a_N X_0, s_N) under the reference chain (3) with drift `f` (None: Brownian)"
+    a, s = marginal_coeffs(torch.as_tensor(gammas).double(), f.alpha if isinstance(f, LinearDrift) else 0.)
+    return a[-1].item(), s[-1].item()
+
 def regime(data, prior, # the two ends, in any form `DSB` accepts
            gammas, f=None, # step sizes and reference drift of the chain (3)
            n:int=1000, seed:int=0, # samples of each end, and their seed
            standardize:bool=False)->float: # rho in the units of a trainer with standardize=True (pooled scale 1)
     "rho = d s_N / W2^2(p_data, p_prior): the reference's noise against the squared distance the samples travel"
     x0, x1 = _two_ends(data, prior, check_int(n, 'n', 2), seed)
-    alpha = f.alpha if isinstance(f, LinearDrift) else 0.
-    s = marginal_coeffs(torch.as_tensor(gammas).double(), alpha)[1][-1].item()
+    s = _end_coeffs(gammas, f)[1]
     d2 = w2(x0, x1)**2
     if check_bool(standardize, 'standardize'): d2 = d2/_pooled(x0, x1)[1]
     return math.inf if d2 == 0 else x0.shape[1]*s/d2
@@ -237,9 +241,8 @@ def block_bias(data, prior, # the two ends, in any form `DSB` accepts
     if check_bool(standardize, 'standardize'):                # in the trainer's units
         m, v = _pooled(x0, x1)
         x0, x1 = (x0 - m)/math.sqrt(v), (x1 - m)/math.sqrt(v)
-    alpha = f.alpha if isinstance(f, LinearDrift) else 0.
-    a, s = marginal_coeffs(torch.as_tensor(gammas).double(), alpha)
-    a, reg = a[-1].item(), 2*s[-1].item()
+    a, s = _end_coeffs(gammas, f)
+    reg = 2*s
     cost = []
     for b in (block, n):
         p0, p1 = ot_pairs(x0, x1, reg, block=b, gen=torch.Generator().manual_seed(seed), a=a)
