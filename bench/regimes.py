@@ -66,6 +66,11 @@ TASKS = ['gauss10_eps0.01', 'gauss10_eps0.3', 'gauss10_eps3', 'gauss10_eps50', '
          'authors_scurve', 'moons_gen', 'digits64', 'mnist50']
 # held-out tasks on bridge()'s default grid (not in a default run): asked for by name with --tasks and --out
 EXTRA_TASKS = ['checker_gen', 'circles_8g', 'digits64_T0.5', 'mnist50_T0.5', 'mix2_eps0.1']   # (last: accuracy.py's)
+# any other mixture of `MixtureBridge(d, eps)` (seed 0), as is or moved by 8, is a held-out task too: 'mix<d>_eps<eps>',
+# 'mix<d>shift_eps<eps>' (e.g. 'mix8_eps0.03', used to test the block check of notebook 18 away from 'mix2_eps0.1')
+def known_task(name:str)->bool:
+    import re
+    return name in TASKS + EXTRA_TASKS or re.fullmatch(r'mix\d+(shift)?_eps\d*\.?\d+', name) is not None
 
 def parse_variant(name:str):
     "(method, solver kwargs) of a candidate, a probe or '<candidate>-N<k>' (kwargs then hold n_grid=k)"
@@ -184,6 +189,12 @@ def task_spec(name):
 def _draw(src, n, seed):
     from dsb_nb.dsb import as_sampler
     return as_sampler(src)(n, torch.Generator().manual_seed(seed)).float()
+
+def bias(spec)->float:
+    "`dsb_nb.dsbm.block_bias` of the task (the trainers' blocks of 1,024 against one of 4,096), as `bridge()` computes it"
+    from dsb_nb.dsbm import block_bias
+    x0, x1 = _samplers(spec['task']) if spec['kind'] == 'exact' else (spec['data'], spec['prior'])
+    return block_bias(x0, x1, spec['gammas'], spec['f'])
 
 def rho(spec, n=1000)->float:
     "The task's regime d * s_N / W2^2(p_data, p_prior) (`dsb_nb.dsbm.regime`) on n samples of each end"
@@ -317,6 +328,7 @@ def main():
     p.add_argument('--seeds', nargs='*', type=int, default=[0]); p.add_argument('--iters', type=int, default=5)
     p.add_argument('--steps', type=int, default=2000); p.add_argument('--jobs', type=int, default=1)
     p.add_argument('--out', default=str(OUT)); p.add_argument('--plot-only', action='store_true')
+    p.add_argument('--bias', action='store_true', help="only record `block_bias` of --tasks (res['block_bias'])")
     p.add_argument('--calibrate', action='store_true', help="only score exact samples of --tasks (references.rank_exact)")
     a = p.parse_args()
     path = Path(a.out + '.json')
@@ -325,7 +337,15 @@ def main():
         cpu_reduced=False, rho={})
     for v in a.variants: parse_variant(v)                                    # fail before any job on a misspelt name
     for t in a.tasks:
-        if t not in TASKS + EXTRA_TASKS: raise ValueError(f"Unknown task {t!r}: expected one of {TASKS + EXTRA_TASKS}")
+        if not known_task(t): raise ValueError(f"Unknown task {t!r}: expected one of {TASKS + EXTRA_TASKS}")
+    if a.bias:
+        for t in a.tasks:
+            b = bias(task_spec(t))
+            res = read_results(path) if path.exists() else res
+            res.setdefault('block_bias', {})[t] = b
+            write_results(path, res)
+            print(f"{t}: block_bias {b:.3f}", flush=True)
+        publish_json(path); return
     if a.calibrate:
         for t in a.tasks:
             c = calibrate(t)
@@ -372,6 +392,7 @@ def summarise(res)->dict:
 def plot(res, png):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     tasks = [t for t in TASKS + EXTRA_TASKS if any(r['task'] == t for r in res['rows'])]
+    tasks += [t for t in dict.fromkeys(r['task'] for r in res['rows']) if t not in tasks]   # held-out mixtures
     if not tasks: return
     ncol = 4; nrow = math.ceil(len(tasks)/ncol)
     fig, axs = plt.subplots(nrow, ncol, figsize=(3.3*ncol, 2.7*nrow), squeeze=False)

@@ -9,25 +9,30 @@ import numpy as np   # noqa: F401 (used by the notebook's tests)
 import torch   # noqa: F401 (used by the notebook's tests)
 from torch import Tensor
 from .reference import make_gammas, LinearDrift, check_gammas
-import inspect, warnings
+import inspect
 from .checks import check_int, check_bool, check_choice
 from .dsb import DSB, Table
 from .dsbm import DSBM, regime, auto_coupling, block_bias
 from .sbcfm import SBCFM
 
 # %% auto #0
-__all__ = ['SOLVERS', 'DEFAULT_T', 'DEFAULT_STEPS', 'BLOCK_BIAS_WARN', 'auto_method', 'default_gammas', 'bridge', 'check_results',
+__all__ = ['SOLVERS', 'BLOCK_BIAS_MAX', 'DEFAULT_T', 'DEFAULT_STEPS', 'auto_method', 'default_gammas', 'bridge', 'check_results',
            'solvers_table', 'plot_solvers']
 
 # %% ../nbs/18_solvers.ipynb #9699529f
 SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}
 
+BLOCK_BIAS_MAX = 1.2   # `block_bias` above which SB-CFM's pairs are not trusted ('The plan at small noise' below)
+
 def auto_method(f=None, kernel:str='dsb', # the reference drift and the kernel a user asked for
-                rho:float|None=None)->str: # the problem's regime (`regime`); None: not known
-    ("The solver `bridge(method='auto')` picks: 'dsb' for a nonlinear drift or kernel='exact'; "
-     "for a linear reference 'sbcfm' where rho < 1 (or unknown), else 'dsbm'")
+                rho:float|None=None, # the problem's regime (`regime`); None: not known
+                bias:float|None=None)->str: # `block_bias` of SB-CFM's minibatch pairs; None: not measured
+    ("The solver `bridge(method='auto')` picks: 'dsb' for a nonlinear drift or kernel='exact'; for a linear "
+     "reference 'sbcfm' where rho < 1 (or unknown) and its pairs do not depend on the block "
+     "(bias <= BLOCK_BIAS_MAX, or not measured), else 'dsbm'")
     if not ((f is None or isinstance(f, LinearDrift)) and kernel == 'dsb'): return 'dsb'
-    return 'dsbm' if rho is not None and auto_coupling(rho) == 'independent' else 'sbcfm'
+    if rho is not None and auto_coupling(rho) == 'independent': return 'dsbm'
+    return 'dsbm' if bias is not None and bias > BLOCK_BIAS_MAX else 'sbcfm'
 
 DEFAULT_T, DEFAULT_STEPS = 0.5, {'dsb': 20, 'dsbm': 100, 'sbcfm': 100}
 
@@ -58,9 +63,15 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
     gammas = default_gammas('dsbm') if grid else check_gammas(gammas)
     # in the trainer's units
     rho = regime(data, prior, gammas.cpu(), kw.get('f'), standardize=kw.get('standardize', False))
-    asked_coupling = 'coupling' in kw
+    asked_coupling, bias = 'coupling' in kw, None
     if auto: method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho)
     if auto and method == 'sbcfm' and asked_coupling: method = 'dsbm'   # `coupling` is DSBM's option
+    if auto and method == 'sbcfm':                          # can its minibatch pairs be trusted here? (16, 18)
+        ob = kw.get('ot_bs', 1024)
+        if (ob := check_int(kw.get('bs', 128) if ob is None else ob, 'ot_bs', 1, 4096)) < 4096:
+            bias = block_bias(data, prior, gammas.cpu(), kw.get('f'), block=ob,
+                              standardize=kw.get('standardize', False))
+            method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho, bias)
     if method == 'dsbm' and not asked_coupling: kw['coupling'] = auto_coupling(rho)     # rho known: not estimated twice
     if grid: gammas = default_gammas(method)                # same T: the same rho (OU: up to O(alpha gamma))
     cls, n_ipf, resume = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0), check_bool(resume, 'resume')
@@ -69,27 +80,22 @@ def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, g
         raise TypeError(f"Unknown argument(s) {bad} for {cls.__name__}: expected some of {sorted(_solver_args(cls))}")
     model = cls(data, prior, gammas, **kw)
     why = ("asked for by `method`" if not auto else "`coupling` is an option of DSBM" if asked_coupling
-           else _WHY[method].format(rho=rho))
+           else _WHY['dsbm-bias' if method == 'dsbm' and rho < 1 else method].format(rho=rho, bias=bias))
     T = gammas.double().sum().item()
     model.choice = dict(method=method, auto=auto, rho=rho, why=why,
-                        grid=f"{'default' if grid else 'given'}: N = {len(gammas)}, T = {T:.3g}")
-    if auto and method == 'sbcfm' and model.ot_bs < 4096:   # can its minibatch pairs be trusted here? (16, 18)
-        bb = model.choice['block_bias'] = block_bias(data, prior, gammas.cpu(), kw.get('f'), block=model.ot_bs,
-                                                     standardize=kw.get('standardize', False))
-        if bb > BLOCK_BIAS_WARN:
-            warnings.warn(f"bridge() picked SB-CFM (rho = {rho:.2g} < 1), but its minibatch OT pairs depend on the "
-                          f"block size: they cost {bb:.2f} times as much in blocks of {model.ot_bs} as in one of 4096, "
-                          "a sign of pairs that cross between modes or clusters (notebook 18, 'The plan at small "
-                          "noise', where SB-CFM ended several times behind DSBM). Try method='dsbm'.")
+                        grid=f"{'default' if grid else 'given'}: N = {len(gammas)}, T = {T:.3g}",
+                        **({} if bias is None else dict(block_bias=bias)))
     if n_ipf: model.fit(n_ipf, resume=resume, overwrite=check_bool(overwrite, 'overwrite'))
     return model
-
-BLOCK_BIAS_WARN = 1.2   # `block_bias` above which bridge() warns: 1.38 where SB-CFM failed in 18, <= 1.07 elsewhere
 
 _WHY = {'sbcfm': "rho = {rho:.2g} < 1 with a linear reference: SB-CFM's minibatch-OT pairs were the best default "
                  "on notebook 18's benchmark where the noise is small against the distance travelled",
         'dsbm': "rho = {rho:.2g} >= 1 with a linear reference: DSBM from the independent coupling was "
                 "the best default on notebook 18's benchmark where the noise is large against the distance travelled",
+        'dsbm-bias': "rho = {rho:.2g} < 1, but minibatch OT pairs cost {bias:.2f} times as much in the trainer's "
+                     "blocks as in one block of 4096 (`block_bias` > BLOCK_BIAS_MAX): pairs that cross between "
+                     "clusters, on which SB-CFM would train every half; DSBM starts from them (coupling='ot') and then "
+                     "trains on its own chain's pairs (notebook 18, 'The plan at small noise')",
         'dsb': "a nonlinear reference drift or kernel='exact', which only DSB handles"}
 
 # %% ../nbs/18_solvers.ipynb #9bbf12c3
