@@ -350,6 +350,19 @@ def merge(args):
     fig.tight_layout(); fig.savefig(HERE/'results'/'accuracy.png', dpi=80)
     publish_fig(HERE/'results'/'accuracy.png')
 
+def choices(args):
+    "What `bridge(method='auto')` picks on every task of --suite, with rho and `block_bias`, without training: accuracy_choices.json"
+    import torch
+    torch.set_num_threads(args.threads)
+    rows = []
+    for kind, spec, _ in jobs(argparse.Namespace(**{**vars(args), 'kernels': ['auto']})):
+        ch = auto_solver(kind, spec, args.seed, args.n_grid)[1]
+        rows.append(dict(job=name(kind, spec, 'auto'), **ch))
+        print(f"{rows[-1]['job']}: {ch['method']}, rho {ch['rho']:.3g}, block_bias {ch['block_bias']}", flush=True)
+    write_results(HERE/'results'/'accuracy_choices.json', results('accuracy', dict(seed=args.seed, note="bridge()'s pick per task "
+        "(auto_solver): rho on 1,000 samples, block_bias (seed 0) where the regime points to SB-CFM"), rows,
+        machine('cpu', args.threads), cpu_reduced=False), publish=True)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--suite', choices=['gaussian', 'mixture', 'all'], default='all')
@@ -372,6 +385,7 @@ def main():
     p.add_argument('--device', default='cpu')
     p.add_argument('--shard', default='0/1', help='i/n: run every n-th job starting at i (for parallel processes)')
     p.add_argument('--force', action='store_true', help='rerun jobs whose JSON exists')
+    p.add_argument('--choices', action='store_true', help="only record bridge()'s pick per task (accuracy_choices.json)")
     p.add_argument('--merge', action='store_true', help='only gather the per-job JSONs into accuracy.json and draw the PNG')
     p.add_argument('--ablation', action='store_true', help='before/after rows for each new default (two tasks)')
     p.add_argument('--knob-task', default='gauss_d2', choices=['gauss_d2', 'mix_d2', 'mix_d16'],
@@ -382,6 +396,7 @@ def main():
     args = p.parse_args()
     if args.ablation: return ablation(args)
     if args.knobs: return mix_knobs(args) if args.knob_task.startswith('mix_') else knobs(args)
+    if args.choices: return choices(args)
     merge(args) if args.merge else run(args)
 
 if __name__ == '__main__': main()

@@ -190,11 +190,11 @@ def _draw(src, n, seed):
     from dsb_nb.dsb import as_sampler
     return as_sampler(src)(n, torch.Generator().manual_seed(seed)).float()
 
-def bias(spec)->float:
-    "`dsb_nb.dsbm.block_bias` of the task (the trainers' blocks of 1,024 against one of 4,096), as `bridge()` computes it"
+def bias(spec, seed:int=0)->float:
+    "`dsb_nb.dsbm.block_bias` of the task (the trainers' blocks of 1,024 against one of 4,096); seed 0: what `bridge()` reads"
     from dsb_nb.dsbm import block_bias
     x0, x1 = _samplers(spec['task']) if spec['kind'] == 'exact' else (spec['data'], spec['prior'])
-    return block_bias(x0, x1, spec['gammas'], spec['f'])
+    return block_bias(x0, x1, spec['gammas'], spec['f'], seed=seed)
 
 def rho(spec, n=1000)->float:
     "The task's regime d * s_N / W2^2(p_data, p_prior) (`dsb_nb.dsbm.regime`) on n samples of each end"
@@ -329,6 +329,7 @@ def main():
     p.add_argument('--steps', type=int, default=2000); p.add_argument('--jobs', type=int, default=1)
     p.add_argument('--out', default=str(OUT)); p.add_argument('--plot-only', action='store_true')
     p.add_argument('--bias', action='store_true', help="only record `block_bias` of --tasks (res['block_bias'])")
+    p.add_argument('--bias-draws', type=int, default=1, help="--bias: seeds 0..k-1 of the check (res['block_bias_draws'])")
     p.add_argument('--calibrate', action='store_true', help="only score exact samples of --tasks (references.rank_exact)")
     a = p.parse_args()
     path = Path(a.out + '.json')
@@ -339,12 +340,13 @@ def main():
     for t in a.tasks:
         if not known_task(t): raise ValueError(f"Unknown task {t!r}: expected one of {TASKS + EXTRA_TASKS}")
     if a.bias:
-        for t in a.tasks:
-            b = bias(task_spec(t))
+        for t in a.tasks:                                    # seed 0 (bridge()'s draw), and --bias-draws in all
+            b = [bias(task_spec(t), s) for s in range(a.bias_draws)]
             res = read_results(path) if path.exists() else res
-            res.setdefault('block_bias', {})[t] = b
+            res.setdefault('block_bias', {})[t] = b[0]
+            if a.bias_draws > 1: res.setdefault('block_bias_draws', {})[t] = b
             write_results(path, res)
-            print(f"{t}: block_bias {b:.3f}", flush=True)
+            print(f"{t}: block_bias {' '.join(f'{x:.3f}' for x in b)}", flush=True)
         publish_json(path); return
     if a.calibrate:
         for t in a.tasks:
