@@ -351,7 +351,8 @@ def merge(args):
     publish_fig(HERE/'results'/'accuracy.png')
 
 def choices(args):
-    "What `bridge(method='auto')` picks on every task of --suite, with rho and `block_bias`, without training: accuracy_choices.json"
+    ("What `bridge(method='auto')` picks on every task of --suite, with rho and `block_bias`, without training: "
+     "accuracy_choices.json")
     import torch
     torch.set_num_threads(args.threads)
     rows = []
@@ -359,9 +360,11 @@ def choices(args):
         ch = auto_solver(kind, spec, args.seed, args.n_grid)[1]
         rows.append(dict(job=name(kind, spec, 'auto'), **ch))
         print(f"{rows[-1]['job']}: {ch['method']}, rho {ch['rho']:.3g}, block_bias {ch['block_bias']}", flush=True)
-    write_results(HERE/'results'/'accuracy_choices.json', results('accuracy', dict(seed=args.seed, note="bridge()'s pick per task "
-        "(auto_solver): rho on 1,000 samples, block_bias (seed 0) where the regime points to SB-CFM"), rows,
-        machine('cpu', args.threads), cpu_reduced=False), publish=True)
+    note = ("bridge()'s pick per task (auto_solver): rho on 1,000 samples, block_bias (seed 0) where the regime "
+            "points to SB-CFM")
+    write_results(HERE/'results'/'accuracy_choices.json', results('accuracy', dict(seed=args.seed, note=note), rows,
+                                                                  machine('cpu', args.threads), cpu_reduced=False),
+                  publish=True)
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -385,7 +388,8 @@ def main():
     p.add_argument('--device', default='cpu')
     p.add_argument('--shard', default='0/1', help='i/n: run every n-th job starting at i (for parallel processes)')
     p.add_argument('--force', action='store_true', help='rerun jobs whose JSON exists')
-    p.add_argument('--choices', action='store_true', help="only record bridge()'s pick per task (accuracy_choices.json)")
+    p.add_argument('--choices', action='store_true',
+                   help="only record bridge()'s pick per task (accuracy_choices.json)")
     p.add_argument('--merge', action='store_true', help='only gather the per-job JSONs into accuracy.json and draw the PNG')
     p.add_argument('--ablation', action='store_true', help='before/after rows for each new default (two tasks)')
     p.add_argument('--knob-task', default='gauss_d2', choices=['gauss_d2', 'mix_d2', 'mix_d16'],

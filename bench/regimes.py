@@ -191,7 +191,8 @@ def _draw(src, n, seed):
     return as_sampler(src)(n, torch.Generator().manual_seed(seed)).float()
 
 def bias(spec, seed:int=0)->float:
-    "`dsb_nb.dsbm.block_bias` of the task (the trainers' blocks of 1,024 against one of 4,096); seed 0: what `bridge()` reads"
+    ("`dsb_nb.dsbm.block_bias` of the task (the trainers' blocks of 1,024 against one of 4,096); "
+     "seed 0: what `bridge()` reads")
     from dsb_nb.dsbm import block_bias
     x0, x1 = _samplers(spec['task']) if spec['kind'] == 'exact' else (spec['data'], spec['prior'])
     return block_bias(x0, x1, spec['gammas'], spec['f'], seed=seed)
@@ -329,7 +330,8 @@ def main():
     p.add_argument('--steps', type=int, default=2000); p.add_argument('--jobs', type=int, default=1)
     p.add_argument('--out', default=str(OUT)); p.add_argument('--plot-only', action='store_true')
     p.add_argument('--bias', action='store_true', help="only record `block_bias` of --tasks (res['block_bias'])")
-    p.add_argument('--bias-draws', type=int, default=1, help="--bias: seeds 0..k-1 of the check (res['block_bias_draws'])")
+    p.add_argument('--bias-draws', type=int, default=1,
+                   help="--bias: seeds 0..k-1 of the check (res['block_bias_draws'])")
     p.add_argument('--calibrate', action='store_true', help="only score exact samples of --tasks (references.rank_exact)")
     a = p.parse_args()
     path = Path(a.out + '.json')
