@@ -54,8 +54,7 @@ def name(kind, spec, kern):
 def auto_solver(kind, spec, seed, n_grid=20)->tuple:
     "The trainer `bridge(method='auto')` picks for a task, as `run_*_task` arguments, and {method, rho}"
     import torch
-    from dsb_nb.solvers import SOLVERS, auto_method
-    from dsb_nb.dsbm import regime, block_bias, auto_coupling
+    from dsb_nb.solvers import SOLVERS, auto_choice
     from dsb_nb.accuracy import random_gaussian_task, MixtureBridge
     g = torch.Generator().manual_seed(0)
     if kind == 'gaussian':
@@ -67,13 +66,9 @@ def auto_solver(kind, spec, seed, n_grid=20)->tuple:
         from dsb_nb.reference import make_gammas
         t = MixtureBridge(spec['d'], spec['eps'], seed=seed)
         x0 = t.sample_p0(4000, g); x1 = t.sample_cond(x0, g); gammas, f = make_gammas(20, T=t.T), None
-    rho, bias = regime(x0, x1, gammas, f), None
-    method = auto_method(f, 'dsb', rho)
-    if method == 'sbcfm':                      # bridge() checks SB-CFM's pairs first (`block_bias`, notebook 18)
-        bias = block_bias(x0, x1, gammas, f)
-        method = auto_method(f, 'dsb', rho, bias)
-    coupling = {'coupling': auto_coupling(rho)} if method == 'dsbm' else {}
-    return dict(cls=SOLVERS[method], **coupling), dict(method=method, rho=rho, block_bias=bias)
+    c = auto_choice(x0, x1, gammas, f=f)       # bridge()'s own decision (notebook 18), block check included
+    return (dict(cls=SOLVERS[c['method']], **({'coupling': c['coupling']} if 'coupling' in c else {})),
+            dict(method=c['method'], rho=c['rho'], block_bias=c.get('block_bias')))
 
 def run(args):
     import torch

@@ -16,8 +16,8 @@ from .dsbm import DSBM, regime, auto_coupling, block_bias
 from .sbcfm import SBCFM
 
 # %% auto #0
-__all__ = ['SOLVERS', 'BLOCK_BIAS_MAX', 'DEFAULT_T', 'DEFAULT_STEPS', 'auto_method', 'default_gammas', 'bridge', 'check_results',
-           'solvers_table', 'plot_solvers']
+__all__ = ['SOLVERS', 'BLOCK_BIAS_MAX', 'DEFAULT_T', 'DEFAULT_STEPS', 'auto_method', 'default_gammas', 'auto_choice', 'bridge',
+           'check_results', 'solvers_table', 'plot_solvers']
 
 # %% ../nbs/18_solvers.ipynb #9699529f
 SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}
@@ -48,42 +48,58 @@ def _solver_args(cls)->set:
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
             and p.name not in ('self', 'data', 'prior', 'gammas')}
 
+def _default(cls, name:str):
+    "The default of the constructor argument `name` of solver `cls`, its parents' included"
+    for c in cls.__mro__:
+        p = inspect.signature(c.__init__).parameters.get(name) if '__init__' in vars(c) else None
+        if p is not None and p.default is not p.empty: return p.default
+    raise KeyError(f"{cls.__name__} has no argument '{name}' with a default")
+
+def auto_choice(data, prior, # the two ends, in any form `DSB` accepts
+                gammas, # (N,) the grid the solver will train on
+                method:str='auto', # 'auto', or a solver asked for (then only rho and DSBM's first coupling are read)
+                **kw)->dict: # the solver's arguments as `bridge` gets them (f, kernel, standardize, coupling, ot_bs..)
+    ("`bridge`'s decision, made before any training: dict(method, auto, rho, why[, block_bias][, coupling]); "
+     "'coupling' is DSBM's first coupling where the decision sets it (not asked for)")
+    method, auto = check_choice(method, 'method', ['auto', *SOLVERS]), method == 'auto'
+    f, kernel, std = kw.get('f'), kw.get('kernel', 'dsb'), kw.get('standardize', False)
+    rho = regime(data, prior, check_gammas(gammas).cpu(), f, standardize=std)   # in the trainer's units
+    asked, bias = 'coupling' in kw, None
+    if auto: method = auto_method(f, kernel, rho)
+    if auto and method == 'sbcfm' and asked: method = 'dsbm'   # `coupling` is DSBM's option
+    if auto and method == 'sbcfm':                              # can its minibatch pairs be trusted here? (16, 18)
+        ob = kw.get('ot_bs', _default(SBCFM, 'ot_bs'))         # SB-CFM's own block: `bs` where ot_bs=None
+        if (ob := check_int(kw.get('bs', _default(SBCFM, 'bs')) if ob is None else ob, 'ot_bs', 1, 4096)) < 4096:
+            bias = block_bias(data, prior, gammas.cpu(), f, block=ob, standardize=std)
+            method = auto_method(f, kernel, rho, bias)
+    why = ("asked for by `method`" if not auto else "`coupling` is an option of DSBM" if asked
+           else _WHY['dsbm-bias' if method == 'dsbm' and rho < 1 else method].format(rho=rho, bias=bias))
+    out = dict(method=method, auto=auto, rho=rho, why=why, **({} if bias is None else dict(block_bias=bias)))
+    if method == 'dsbm' and not asked: out['coupling'] = auto_coupling(rho)    # rho known: not estimated twice
+    return out
+
 def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
            prior, # samples at time T: same forms (a second dataset, or e.g. `gaussian_sampler(shape)`)
            gammas=None, # (N,) step sizes; default `default_gammas(method)`: T = 0.5 on 100 steps (20 for DSB)
-           method:str='auto', # 'auto' (see `auto_method`, kept in `.choice`) or one of SOLVERS: 'dsb', 'dsbm', 'sbcfm'
+           method:str='auto', # 'auto' (see `auto_choice`, kept in `.choice`) or one of SOLVERS: 'dsb', 'dsbm', 'sbcfm'
            n_ipf:int=5, # iterations to train (each = a backward and a forward block of `n_steps`); 0: build only
            resume:bool=False, # continue the run saved in `ckpt_dir` (as `fit(..., resume=True)`)
            overwrite:bool=False, # start afresh even though `ckpt_dir` holds a run (as `fit(..., overwrite=True)`)
            **kw): # any other argument of the solver: net_f, net_b, bs, n_steps, lr, ema_decay, device, ckpt_dir, ...
     ("Fit a Schrödinger bridge between two sample sets with the solver `method`; returns the trained solver "
      "(its `.choice` says which and why)")
-    method, auto = check_choice(method, 'method', ['auto', *SOLVERS]), method == 'auto'
     grid = gammas is None                                   # the default grid depends on the solver: set below
-    gammas = default_gammas('dsbm') if grid else check_gammas(gammas)
-    # in the trainer's units
-    rho = regime(data, prior, gammas.cpu(), kw.get('f'), standardize=kw.get('standardize', False))
-    asked_coupling, bias = 'coupling' in kw, None
-    if auto: method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho)
-    if auto and method == 'sbcfm' and asked_coupling: method = 'dsbm'   # `coupling` is DSBM's option
-    if auto and method == 'sbcfm':                          # can its minibatch pairs be trusted here? (16, 18)
-        ob = kw.get('ot_bs', 1024)
-        if (ob := check_int(kw.get('bs', 128) if ob is None else ob, 'ot_bs', 1, 4096)) < 4096:
-            bias = block_bias(data, prior, gammas.cpu(), kw.get('f'), block=ob,
-                              standardize=kw.get('standardize', False))
-            method = auto_method(kw.get('f'), kw.get('kernel', 'dsb'), rho, bias)
-    if method == 'dsbm' and not asked_coupling: kw['coupling'] = auto_coupling(rho)     # rho known: not estimated twice
-    if grid: gammas = default_gammas(method)                # same T: the same rho (OU: up to O(alpha gamma))
+    c = auto_choice(data, prior, default_gammas('dsbm') if grid else check_gammas(gammas), method, **kw)
+    if 'coupling' in c: kw['coupling'] = c.pop('coupling')
+    method, bias = c['method'], c.pop('block_bias', None)
+    gammas = default_gammas(method) if grid else check_gammas(gammas)   # same T, same rho (OU: up to O(alpha gamma))
     cls, n_ipf, resume = SOLVERS[method], check_int(n_ipf, 'n_ipf', 0), check_bool(resume, 'resume')
     if resume and not kw.get('ckpt_dir'): raise ValueError("`resume=True` needs the run's `ckpt_dir`")
     if bad := [k for k in kw if k not in _solver_args(cls)]:
         raise TypeError(f"Unknown argument(s) {bad} for {cls.__name__}: expected some of {sorted(_solver_args(cls))}")
     model = cls(data, prior, gammas, **kw)
-    why = ("asked for by `method`" if not auto else "`coupling` is an option of DSBM" if asked_coupling
-           else _WHY['dsbm-bias' if method == 'dsbm' and rho < 1 else method].format(rho=rho, bias=bias))
     T = gammas.double().sum().item()
-    model.choice = dict(method=method, auto=auto, rho=rho, why=why,
-                        grid=f"{'default' if grid else 'given'}: N = {len(gammas)}, T = {T:.3g}",
+    model.choice = dict(**c, grid=f"{'default' if grid else 'given'}: N = {len(gammas)}, T = {T:.3g}",
                         **({} if bias is None else dict(block_bias=bias)))
     if n_ipf: model.fit(n_ipf, resume=resume, overwrite=check_bool(overwrite, 'overwrite'))
     return model
