@@ -87,6 +87,8 @@ def run(args):
         kw = dict(kernel=kern) if kern == 'exact' else {}
         if kern == 'dsbm':
             from dsb_nb.dsbm import DSBM; kw.update(cls=DSBM, coupling='reference')   # DSBM-IPF, as recorded
+        if kern == 'dsbm-ot':
+            from dsb_nb.dsbm import DSBM; kw.update(cls=DSBM, coupling='ot')   # what bridge() picks above the block check
         choice = None
         if kern == 'auto':                                                          # what bridge(method='auto') would train
             solver, choice = auto_solver(kind, spec, args.seed, args.n_grid)
@@ -367,7 +369,7 @@ def main():
     p.add_argument('--dims', type=int, nargs='+', default=[2, 10, 20, 50])
     p.add_argument('--refs', nargs='+', default=['brownian', 'ou'], choices=['brownian', 'ou'])
     p.add_argument('--kinds', nargs='+', default=['generation', 'transfer'], choices=['generation', 'transfer'])
-    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact', 'dsbm', 'auto'],
+    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact', 'dsbm', 'dsbm-ot', 'auto'],
                    help="'dsbm': DSBM (notebook 16; Brownian and OU references), the re-anchored comparison")
     p.add_argument('--iters', type=int, default=20, help='IPF iterations')
     p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')

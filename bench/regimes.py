@@ -53,6 +53,7 @@ VARIANTS = {'dsbm-ref': ('dsbm', dict(coupling='reference')), 'dsbm-ind': ('dsbm
             'dsbm-ot': ('dsbm', dict(coupling='ot')), 'sbcfm': ('sbcfm', {}), 'dsb': ('dsb', {})}
 # probes: not candidates (not in a default run, not in regimes.json), asked for by name with --variants and --out
 PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT problem per 4,096-pair cache
+          'dsbm-ot-ob4096': ('dsbm', dict(coupling='ot', ot_bs=4096)),   # DSBM's OT start, one OT problem per cache
           # torchcfm's SB-CFM (bench/vs_torchcfm.py; `pip install torchcfm`) with its default exact plan and with Sinkhorn;
           # Brownian tasks only (no 'authors_scurve'); one `fit` = n_steps updates of both networks
           'dsbm-ind-me': ('dsbm_me', dict(coupling='independent')),   # bench/_probe_match.py
