@@ -22,7 +22,7 @@ __all__ = ['SOLVERS', 'BLOCK_BIAS_MAX', 'DEFAULT_T', 'DEFAULT_STEPS', 'auto_meth
 # %% ../nbs/18_solvers.ipynb #9699529f
 SOLVERS = {'dsb': DSB, 'dsbm': DSBM, 'sbcfm': SBCFM}
 
-BLOCK_BIAS_MAX = 1.15   # `block_bias` above which SB-CFM's pairs are not trusted ('The plan at small noise' below)
+BLOCK_BIAS_MAX = 1.10   # `block_bias` above which SB-CFM's pairs are not trusted ('The plan at small noise' below)
 
 def auto_method(f=None, kernel:str='dsb', # the reference drift and the kernel a user asked for
                 rho:float|None=None, # the problem's regime (`regime`); None: not known
