@@ -87,6 +87,8 @@ def run(args):
         kw = dict(kernel=kern) if kern == 'exact' else {}
         if kern == 'dsbm':
             from dsb_nb.dsbm import DSBM; kw.update(cls=DSBM, coupling='reference')   # DSBM-IPF, as recorded
+        if kern == 'sbcfm':
+            from dsb_nb.sbcfm import SBCFM; kw.update(cls=SBCFM)              # SB-CFM whatever bridge() would pick
         if kern == 'dsbm-ot':
             from dsb_nb.dsbm import DSBM; kw.update(cls=DSBM, coupling='ot')   # what bridge() picks above the block check
         choice = None
@@ -349,7 +351,7 @@ def merge(args):
 
 def choices(args):
     ("What `bridge(method='auto')` picks on every task of --suite, with rho and `block_bias`, without training: "
-     "accuracy_choices.json")
+     "accuracy_choices.json (accuracy_choices_TAG.json with --tag)")
     import torch
     torch.set_num_threads(args.threads)
     rows = []
@@ -359,7 +361,7 @@ def choices(args):
         print(f"{rows[-1]['job']}: {ch['method']}, rho {ch['rho']:.3g}, block_bias {ch['block_bias']}", flush=True)
     note = ("bridge()'s pick per task (auto_solver): rho on 1,000 samples, block_bias (seed 0) where the regime "
             "points to SB-CFM")
-    write_results(HERE/'results'/'accuracy_choices.json', results('accuracy', dict(seed=args.seed, note=note), rows,
+    write_results(HERE/'results'/f"accuracy_choices{'_' + args.tag if args.tag else ''}.json", results('accuracy', dict(seed=args.seed, note=note), rows,
                                                                   machine('cpu', args.threads), cpu_reduced=False),
                   publish=True)
 
@@ -369,7 +371,7 @@ def main():
     p.add_argument('--dims', type=int, nargs='+', default=[2, 10, 20, 50])
     p.add_argument('--refs', nargs='+', default=['brownian', 'ou'], choices=['brownian', 'ou'])
     p.add_argument('--kinds', nargs='+', default=['generation', 'transfer'], choices=['generation', 'transfer'])
-    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact', 'dsbm', 'dsbm-ot', 'auto'],
+    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact', 'dsbm', 'dsbm-ot', 'sbcfm', 'auto'],
                    help="'dsbm': DSBM (notebook 16; Brownian and OU references), the re-anchored comparison")
     p.add_argument('--iters', type=int, default=20, help='IPF iterations')
     p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')
