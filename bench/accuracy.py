@@ -90,7 +90,7 @@ def run(args):
         if kern == 'sbcfm':
             from dsb_nb.sbcfm import SBCFM; kw.update(cls=SBCFM)              # SB-CFM whatever bridge() would pick
         if kern == 'dsbm-ot':
-            from dsb_nb.dsbm import DSBM; kw.update(cls=DSBM, coupling='ot')   # what bridge() picks above the block check
+            from dsb_nb.dsbm import DSBM; kw.update(cls=DSBM, coupling='ot')   # bridge()'s pick above the block check
         choice = None
         if kern == 'auto':                                                          # what bridge(method='auto') would train
             solver, choice = auto_solver(kind, spec, args.seed, args.n_grid)
@@ -361,9 +361,9 @@ def choices(args):
         print(f"{rows[-1]['job']}: {ch['method']}, rho {ch['rho']:.3g}, block_bias {ch['block_bias']}", flush=True)
     note = ("bridge()'s pick per task (auto_solver): rho on 1,000 samples, block_bias (seed 0) where the regime "
             "points to SB-CFM")
-    write_results(HERE/'results'/f"accuracy_choices{'_' + args.tag if args.tag else ''}.json", results('accuracy', dict(seed=args.seed, note=note), rows,
-                                                                  machine('cpu', args.threads), cpu_reduced=False),
-                  publish=True)
+    path = HERE/'results'/f"accuracy_choices{'_' + args.tag if args.tag else ''}.json"
+    write_results(path, results('accuracy', dict(seed=args.seed, note=note), rows, machine('cpu', args.threads),
+                                cpu_reduced=False), publish=True)
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -371,8 +371,10 @@ def main():
     p.add_argument('--dims', type=int, nargs='+', default=[2, 10, 20, 50])
     p.add_argument('--refs', nargs='+', default=['brownian', 'ou'], choices=['brownian', 'ou'])
     p.add_argument('--kinds', nargs='+', default=['generation', 'transfer'], choices=['generation', 'transfer'])
-    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'], choices=['dsb', 'exact', 'dsbm', 'dsbm-ot', 'sbcfm', 'auto'],
-                   help="'dsbm': DSBM (notebook 16; Brownian and OU references), the re-anchored comparison")
+    p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'],
+                   choices=['dsb', 'exact', 'dsbm', 'dsbm-ot', 'sbcfm', 'auto'],
+                   help="'dsbm': DSBM-IPF (notebook 16; Brownian and OU references), the re-anchored comparison; "
+                        "'dsbm-ot': DSBM from the OT coupling; 'sbcfm': SB-CFM; 'auto': what bridge() picks")
     p.add_argument('--iters', type=int, default=20, help='IPF iterations')
     p.add_argument('--steps', type=int, default=0, help='gradient steps per half-iteration (0: the DSB default)')
     p.add_argument('--lr-schedule', default=None, choices=['cosine', 'cosine_run', 'constant'],

@@ -173,7 +173,8 @@ def main():
     p.add_argument('--tasks', nargs='*', default=None, help='task names (default: all ten)')
     p.add_argument('--out', default=str(root/'bench'/'results'/'vs_torchcfm'), help='output path without extension')
     p.add_argument('--refresh-refs', action='store_true',
-                   help="only re-read the dsb_nb columns from bench/results/accuracy/ (after a default changed) and re-plot")
+                   help="only re-read the dsb_nb columns from bench/results/accuracy/ "
+                        "(after a default changed) and re-plot")
     a = p.parse_args()
     torch.set_num_threads(1)
     todo = [(k, s, m) for k, s in TASKS for m in OT_METHODS if a.tasks is None or task_name(k, s) in a.tasks]

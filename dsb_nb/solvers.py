@@ -63,14 +63,15 @@ def auto_choice(data, prior, # the two ends, in any form `DSB` accepts
      "'coupling' is DSBM's first coupling where the decision sets it (not asked for)")
     method, auto = check_choice(method, 'method', ['auto', *SOLVERS]), method == 'auto'
     f, kernel, std = kw.get('f'), kw.get('kernel', 'dsb'), kw.get('standardize', False)
-    rho = regime(data, prior, check_gammas(gammas).cpu(), f, standardize=std)   # in the trainer's units
+    g = check_gammas(gammas).cpu()
+    rho = regime(data, prior, g, f, standardize=std)           # in the trainer's units
     asked, bias = 'coupling' in kw, None
     if auto: method = auto_method(f, kernel, rho)
     if auto and method == 'sbcfm' and asked: method = 'dsbm'   # `coupling` is DSBM's option
     if auto and method == 'sbcfm':                              # can its minibatch pairs be trusted here? (16, 18)
         ob = kw.get('ot_bs', _default(SBCFM, 'ot_bs'))         # SB-CFM's own block: `bs` where ot_bs=None
         if (ob := check_int(kw.get('bs', _default(SBCFM, 'bs')) if ob is None else ob, 'ot_bs', 1, 4096)) < 4096:
-            bias = block_bias(data, prior, gammas.cpu(), f, block=ob, standardize=std)
+            bias = block_bias(data, prior, g, f, block=ob, standardize=std)
             method = auto_method(f, kernel, rho, bias)
     why = ("asked for by `method`" if not auto else "`coupling` is an option of DSBM" if asked
            else _WHY['dsbm-bias' if method == 'dsbm' and rho < 1 else method].format(rho=rho, bias=bias))
