@@ -74,6 +74,7 @@ def run(args):
     import torch
     torch.set_num_threads(args.threads)
     from dsb_nb.accuracy import random_gaussian_task, run_gaussian_task, MixtureBridge, run_mixture_task
+    from dsb_nb.solvers import _default
     todo = jobs(args)
     i, n = map(int, args.shard.split('/'))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -106,7 +107,9 @@ def run(args):
                                    N=args.n_grid, draws=args.draws, device=args.device, **kw)
         if choice: res['choice'] = choice
         res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads,
-                                              n_grid=args.n_grid, draws=args.draws, lr_schedule=args.lr_schedule or 'default'),
+                                              n_grid=args.n_grid, draws=args.draws, lr_schedule=args.lr_schedule or 'default',
+                                              **({} if args.lr_schedule or 'cls' not in kw else    # what 'default' was
+                                                 {'lr_schedule_used': _default(kw['cls'], 'lr_schedule')})),
                    machine=machine(args.device, args.threads),
                    wall_s=time.time() - t0)
         path.write_text(json.dumps(res, indent=0))
