@@ -70,11 +70,19 @@ def auto_solver(kind, spec, seed, n_grid=20)->tuple:
     return (dict(cls=SOLVERS[c['method']], **({'coupling': c['coupling']} if 'coupling' in c else {})),
             dict(method=c['method'], rho=c['rho'], block_bias=c.get('block_bias')))
 
+def _schedule_used(kw:dict)->str:
+    "The learning-rate schedule a solver's default gives for these arguments (DSBM's 'auto' follows its coupling)"
+    from dsb_nb.solvers import _default
+    s = _default(kw['cls'], 'lr_schedule')
+    if s == 'auto':
+        from dsb_nb.dsbm import auto_lr_schedule
+        s = auto_lr_schedule(kw['coupling'])
+    return s
+
 def run(args):
     import torch
     torch.set_num_threads(args.threads)
     from dsb_nb.accuracy import random_gaussian_task, run_gaussian_task, MixtureBridge, run_mixture_task
-    from dsb_nb.solvers import _default
     todo = jobs(args)
     i, n = map(int, args.shard.split('/'))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -109,7 +117,7 @@ def run(args):
         res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads,
                                               n_grid=args.n_grid, draws=args.draws, lr_schedule=args.lr_schedule or 'default',
                                               **({} if args.lr_schedule or 'cls' not in kw else    # what 'default' was
-                                                 {'lr_schedule_used': _default(kw['cls'], 'lr_schedule')})),
+                                                 {'lr_schedule_used': _schedule_used(kw)})),
                    machine=machine(args.device, args.threads),
                    wall_s=time.time() - t0)
         path.write_text(json.dumps(res, indent=0))

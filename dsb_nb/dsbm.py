@@ -18,8 +18,8 @@ from .score_matching import w2
 
 # %% auto #0
 __all__ = ['OT_METHODS', 'COUPLINGS', 'brownian_bridge', 'bridge_drift', 'linear_bridge_coeffs', 'ot_plan', 'sample_plan',
-           'ot_pairs', 'regime', 'block_bias', 'auto_coupling', 'BridgeMatching', 'DSBM', 'ForwardFromBackward',
-           'analytic_forward']
+           'ot_pairs', 'regime', 'block_bias', 'auto_coupling', 'auto_lr_schedule', 'BridgeMatching', 'DSBM',
+           'ForwardFromBackward', 'analytic_forward']
 
 # %% ../nbs/16_dsbm.ipynb #592cf9be
 def brownian_bridge(x0:Tensor, # (batch, *shape) points at time 0
@@ -256,6 +256,11 @@ def auto_coupling(rho:float)->str:
     "DSBM's first coupling for a problem of regime `rho`: 'ot' where rho < 1, else 'independent' (18's benchmark)"
     return 'ot' if rho < 1 else 'independent'
 
+def auto_lr_schedule(coupling:str)->str:
+    ("DSBM's learning-rate schedule for its first `coupling`: one cosine over the run ('cosine_run') from OT pairs, "
+     "whose iterations refine a coupling that starts near the bridge's; one per half ('cosine') otherwise (18's benchmark)")
+    return 'cosine_run' if check_choice(coupling, 'coupling', COUPLINGS[1:]) == 'ot' else 'cosine'
+
 def _check_linear(f, who:str)->float:
     "alpha of a linear reference drift f(x) = -alpha x (None is Brownian); anything else is refused"
     if f is None: return 0.
@@ -328,14 +333,19 @@ class DSBM(BridgeMatching):
                  # iteration 1's forward half: 'trained', or 'analytic' (read off the backward net, `analytic_forward`
                  # below: coupling='independent' and a Gaussian prior only)
                  first_forward:str='trained',
+                 # 'auto': 'cosine_run' (one cosine over the run) for the OT start, else 'cosine' (one per half)
+                 lr_schedule:str='auto',
                  **kw): # any other `Bridge` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, ...)
         self.coupling = check_choice(coupling, 'coupling', COUPLINGS)
+        sched = check_choice(lr_schedule, 'lr_schedule', ('auto', 'cosine', 'cosine_run', 'constant'))
         self.first_forward, self.closed_f = check_choice(first_forward, 'first_forward', ('trained', 'analytic')), None
-        super().__init__(data, prior, gammas, f, ot_bs=ot_bs, ot_method=ot_method, ot_iter=ot_iter, ot_tol=ot_tol, **kw)
+        super().__init__(data, prior, gammas, f, ot_bs=ot_bs, ot_method=ot_method, ot_iter=ot_iter, ot_tol=ot_tol,
+                         lr_schedule='cosine' if sched == 'auto' else sched, **kw)
         self.rho = None
         if self.coupling == 'auto':        # the regime in the trainer's units (its sources are standardised, if asked)
             self.rho = regime(self.data, self.prior, self.gammas.cpu(), self.f)
             self.coupling = auto_coupling(self.rho)
+        if sched == 'auto': self.lr_schedule = auto_lr_schedule(self.coupling)
         if self.first_forward == 'analytic' and self.coupling != 'independent':
             raise ValueError("first_forward='analytic' reads iteration 1's forward map off the backward net of the "
                              f"independent coupling: it needs coupling='independent', got coupling={coupling!r}"
