@@ -257,8 +257,9 @@ def auto_coupling(rho:float)->str:
     return 'ot' if rho < 1 else 'independent'
 
 def auto_lr_schedule(coupling:str)->str:
-    ("DSBM's learning-rate schedule for its first `coupling`: one cosine over the run ('cosine_run') from OT pairs, "
-     "whose iterations refine a coupling that starts near the bridge's; one per half ('cosine') otherwise (18's benchmark)")
+    ("DSBM's learning-rate schedule for its first `coupling`: one cosine over the run ('cosine_run') from OT "
+     "pairs, whose iterations refine a coupling that starts near the bridge's; one per half ('cosine') otherwise "
+     "(18's benchmark)")
     return 'cosine_run' if check_choice(coupling, 'coupling', COUPLINGS[1:]) == 'ot' else 'cosine'
 
 def _check_linear(f, who:str)->float:
