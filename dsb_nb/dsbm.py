@@ -12,6 +12,7 @@ from .mean_matching import pad_like, MeanNet
 from .checks import check_int, check_real, check_bool, check_choice
 from .sources import as_sampler
 from .dsb import Bridge
+from .inputs import LR_SCHEDULES
 from .checkpoint import CheckpointError, _nonfinite
 from fastcore.basics import patch
 from .score_matching import w2
@@ -338,7 +339,7 @@ class DSBM(BridgeMatching):
                  lr_schedule:str='auto',
                  **kw): # any other `Bridge` argument (net_f, net_b, bs, n_steps, lr, ema_decay, n_cache, ...)
         self.coupling = check_choice(coupling, 'coupling', COUPLINGS)
-        sched = check_choice(lr_schedule, 'lr_schedule', ('auto', 'cosine', 'cosine_run', 'constant'))
+        sched = check_choice(lr_schedule, 'lr_schedule', ('auto',) + LR_SCHEDULES)
         self.first_forward, self.closed_f = check_choice(first_forward, 'first_forward', ('trained', 'analytic')), None
         super().__init__(data, prior, gammas, f, ot_bs=ot_bs, ot_method=ot_method, ot_iter=ot_iter, ot_tol=ot_tol,
                          lr_schedule='cosine' if sched == 'auto' else sched, **kw)

@@ -13,7 +13,7 @@ from .reference import check_tensor, check_gammas, brownian, LinearDrift, margin
 from .checks import patch
 
 # %% auto #0
-__all__ = ['InputChecks', 'check_steps', 'check_drift', 'grid_floor']
+__all__ = ['LR_SCHEDULES', 'InputChecks', 'check_steps', 'check_drift', 'grid_floor']
 
 # %% ../nbs/05e_inputs.ipynb #13dcb0e0
 class InputChecks:
@@ -22,6 +22,9 @@ class InputChecks:
     _GLOBAL_SALT = 0x9E3779B9   # offset of the global generators' seed from a cache refresh's
 
 # %% ../nbs/05e_inputs.ipynb #3bd6034f
+# the learning-rate schedules a trainer accepts (DSBM adds 'auto', `auto_lr_schedule`)
+LR_SCHEDULES = ('cosine', 'cosine_run', 'constant')
+
 # history columns
 _ROW_KEYS = ('ipf', 'direction', 'loss', 'train_s', 'cache_s', 'mean_err', 'var_ratio', 'w2',
              'energy', 'energy_floor', 'energy_se')
@@ -44,7 +47,7 @@ def _check_settings(self:InputChecks, bs, n_steps, lr, ema_decay, grad_clip, n_c
              grad_clip=check_real(grad_clip, 'grad_clip', 0, min_open=True, none_ok=True),
              progress=check_bool(progress, 'progress', none_ok=True),
              amp=check_bool(amp, 'amp'), compile=check_bool(compile, 'compile'), device=check_device(device),
-             lr_schedule=check_choice(lr_schedule, 'lr_schedule', ('cosine', 'cosine_run', 'constant')),
+             lr_schedule=check_choice(lr_schedule, 'lr_schedule', LR_SCHEDULES),
              kernel=check_choice(kernel, 'kernel', ('dsb', 'exact')),
              noise_kind=check_choice(noise, 'noise', ('auto', 'full', 'diag', 'scalar')),
              n_noise=check_int(n_noise, 'n_noise', 2),
