@@ -73,7 +73,8 @@ def auto_solver(kind, spec, seed, n_grid=20)->tuple:
 def _schedule_used(kw:dict)->str:
     "The learning-rate schedule a solver's default gives for these arguments (DSBM's 'auto' follows its coupling)"
     from dsb_nb.solvers import _default
-    s = _default(kw['cls'], 'lr_schedule')
+    from dsb_nb.dsb import DSB
+    s = _default(kw.get('cls', DSB), 'lr_schedule')          # no 'cls': the kernels 'dsb' and 'exact' train `DSB`
     if s == 'auto':
         from dsb_nb.dsbm import auto_lr_schedule
         s = auto_lr_schedule(kw['coupling'])
@@ -116,7 +117,7 @@ def run(args):
         if choice: res['choice'] = choice
         res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads,
                                               n_grid=args.n_grid, draws=args.draws, lr_schedule=args.lr_schedule or 'default',
-                                              **({} if args.lr_schedule or 'cls' not in kw else    # what 'default' was
+                                              **({} if args.lr_schedule else                       # what 'default' was
                                                  {'lr_schedule_used': _schedule_used(kw)})),
                    machine=machine(args.device, args.threads),
                    wall_s=time.time() - t0)
