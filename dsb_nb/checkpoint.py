@@ -49,7 +49,7 @@ def fingerprint(self:Checkpointing)->dict:
     return {'class': type(self).__name__, 'gammas': self.gammas.tolist(), 'f': _describe(self.f),
             'shape': list(self.shape), 'n_steps': self.n_steps, 'bs': self.bs, 'cache_every': self.cache_every,
             'n_cache': self.n_cache, 'seed': self.seed, 'lr_schedule': self.lr_schedule, 'kernel': self.kernel,
-            'standardize': self.standardize, 'warm_start': self.warm_start,
+            'standardize': self.standardize, 'warm_start': self.warm_start, 'ema_decay': self.ema_decay,
             'noise': self._noise_kind() if self.kernel == 'exact' else None,
             'nets': {f'{k}.{n}': list(t.shape)
                      for k in ('net_f', 'net_b') for n, t in getattr(self, k).state_dict().items()},

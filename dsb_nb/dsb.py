@@ -22,7 +22,8 @@ from .exact_noise import LearnedNoise                  # 05f: kernel='exact'
 _all_ = ['CheckpointError', 'Table', 'markdown_table']       # re-exported: `from dsb_nb.dsb import *` keeps them
 
 # %% auto #0
-__all__ = ['Bridge', 'DSB', 'gaussian_sb_cross_cov', 'check_trainer', 'CheckpointError', 'Table', 'markdown_table']
+__all__ = ['Bridge', 'DSB', 'ema_decay_at', 'gaussian_sb_cross_cov', 'check_trainer', 'CheckpointError', 'Table',
+           'markdown_table']
 
 # %% ../nbs/06_dsb.ipynb #fb0e2787
 class Bridge(InputChecks, Reporting, Checkpointing, LearnedNoise):
@@ -36,8 +37,9 @@ class Bridge(InputChecks, Reporting, Checkpointing, LearnedNoise):
                  # nets net(x, k) -> x.shape; default TimeMLP 'auto' (widths grow with d), initialised from `seed`
                  net_f:nn.Module|None=None, net_b:nn.Module|None=None,
                  # batch, steps per half, Adam's lr, EMA decay in [0, 1); the EMA warms up: step s of a half uses
-                 # min(ema_decay, (1+s)/(10+s)), so 0.998 holds from step 4,490 on (about 0.9955 after 2,000 steps)
-                 bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float=0.998,
+                 # min(ema_decay, (1+s)/(10+s)), so 0.998 holds from step 4,490 on (about 0.9955 after 2,000 steps);
+                 # None: no cap, an average over about the last ninth of the cycle (SB-CFM's default: notebook 19)
+                 bs:int=128, n_steps:int=2000, lr:float=1e-3, ema_decay:float|None=0.998,
                  grad_clip:float|None=1., # clip the gradient norm to this (> 0); None: no clipping
                  # lr: 'cosine' (from `lr` down to 0 within each half), 'cosine_run' (one cosine over all the
                  # halves of `fit(n_ipf)`, for solvers whose halves repeat one regression: notebook 17) or 'constant'
@@ -205,6 +207,14 @@ def train_half(self:Bridge, direction:str, # 'backward' (Algorithm 1, lines 2-6)
     return {'loss': torch.stack(h.losses[-max(1, len(h.losses)//10):]).mean().item(),
             'train_s': time.time() - h.t0, 'cache_s': h.cache_s}
 
+# %% ../nbs/06_dsb.ipynb #8789fea5
+def ema_decay_at(step:int, # the step's position in its learning-rate cycle, from 0
+                 ema_decay:float|None, # the cap, in [0, 1); None: no cap
+                 )->float:
+    "The EMA's decay at `step` of a cycle: the warm-up (1+s)/(10+s), capped at `ema_decay` unless that is None"
+    w = (1 + step)/(10 + step)
+    return w if ema_decay is None else min(ema_decay, w)
+
 # %% ../nbs/06_dsb.ipynb #d806f936
 @patch
 def _refresh(self:Bridge, h:_Half, step:int):
@@ -235,7 +245,7 @@ def _sgd_step(self:Bridge, h:_Half, step:int):
     loss.backward()
     if self.grad_clip is not None: h.gnorms.append(nn.utils.clip_grad_norm_(h.net.parameters(), self.grad_clip))
     h.opt.step()
-    h.ema.update(h.net, min(self.ema_decay, (1 + pos)/(10 + pos)))     # the EMA warms up over the cycle's first steps
+    h.ema.update(h.net, ema_decay_at(pos, self.ema_decay))          # the EMA warms up over the cycle's first steps
     h.losses.append(loss.detach().float())
 
 @patch

@@ -43,7 +43,7 @@ def _check_settings(self:InputChecks, bs, n_steps, lr, ema_decay, grad_clip, n_c
              ckpt_every=check_int(ckpt_every, 'ckpt_every', 1, none_ok=True),
              seed=check_int(seed, 'seed', 0, 2**32 - 1),
              lr=check_real(lr, 'lr', 0, min_open=True),
-             ema_decay=check_real(ema_decay, 'ema_decay', 0, 1, max_open=True),
+             ema_decay=check_real(ema_decay, 'ema_decay', 0, 1, max_open=True, none_ok=True),
              grad_clip=check_real(grad_clip, 'grad_clip', 0, min_open=True, none_ok=True),
              progress=check_bool(progress, 'progress', none_ok=True),
              amp=check_bool(amp, 'amp'), compile=check_bool(compile, 'compile'), device=check_device(device),

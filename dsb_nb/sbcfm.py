@@ -26,14 +26,15 @@ class SBCFM(BridgeMatching):
                  ot_method:str='auto', ot_iter:int=200, ot_tol:float=1e-4, # the solver of each block (see `ot_plan`)
                  n_cache:int=4096, # pairs per OT cache (4 blocks), redrawn every `cache_every` steps
                  lr_schedule:str='cosine_run', # one cosine over all the halves of a `fit` call (they share one target)
-                 **kw): # any other `Bridge` argument (net_f, net_b, bs, n_steps, lr, ema_decay, cache_every, ...)
+                 ema_decay:float|None=None, # no cap: the EMA averages the last ninth of the run (`ema_decay_at`, 06)
+                 **kw): # any other `Bridge` argument (net_f, net_b, bs, n_steps, lr, cache_every, ...)
         if 'coupling' in kw:
             raise ValueError("SBCFM draws every pair from minibatch OT plans: "
                              "it takes no `coupling` (that is DSBM's option)")
         ot_bs = check_int(ot_bs, 'ot_bs', 1, 4096, none_ok=True)
         if ot_bs is None: ot_bs = check_int(kw.get('bs', 128), 'bs', 1)
         super().__init__(data, prior, gammas, f, ot_bs=ot_bs, ot_method=ot_method, ot_iter=ot_iter, ot_tol=ot_tol,
-                         n_cache=n_cache, lr_schedule=lr_schedule, **kw)
+                         n_cache=n_cache, lr_schedule=lr_schedule, ema_decay=ema_decay, **kw)
         self.reg = self.ot_reg  # the plans' regulariser (S2): 4T for the Brownian reference
 
     def fingerprint(self)->dict:

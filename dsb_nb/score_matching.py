@@ -115,8 +115,9 @@ def dsm_loss(net:nn.Module, # score network net(x, k) -> (batch, *shape)
 # %% ../nbs/03_score_matching.ipynb #1068ce58
 class EMA:
     "Exponential moving average of a module's parameters and buffers: `shadow <- decay*shadow + (1-decay)*param`"
-    def __init__(self, model:nn.Module, decay:float=0.999):
-        if not 0 <= decay < 1: raise ValueError(f"`decay` must be in [0, 1), got {decay}")
+    def __init__(self, model:nn.Module,
+                 decay:float|None=0.999): # in [0, 1); None: every `update` gives its own decay
+        if decay is not None and not 0 <= decay < 1: raise ValueError(f"`decay` must be in [0, 1) or None, got {decay}")
         self.decay, self.model, self._src = decay, copy.deepcopy(model).eval().requires_grad_(False), None
     @torch.no_grad()
     def update(self, model:nn.Module,
@@ -126,8 +127,10 @@ class EMA:
             fl = [k for k in e if e[k].is_floating_point()]
             self._fl, self._rest = ([e[k] for k in fl], [m[k] for k in fl]), [(e[k], m[k]) for k in e if k not in fl]
             self._src = model
+        decay = self.decay if decay is None else decay
+        if decay is None: raise ValueError("this EMA has no decay of its own (`decay=None`): pass `decay` to `update`")
         if self._fl[0]:  # one fused kernel for all tensors
-            torch._foreach_lerp_(self._fl[0], self._fl[1], 1 - (self.decay if decay is None else decay))
+            torch._foreach_lerp_(self._fl[0], self._fl[1], 1 - decay)
         for a, b in self._rest: a.copy_(b)
     def state_dict(self): return {'decay': self.decay, 'model': self.model.state_dict()}
     def load_state_dict(self, sd):
