@@ -70,6 +70,12 @@ def auto_solver(kind, spec, seed, n_grid=20)->tuple:
     return (dict(cls=SOLVERS[c['method']], **({'coupling': c['coupling']} if 'coupling' in c else {})),
             dict(method=c['method'], rho=c['rho'], block_bias=c.get('block_bias')))
 
+def _ema_used(kw:dict):
+    "The EMA's cap a run used: the solver's default (SB-CFM: None, no cap) unless the job set one"
+    from dsb_nb.solvers import _default
+    from dsb_nb.dsb import DSB
+    return kw.get('ema_decay', _default(kw.get('cls', DSB), 'ema_decay'))
+
 def _schedule_used(kw:dict)->str:
     "The learning-rate schedule a solver's default gives for these arguments (DSBM's 'auto' follows its coupling)"
     from dsb_nb.solvers import _default
@@ -118,7 +124,8 @@ def run(args):
         res.update(kernel=kern, settings=dict(iters=args.iters, n_steps=args.steps or 'default', seed=args.seed, threads=args.threads,
                                               n_grid=args.n_grid, draws=args.draws, lr_schedule=args.lr_schedule or 'default',
                                               **({} if args.lr_schedule else                       # what 'default' was
-                                                 {'lr_schedule_used': _schedule_used(kw)})),
+                                                 {'lr_schedule_used': _schedule_used(kw)}),
+                                              ema_decay_used=_ema_used(kw)),
                    machine=machine(args.device, args.threads),
                    wall_s=time.time() - t0)
         path.write_text(json.dumps(res, indent=0))
@@ -298,6 +305,7 @@ def merge_tag(args):
         rows.append(dict(job=p.stem, task=new['task'], d=new['d'], kernel=new['kernel'],
                          n_grid=n_grid, **({'choice': new['choice']} if 'choice' in new else {}),
                          **({'lr_schedule': new['settings']['lr_schedule']} if 'lr_schedule' in new['settings'] else {}),
+                         **({'ema_decay_used': new['settings']['ema_decay_used']} if 'ema_decay_used' in new['settings'] else {}),
                          draws=dr[0]['draws'],
                          n=dr[0]['n'], ipf=[x['ipf'] for x in b], median=[x['median'] for x in dr],
                          lo=[x['lo'] for x in dr], hi=[x['hi'] for x in dr], floor=dr[0]['floor'],
