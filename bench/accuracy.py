@@ -304,8 +304,7 @@ def merge_tag(args):
         dr = [x['kl_draws'] for x in b]
         rows.append(dict(job=p.stem, task=new['task'], d=new['d'], kernel=new['kernel'],
                          n_grid=n_grid, **({'choice': new['choice']} if 'choice' in new else {}),
-                         **({'lr_schedule': new['settings']['lr_schedule']} if 'lr_schedule' in new['settings'] else {}),
-                         **({'ema_decay_used': new['settings']['ema_decay_used']} if 'ema_decay_used' in new['settings'] else {}),
+                         **{k: new['settings'][k] for k in ('lr_schedule', 'ema_decay_used') if k in new['settings']},
                          draws=dr[0]['draws'],
                          n=dr[0]['n'], ipf=[x['ipf'] for x in b], median=[x['median'] for x in dr],
                          lo=[x['lo'] for x in dr], hi=[x['hi'] for x in dr], floor=dr[0]['floor'],
