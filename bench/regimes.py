@@ -58,6 +58,7 @@ PROBES = {'sbcfm-ob4096': ('sbcfm', dict(ot_bs=4096)),   # SB-CFM with one OT pr
           # Brownian tasks only (no 'authors_scurve'); one `fit` = n_steps updates of both networks
           'dsbm-ind-me': ('dsbm_me', dict(coupling='independent')),   # bench/_probe_match.py
           'sbcfm-run': ('sbcfm', dict(lr_schedule='cosine_run')),   # SB-CFM with one learning-rate cycle over the run
+          'sbcfm-run-cap': ('sbcfm', dict(lr_schedule='cosine_run', ema_decay=0.998)),   # the same, EMA capped (old default)
           'dsbm-ind-run': ('dsbm', dict(coupling='independent', lr_schedule='cosine_run')),   # DSBM-IMF, one cycle over the run
           'dsbm-ot-run': ('dsbm', dict(coupling='ot', lr_schedule='cosine_run')),   # DSBM's OT start, one cycle over the run
           'sbcfm-emd': ('sbcfm', dict(ot_method='emd')),   # SB-CFM on exact-OT pairs ('auto' at small reg in 0.2.0)
