@@ -60,6 +60,11 @@ def ot_bridge_midpoint(x0, x1, gammas, alpha:float=0., block:int=4096, gen=None,
     z = torch.randn(p0.shape, generator=noise_gen or gen)
     return c['u'][k]*p0.double() + c['w'][k]*p1.double() + c['sd'][k]*z.double()
 
+def pca_basis(x, k:int):
+    "Top `k` principal directions of centred rows `x`, largest first: the exact, deterministic PCA (`eigh` of `x.T@x`)"
+    import torch
+    return torch.linalg.eigh((x.T@x).double())[1][:, -k:].flip(1).to(x.dtype)
+
 def cpu_model()->str:
     "The CPU's model name (Linux: /proc/cpuinfo), or '' where it cannot be read: step rates differ 3x between models"
     try:

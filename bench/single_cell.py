@@ -32,7 +32,7 @@ import argparse, math, os, sys, tempfile, time
 from pathlib import Path
 import torch
 
-from _common import root, publish_fig, publish_json, machine, results, write_results, ot_bridge_midpoint
+from _common import root, publish_fig, publish_json, machine, results, write_results, ot_bridge_midpoint, pca_basis
 
 LIGHTSB = 2.46          # LightSB (its authors' code) on this task, as quoted in issue 24
 DAYS = (2, 3, 4)
@@ -116,8 +116,7 @@ def plot(res:dict, pred, days:dict, png:Path):
     bud = res['settings'].get('budget_min', 5.)
     a.axvline(60*bud, c='grey', lw=0.8, label=f'budget ({bud:g} CPU min)'); a.set_xlabel('wall time (s)'); a.set_ylabel('energy distance to day 3')
     a.set_title('Predicting day 3 from days 2 and 4'); a.legend(fontsize=7)
-    X3 = days[3] - days[3].mean(0)                    # exact top-2 PCA (pca_lowrank is randomized: global generator)
-    V = torch.linalg.eigh((X3.T@X3).double())[1][:, -2:].flip(1).to(X3.dtype)
+    V = pca_basis(days[3] - days[3].mean(0), 2)
     for x, lab, c in ((days[3], 'day 3 (held out)', 'C0'), (pred.double(), 'prediction (midpoint)', 'C1')):
         z = (x - days[3].mean(0))@V
         b.scatter(z[:2000, 0], z[:2000, 1], s=2, alpha=0.4, c=c, label=lab)
