@@ -34,16 +34,18 @@ from _common import machine, results, read_results, write_results, keyed_rows, c
 HERE = Path(__file__).resolve().parent
 OUT = HERE/'results'/'accuracy'
 MIXTURES = [dict(d=2, eps=0.1), dict(d=16, eps=1.0)]
+GAUSS_DIMS = [2, 10, 20, 50]
 
 def jobs(args):
     out = []
     if args.suite in ('gaussian', 'all'):
-        for d in args.dims:
+        for d in args.dims or GAUSS_DIMS:
             for ref in args.refs:
                 for kind in args.kinds:
                     for kern in args.kernels: out.append(('gaussian', dict(d=d, kind=kind, ref=ref), kern))
     if args.suite in ('mixture', 'all'):
         for m in MIXTURES:
+            if args.dims and m['d'] not in args.dims: continue      # --dims picks mixtures by their d too
             for kern in args.kernels: out.append(('mixture', m, kern))
     return out
 
@@ -387,7 +389,8 @@ def choices(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--suite', choices=['gaussian', 'mixture', 'all'], default='all')
-    p.add_argument('--dims', type=int, nargs='+', default=[2, 10, 20, 50])
+    p.add_argument('--dims', type=int, nargs='+', default=None,
+                   help=f'Gaussian tasks of these d (default {GAUSS_DIMS}) and mixtures of these d (default both: 2, 16)')
     p.add_argument('--refs', nargs='+', default=['brownian', 'ou'], choices=['brownian', 'ou'])
     p.add_argument('--kinds', nargs='+', default=['generation', 'transfer'], choices=['generation', 'transfer'])
     p.add_argument('--kernels', nargs='+', default=['dsb', 'exact'],
