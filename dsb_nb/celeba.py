@@ -142,11 +142,12 @@ class CelebaConfig(MnistConfig):
 
 # %% ../nbs/13_celeba.ipynb #9eb27849
 def celeba_dsb(cfg:CelebaConfig, # the run's configuration
-               data, # (n, C, H, W) uint8 or [-1, 1] float tensor, a sampler f(n, gen), or an iterable of batches
+               data, # (n, C, H, W) uint8 or [-1, 1] float tensor or numpy array, a sampler f(n, gen), or batches
                device=None, ckpt_dir=None, seed:int=0, progress:bool=True)->DSB:
     "A `DSB` trainer for CelebA-style image generation configured by `cfg`"
     if not isinstance(cfg, CelebaConfig): raise TypeError(f"`cfg` must be a CelebaConfig, got {type(cfg).__name__}")
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    if type(data).__module__ == 'numpy': data = torch.as_tensor(data).clone()    # an array is a tensor of images
     if isinstance(data, Tensor): data = image_sampler(data[:cfg.n_data].to(device))
     shape = tuple(as_sampler(data, 'data', device)(2).shape[1:])
     if len(shape) != 3 or shape[1] != shape[2]:

@@ -30,7 +30,7 @@ class Bridge(InputChecks, Reporting, Checkpointing, LearnedNoise):
     ("What every bridge solver shares between `data` (time 0) and `prior` (time N): Algorithm 1's loop, EMA, "
      "checkpoints, diagnostics, sampling; a solver defines `make_cache` and `batch_loss`")
     def __init__(self,
-                 data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (DataLoader)
+                 data, # p_data: tensor/array (n, *shape), callable f(n)/f(n, gen), or iterable of batches (DataLoader)
                  prior, # p_prior: same forms as `data`; e.g. `gaussian_sampler(shape)` or a second dataset
                  gammas:Tensor, # (N,) step sizes, N >= 1, e.g. `make_gammas(20, T=0.5)`
                  f=None, # reference drift (default Brownian); e.g. `ou(alpha)`

@@ -273,7 +273,7 @@ def _check_linear(f, who:str)->float:
 class BridgeMatching(Bridge):
     ("Bridge matching over a linear reference: the mean maps regress onto the reference bridge's next-step means "
      "between coupled end points (M3')-(M4'); a solver says where the pairs come from (`make_cache`)")
-    def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
+    def __init__(self, data, # p_data: tensor/array (n, *shape), callable f(n) / f(n, gen), or iterable of batches
                  prior, # p_prior: same forms as `data`
                  gammas:Tensor, # (N,) step sizes; T = gammas.sum()
                  f=None, # reference drift: None/brownian() (variance 2T at time T) or ou(alpha) with alpha * gamma < 1
@@ -324,7 +324,7 @@ class BridgeMatching(Bridge):
 
 class DSBM(BridgeMatching):
     "Diffusion Schrödinger Bridge Matching (iterative Markovian fitting) between `data` (time 0) and `prior` (time N)"
-    def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
+    def __init__(self, data, # p_data: tensor/array (n, *shape), callable f(n) / f(n, gen), or iterable of batches
                  prior, # p_prior: same forms as `data`
                  gammas:Tensor, # (N,) step sizes; T = gammas.sum()
                  f=None, # reference drift: None/brownian() (variance 2T at time T) or ou(alpha) with alpha * gamma < 1

@@ -18,7 +18,7 @@ class SBCFM(BridgeMatching):
     ("Simulation-free Schrödinger bridge: bridge matching on pairs from minibatch OT plans (eq. S2), "
      "redrawn at each refresh")
     coupling = 'ot'      # every pair of every half (DSBM's coupling='ot' uses them for its first half only)
-    def __init__(self, data, # p_data: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
+    def __init__(self, data, # p_data: tensor/array (n, *shape), callable f(n) / f(n, gen), or iterable of batches
                  prior, # p_prior: same forms as `data`
                  gammas:Tensor, # (N,) step sizes; T = gammas.sum()
                  f=None, # reference drift: None/brownian() (reg = 4T) or ou(alpha) (reg = 2 s_N, see `DSBM`)

@@ -79,7 +79,7 @@ def auto_choice(data, prior, # the two ends, in any form `DSB` accepts
     if method == 'dsbm' and not asked: out['coupling'] = auto_coupling(rho)    # rho known: not estimated twice
     return out
 
-def bridge(data, # samples at time 0: tensor (n, *shape), callable f(n) / f(n, gen), or iterable of batches
+def bridge(data, # samples at time 0: tensor/array (n, *shape), callable f(n) / f(n, gen), or iterable of batches
            prior, # samples at time T: same forms (a second dataset, or e.g. `gaussian_sampler(shape)`)
            gammas=None, # (N,) step sizes; default `default_gammas(method)`: T = 0.5 on 100 steps (20 for DSB)
            method:str='auto', # 'auto' (see `auto_choice`, kept in `.choice`) or one of SOLVERS: 'dsb', 'dsbm', 'sbcfm'

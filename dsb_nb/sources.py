@@ -69,10 +69,14 @@ def _batches(src, name:str):
         seen += len(b)
         yield b
 
-def as_sampler(src, # tensor (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (e.g. a DataLoader)
+def as_sampler(src, # tensor/numpy array (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (DataLoader)
                name:str='data', # argument name used in error messages
                device=None)->callable: # sample(n, gen) -> (n, *shape) tensor on `device`
     "Wrap a source of samples as `sample(n, gen)`, which checks what it draws"
+    if isinstance(src, np.ndarray):        # e.g. scikit-learn's samples: copied into a tensor of its dtype
+        try: src = torch.tensor(src)
+        except TypeError:
+            raise TypeError(f"`{name}` is a numpy array of dtype {src.dtype}: expected floating point") from None
     if isinstance(src, Tensor):
         x = check_tensor(src, name, min_dim=2)
         if len(x) == 0: raise ValueError(f"`{name}` is empty: shape {tuple(x.shape)}")
@@ -100,9 +104,8 @@ def as_sampler(src, # tensor (n, *shape), callable f(n) / f(n, gen), or re-itera
             buf[:] = [x[n:]] if m > n else []
             return x[:n]
         return _Source(draw, name, device, check=False, stateless=False)
-    fix = {np.ndarray: " (convert it: torch.as_tensor(x, dtype=torch.float32))", list: " (stack it into one tensor)",
-           tuple: " (stack it into one tensor)"}.get(type(src), " (wrap a Dataset in a DataLoader)"
-                                                     if hasattr(src, '__getitem__') else "")
+    fix = {list: " (stack it into one tensor or array)", tuple: " (stack it into one tensor or array)"}.get(
+        type(src), " (wrap a Dataset in a DataLoader)" if hasattr(src, '__getitem__') else "")
     raise TypeError(f"`{name}` must be a tensor of samples, a callable f(n) or an iterable of batches, "
                     f"got {type(src).__name__}{fix}")
 
