@@ -13,6 +13,7 @@ from torch import Tensor
 from .setup import need
 from .reference import check_tensor
 from .dsb import DSB, as_sampler, gaussian_sampler
+from .sources import _from_array
 from .metrics import frechet_distance, inception_fid, fetch_dataset
 from .mnist import MnistConfig, image_dsb
 
@@ -147,7 +148,7 @@ def celeba_dsb(cfg:CelebaConfig, # the run's configuration
     "A `DSB` trainer for CelebA-style image generation configured by `cfg`"
     if not isinstance(cfg, CelebaConfig): raise TypeError(f"`cfg` must be a CelebaConfig, got {type(cfg).__name__}")
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    if type(data).__module__ == 'numpy': data = torch.as_tensor(data).clone()    # an array is a tensor of images
+    data = _from_array(data)                          # an array of images is a tensor of images
     if isinstance(data, Tensor): data = image_sampler(data[:cfg.n_data].to(device))
     shape = tuple(as_sampler(data, 'data', device)(2).shape[1:])
     if len(shape) != 3 or shape[1] != shape[2]:

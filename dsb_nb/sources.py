@@ -69,14 +69,18 @@ def _batches(src, name:str):
         seen += len(b)
         yield b
 
+def _from_array(src, name:str='data'):
+    "A numpy array of samples (e.g. scikit-learn's) copied into a tensor of its dtype; anything else as it is"
+    if not isinstance(src, np.ndarray): return src
+    try: return torch.tensor(src)
+    except TypeError:
+        raise TypeError(f"`{name}` is a numpy array of dtype {src.dtype}: expected floating point") from None
+
 def as_sampler(src, # tensor/numpy array (n, *shape), callable f(n) / f(n, gen), or re-iterable of batches (DataLoader)
                name:str='data', # argument name used in error messages
                device=None)->callable: # sample(n, gen) -> (n, *shape) tensor on `device`
     "Wrap a source of samples as `sample(n, gen)`, which checks what it draws"
-    if isinstance(src, np.ndarray):        # e.g. scikit-learn's samples: copied into a tensor of its dtype
-        try: src = torch.tensor(src)
-        except TypeError:
-            raise TypeError(f"`{name}` is a numpy array of dtype {src.dtype}: expected floating point") from None
+    src = _from_array(src, name)
     if isinstance(src, Tensor):
         x = check_tensor(src, name, min_dim=2)
         if len(x) == 0: raise ValueError(f"`{name}` is empty: shape {tuple(x.shape)}")
